@@ -1,0 +1,59 @@
+//! `s3inv deliveries LOCATION`: the deliveries of a configuration folder, oldest first.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, StringArray, TimestampMillisecondArray, UInt64Array,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+
+use super::{DeliveriesArgs, stdout_is_terminal};
+use crate::error::{Error, Result};
+use crate::format::schema::timestamp_type;
+use crate::manifest::list_deliveries;
+use crate::output::write_stream;
+use crate::settings::RawSource;
+use crate::storage::Store;
+
+pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
+    let source = RawSource {
+        location: args.location.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        region: args.region.clone(),
+        ..Default::default()
+    }
+    .validate()?;
+    let output = args.output.raw().validate(stdout_is_terminal())?;
+    let store = Store::open(&source.location, &source.s3).await?;
+    let list = list_deliveries(&source.location, &store).await?;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("delivery", DataType::Utf8, false),
+        Field::new("complete", DataType::Boolean, false),
+        Field::new("format", DataType::Utf8, true),
+        Field::new("files", DataType::UInt64, true),
+        Field::new("bytes", DataType::UInt64, true),
+        Field::new("created", timestamp_type(), true),
+        Field::new("problem", DataType::Utf8, true),
+        Field::new("manifest", DataType::Utf8, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(list.iter().map(|d| d.name.as_str()))),
+        Arc::new(BooleanArray::from_iter(list.iter().map(|d| Some(d.complete)))),
+        Arc::new(StringArray::from_iter(list.iter().map(|d| d.format.as_deref()))),
+        Arc::new(UInt64Array::from_iter(list.iter().map(|d| d.files.map(|n| n as u64)))),
+        Arc::new(UInt64Array::from_iter(list.iter().map(|d| d.bytes))),
+        Arc::new(
+            TimestampMillisecondArray::from_iter(list.iter().map(|d| d.creation_timestamp_ms))
+                .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from_iter(list.iter().map(|d| d.problem.as_deref()))),
+        Arc::new(StringArray::from_iter_values(list.iter().map(|d| d.manifest.as_str()))),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(|e| Error::Query(e.to_string()))?;
+    let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
+    write_stream(Box::pin(stream), output.format, &output.target).await?;
+    Ok(0)
+}

@@ -1,0 +1,199 @@
+//! The command line: clap definitions, one file per subcommand, progress rendering. The
+//! only module that knows clap or writes to stderr.
+//!
+//! Exit codes: 0 success, 1 findings (when `--fail-on` asks for it), 2 error. A broken
+//! pipe (`s3inv sql … | head`) is a success.
+
+mod deliveries;
+mod progress;
+mod sql;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::settings::{RawOutput, RawSource};
+
+/// Answers which S3 objects did not replicate, where they are, and why — from S3
+/// Inventory deliveries (CSV.gz, ORC, Parquet; local folders or s3://).
+#[derive(Debug, Parser)]
+#[command(name = "s3inv", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "LOCATION is a manifest.json, a dated delivery folder \
+(…/<source-bucket>/<config-id>/2026-11-20T01-00Z/) or a configuration folder \
+(…/<source-bucket>/<config-id>/, newest complete delivery unless --at). Local paths and \
+s3:// URLs work everywhere; S3 credentials come from the AWS default chain.\n\n\
+Exit codes: 0 success, 1 findings (--fail-on), 2 error.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// No progress line and no notes on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run SQL over a delivery's `inventory` table.
+    #[command(after_help = "Examples:\n  \
+s3inv sql testdata/buckets/acme-inventory/acme-data/daily-csv \\\n    \
+\"SELECT replication_status, count(*), sum(size) FROM inventory GROUP BY 1\"\n  \
+s3inv sql s3://acme-inventory/acme-data/daily --file failed.sql --output failed.parquet\n\n\
+The table `inventory` has the 21 AWS columns (bucket, key, version_id, is_latest, \
+is_delete_marker, size, last_modified_date, e_tag, storage_class, is_multipart_uploaded, \
+replication_status, encryption_status, object_lock_retain_until_date, object_lock_mode, \
+object_lock_legal_hold_status, intelligent_tiering_access_tier, bucket_key_status, \
+checksum_algorithm, object_access_control_list, object_owner, lifecycle_expiration_date). \
+Keys are decoded; empty values are NULL; replication_status NULL means never replicated. \
+SQL is read-only.")]
+    Sql(SqlArgs),
+    /// List the deliveries of an inventory configuration folder.
+    Deliveries(DeliveriesArgs),
+}
+
+/// Where the delivery is and how to read it.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A manifest.json, a dated delivery folder or a configuration folder (local or s3://).
+    pub location: String,
+
+    /// In a configuration folder, use the delivery of this day (2026-11-20) or this exact
+    /// delivery (2026-11-20T01-00Z) instead of the newest complete one.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+
+    /// Skip manifest.checksum and data-file MD5 checks (sizes are still checked).
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: the bucket's own region).
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// Bound DataFusion's memory pool, e.g. 2G; queries that need more fail or spill.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
+    /// Files scanned in parallel (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl SourceArgs {
+    fn raw(&self) -> RawSource {
+        RawSource {
+            location: self.location.clone(),
+            at: self.at.clone(),
+            no_verify: self.no_verify,
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            memory_limit: self.memory_limit.clone(),
+            threads: self.threads,
+        }
+    }
+}
+
+/// How to print results.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format (default: table on a terminal, csv when piped, or from --output's
+    /// extension).
+    #[arg(long, short, value_parser = crate::output::OutputFormat::NAMES)]
+    pub format: Option<String>,
+
+    /// Write to this file (atomically: complete or not at all) instead of stdout.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    fn raw(&self) -> RawOutput {
+        RawOutput {
+            format: self.format.clone(),
+            output: self.output.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The SQL query (reads the table `inventory`).
+    pub sql: Option<String>,
+
+    /// Read the SQL from this file instead.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// A configuration folder …/<source-bucket>/<config-id>/ (local or s3://).
+    pub location: String,
+
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: the bucket's own region).
+    #[arg(long)]
+    pub region: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let quiet = cli.quiet;
+    let result = match cli.command {
+        Command::Sql(args) => sql::run(args, quiet).await,
+        Command::Deliveries(args) => deliveries::run(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Prints an error; returns its exit code.
+fn report(e: &Error) -> i32 {
+    if is_broken_pipe(e) {
+        return 0;
+    }
+    eprintln!("s3inv: error: {e}");
+    2
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    match e {
+        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::BrokenPipe,
+        Error::Query(m) => m.contains("Broken pipe"),
+        _ => false,
+    }
+}
+
+/// Prints notes about the delivery (skipped incomplete deliveries and the like).
+fn print_notes(notes: &[String], quiet: bool) {
+    if !quiet {
+        for n in notes {
+            eprintln!("s3inv: note: {n}");
+        }
+    }
+}
+
+fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+

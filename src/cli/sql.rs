@@ -1,0 +1,46 @@
+//! `s3inv sql LOCATION "SELECT …"`: run read-only SQL over the `inventory` table.
+
+use std::sync::Arc;
+
+use super::{SqlArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
+use crate::error::{Error, Result};
+use crate::output::write_stream;
+use crate::settings::{RawSql, SqlSource};
+use crate::table::{Session, SessionOptions};
+
+pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
+    let source = args.source.raw().validate()?;
+    let output = args.output.raw().validate(stdout_is_terminal())?;
+    let sql = match (RawSql {
+        sql: args.sql.clone(),
+        file: args.file.clone(),
+    })
+    .validate()?
+    {
+        SqlSource::Text(s) => s,
+        SqlSource::File(f) => std::fs::read_to_string(&f).map_err(|e| Error::Io {
+            path: f.display().to_string(),
+            source: e,
+        })?,
+    };
+    let options = SessionOptions {
+        at: source.at.clone(),
+        verify: source.verify,
+        memory_limit: source.memory_limit,
+        target_partitions: source.threads,
+        ..SessionOptions::default()
+    };
+    let progress = ProgressLine::start(Arc::clone(&options.progress), quiet);
+    let result = async {
+        let session = Session::open(&source.location, &source.s3, &options).await?;
+        print_notes(&session.delivery.notes, quiet);
+        let df = session.query(&sql).await?;
+        let stream = df.execute_stream().await?;
+        write_stream(stream, output.format, &output.target).await
+    }
+    .await;
+    progress.finish();
+    let rows = result?;
+    tracing::info!(rows, "query finished");
+    Ok(0)
+}

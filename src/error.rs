@@ -1,0 +1,213 @@
+//! The one error type of the library and its conversions to and from DataFusion's.
+//!
+//! Every variant carries what a user needs to act: the file, bucket or key, what was
+//! expected and what was found, and the fix when one is known. Messages are lowercase and
+//! single-line so the CLI can print them as they are.
+
+use datafusion::error::DataFusionError;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while finding, verifying, reading or querying a delivery.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The location holds no manifest.json (and no delivery folders).
+    #[error("no inventory manifest at {location}: {reason}")]
+    NoManifest { location: String, reason: String },
+
+    /// manifest.json could not be parsed.
+    #[error("{path}: invalid manifest.json: {reason}")]
+    InvalidManifest { path: String, reason: String },
+
+    /// The manifest names a format s3inv does not read.
+    #[error("{path}: unknown fileFormat {format:?}; s3inv reads CSV, ORC and Parquet")]
+    UnknownFormat { path: String, format: String },
+
+    /// manifest.checksum or a data file's MD5 differs from what the manifest promises.
+    #[error("{path}: md5 mismatch: expected {expected}, actual {actual}{hint}")]
+    ChecksumMismatch {
+        path: String,
+        expected: String,
+        actual: String,
+        hint: &'static str,
+    },
+
+    /// A data file's size differs from the manifest's `size`.
+    #[error("{path}: size mismatch: manifest says {expected} bytes, the file has {actual} bytes (truncated or replaced?)")]
+    SizeMismatch {
+        path: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    /// A data file cannot be decoded (gzip, CSV, ORC or Parquet error, bad UTF-8, bad value).
+    #[error("{path}: {message}")]
+    BadData { path: String, message: String },
+
+    /// The object (or bucket) exists but the credentials may not read it.
+    #[error("access denied: s3://{bucket}/{key}: the credentials need {action} on this object")]
+    AccessDenied {
+        bucket: String,
+        key: String,
+        action: &'static str,
+    },
+
+    /// No AWS credentials could be found for an s3:// location.
+    #[error("no aws credentials for s3://{bucket}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, run `aws sso login`, or use an instance role ({reason})")]
+    NoCredentials { bucket: String, reason: String },
+
+    /// The bucket does not exist (or is in another partition).
+    #[error("bucket {bucket:?} does not exist (check the name in the s3:// location)")]
+    NoSuchBucket { bucket: String },
+
+    /// A file the manifest lists (or the manifest itself) is missing.
+    #[error("{path}: not found{hint}")]
+    NotFound { path: String, hint: &'static str },
+
+    /// Any other storage failure, with the location it concerned.
+    #[error("{location}: {source}")]
+    Storage {
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
+
+    /// Local file-system failure.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Invalid arguments or settings.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A SQL statement that would change something (DDL, DML, COPY).
+    #[error("s3inv sql is read-only: {0} statements are not allowed; use SELECT (or WITH … SELECT, EXPLAIN, SHOW, DESCRIBE)")]
+    ReadOnly(String),
+
+    /// A query failed in DataFusion (planning or execution).
+    #[error("query failed: {0}")]
+    Query(String),
+}
+
+impl Error {
+    pub(crate) fn bad_data(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadData {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for DataFusionError {
+    fn from(e: Error) -> Self {
+        DataFusionError::External(Box::new(e))
+    }
+}
+
+impl From<DataFusionError> for Error {
+    /// Digs our own error back out of DataFusion's wrappers, so a bad data file surfaces as
+    /// the same message whether it failed inside a scan or outside one.
+    fn from(e: DataFusionError) -> Self {
+        match unwrap_ours(e) {
+            Ok(ours) => ours,
+            Err(other) => Error::Query(strip_df_prefixes(&other.to_string())),
+        }
+    }
+}
+
+fn unwrap_ours(e: DataFusionError) -> std::result::Result<Error, DataFusionError> {
+    match e {
+        DataFusionError::External(boxed) => match boxed.downcast::<Error>() {
+            Ok(ours) => Ok(*ours),
+            Err(boxed) => match boxed.downcast::<DataFusionError>() {
+                Ok(inner) => unwrap_ours(*inner),
+                Err(boxed) => Err(DataFusionError::External(boxed)),
+            },
+        },
+        DataFusionError::Context(_, inner) => unwrap_ours(*inner),
+        DataFusionError::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
+            Ok(inner) => unwrap_ours(inner),
+            Err(shared) => match find_ours_ref(&shared) {
+                Some(msg) => Ok(Error::Query(msg)),
+                None => Err(DataFusionError::Shared(shared)),
+            },
+        },
+        DataFusionError::ArrowError(arrow, ctx) => match *arrow {
+            datafusion::arrow::error::ArrowError::ExternalError(boxed) => {
+                match boxed.downcast::<Error>() {
+                    Ok(ours) => Ok(*ours),
+                    Err(boxed) => match boxed.downcast::<DataFusionError>() {
+                        Ok(inner) => unwrap_ours(*inner),
+                        Err(boxed) => Err(DataFusionError::ArrowError(
+                            Box::new(datafusion::arrow::error::ArrowError::ExternalError(boxed)),
+                            ctx,
+                        )),
+                    },
+                }
+            }
+            other => Err(DataFusionError::ArrowError(Box::new(other), ctx)),
+        },
+        other => Err(other),
+    }
+}
+
+/// For a shared error we cannot take ownership of: find our message by reference.
+fn find_ours_ref(e: &DataFusionError) -> Option<String> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(ours) = s.downcast_ref::<Error>() {
+            return Some(ours.to_string());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// DataFusion prefixes messages with the variant ("Error during planning: ", "External
+/// error: "); users want the sentence, lowercased like ours.
+fn strip_df_prefixes(msg: &str) -> String {
+    let mut m = msg.trim();
+    for prefix in [
+        "External error: ",
+        "Arrow error: ",
+        "Execution error: ",
+        "Error during planning: ",
+        "SQL error: ",
+        "Schema error: ",
+        "This feature is not implemented: ",
+        "Invalid argument error: ",
+    ] {
+        if let Some(rest) = m.strip_prefix(prefix) {
+            m = rest;
+        }
+    }
+    m.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_error_survives_a_round_trip_through_datafusion() {
+        let ours = Error::bad_data("data/a.csv.gz", "line 3: expected 18 fields, found 17");
+        let df: DataFusionError = DataFusionError::Context("scan".into(), Box::new(ours.into()));
+        let back: Error = df.into();
+        assert_eq!(
+            back.to_string(),
+            "data/a.csv.gz: line 3: expected 18 fields, found 17"
+        );
+    }
+
+    #[test]
+    fn datafusion_prefixes_are_removed() {
+        let df = DataFusionError::Plan("table 'x' not found".into());
+        assert_eq!(Error::from(df).to_string(), "query failed: table 'x' not found");
+    }
+}

@@ -1,0 +1,448 @@
+//! Finding a delivery from a LOCATION: a `manifest.json`, a dated delivery folder, or a
+//! configuration folder (newest complete delivery, or the one `--at` names).
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+
+use super::json::{FileFormat, InventoryManifest};
+use super::verify::md5_hex;
+use crate::error::{Error, Result};
+use crate::storage::{Action, Location, Store};
+
+/// Which delivery of a configuration folder to use (`--at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtSpec {
+    /// `2026-11-20`: the newest complete delivery of that day.
+    Day(String),
+    /// `2026-11-20T01-00Z`: exactly that delivery.
+    Exact(String),
+}
+
+impl AtSpec {
+    /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH-MMZ`.
+    pub fn parse(s: &str) -> Result<AtSpec> {
+        let s = s.trim();
+        if is_delivery_name(s) {
+            return Ok(AtSpec::Exact(s.to_string()));
+        }
+        if is_day(s) {
+            return Ok(AtSpec::Day(s.to_string()));
+        }
+        Err(Error::Usage(format!(
+            "invalid --at {s:?}: use a day like 2026-11-20 or a delivery like 2026-11-20T01-00Z"
+        )))
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            AtSpec::Exact(e) => name == e,
+            AtSpec::Day(d) => name.starts_with(d.as_str()) && name.as_bytes().get(10) == Some(&b'T'),
+        }
+    }
+}
+
+impl std::fmt::Display for AtSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AtSpec::Day(s) | AtSpec::Exact(s) => f.write_str(s),
+        }
+    }
+}
+
+fn is_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// `YYYY-MM-DDTHH-MMZ`, the folder name of one delivery.
+fn is_delivery_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 17
+        && is_day(&s[..10])
+        && b[10] == b'T'
+        && b[11].is_ascii_digit()
+        && b[12].is_ascii_digit()
+        && b[13] == b'-'
+        && b[14].is_ascii_digit()
+        && b[15].is_ascii_digit()
+        && b[16] == b'Z'
+}
+
+/// Whether `manifest.checksum` was compared with the manifest's MD5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChecksumState {
+    /// manifest.checksum exists and equals the MD5 of manifest.json.
+    Verified,
+    /// Verification was turned off (`--no-verify`).
+    Skipped,
+}
+
+/// One data file of a delivery, resolved to a path in the store.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    pub path: Path,
+    /// How to show the file to a user (`s3://bucket/key` or a local path).
+    pub display: String,
+    pub size: u64,
+    pub md5: String,
+}
+
+/// An opened delivery: its manifest and the data files it lists.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub store: Store,
+    pub manifest_path: Path,
+    /// User-facing name of the manifest.
+    pub manifest_display: String,
+    /// The dated folder name (`2026-11-20T01-00Z`) when the manifest sits in one.
+    pub name: Option<String>,
+    pub manifest: InventoryManifest,
+    pub checksum: ChecksumState,
+    pub files: Vec<DataFile>,
+    /// Notes for the user (e.g. the newest delivery was incomplete and skipped).
+    pub notes: Vec<String>,
+}
+
+impl Delivery {
+    pub fn format(&self) -> FileFormat {
+        self.manifest.file_format
+    }
+}
+
+/// One row of `s3inv deliveries`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryInfo {
+    pub name: String,
+    pub manifest: String,
+    pub complete: bool,
+    pub format: Option<String>,
+    pub files: Option<usize>,
+    pub bytes: Option<u64>,
+    pub creation_timestamp_ms: Option<i64>,
+    /// Why the manifest could not be read, if it could not.
+    pub problem: Option<String>,
+}
+
+async fn get_bytes(store: &Store, path: &Path) -> Result<Bytes> {
+    let r = store
+        .object_store
+        .get(path)
+        .await
+        .map_err(|e| store.error(e, path, Action::Get))?;
+    r.bytes()
+        .await
+        .map_err(|e| store.error(e, path, Action::Get))
+}
+
+async fn exists(store: &Store, path: &Path) -> Result<bool> {
+    match store.object_store.head(path).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(store.error(e, path, Action::Get)),
+    }
+}
+
+/// The dated delivery folders directly under `folder`, sorted oldest first.
+async fn delivery_folders(store: &Store, folder: &Path) -> Result<Vec<String>> {
+    let prefix = if folder.as_ref().is_empty() {
+        None
+    } else {
+        Some(folder)
+    };
+    let listing = match store.object_store.list_with_delimiter(prefix).await {
+        Ok(l) => l,
+        Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+        Err(e) => return Err(store.error(e, folder, Action::List)),
+    };
+    let mut names: Vec<String> = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().map(str::to_string))
+        .filter(|n| is_delivery_name(n))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn child(folder: &Path, name: &str) -> Path {
+    if folder.as_ref().is_empty() {
+        Path::from(name)
+    } else {
+        Path::from(format!("{folder}/{name}"))
+    }
+}
+
+/// Finds and opens the delivery `location` points at. `verify` compares manifest.checksum
+/// with the manifest's MD5.
+pub async fn open_delivery(
+    location: &Location,
+    store: &Store,
+    at: Option<&AtSpec>,
+    verify: bool,
+) -> Result<Delivery> {
+    let path = location.object_path()?;
+    let shown = location.to_string();
+    let mut notes = Vec::new();
+    let manifest_path = if path.as_ref().ends_with(".json") {
+        if at.is_some() {
+            return Err(Error::Usage(
+                "--at selects a delivery in a configuration folder; LOCATION is already a manifest.json".into(),
+            ));
+        }
+        path
+    } else if at.is_none() && exists(store, &child(&path, "manifest.json")).await? {
+        child(&path, "manifest.json")
+    } else {
+        let names = delivery_folders(store, &path).await?;
+        if names.is_empty() {
+            return Err(Error::NoManifest {
+                location: shown,
+                reason: if at.is_some() {
+                    "no dated delivery folders (YYYY-MM-DDTHH-MMZ) here; --at needs a configuration folder".into()
+                } else {
+                    "no manifest.json and no dated delivery folders (YYYY-MM-DDTHH-MMZ); point at a manifest.json, a delivery folder or a configuration folder".into()
+                },
+            });
+        }
+        choose_delivery(store, &path, &names, at, &mut notes, &shown).await?
+    };
+    let manifest_display = store.display(&manifest_path);
+    let bytes = get_bytes(store, &manifest_path).await.map_err(|e| match e {
+        Error::NotFound { path, .. } => Error::NoManifest {
+            location: path,
+            reason: "the file does not exist".into(),
+        },
+        other => other,
+    })?;
+    let checksum = if verify {
+        verify_manifest_checksum(store, &manifest_path, &bytes).await?;
+        ChecksumState::Verified
+    } else {
+        ChecksumState::Skipped
+    };
+    let manifest = InventoryManifest::parse(&bytes, &manifest_display)?;
+    let root = data_root(store, &manifest_path, &manifest).await?;
+    let files = manifest
+        .files
+        .iter()
+        .map(|f| {
+            let path = child(&root, &f.key);
+            DataFile {
+                display: store.display(&path),
+                path,
+                size: f.size,
+                md5: f.md5.clone(),
+            }
+        })
+        .collect();
+    let name = manifest_path
+        .parts()
+        .collect::<Vec<_>>()
+        .iter()
+        .rev()
+        .nth(1)
+        .map(|p| p.as_ref().to_string())
+        .filter(|n| is_delivery_name(n));
+    Ok(Delivery {
+        store: store.clone(),
+        manifest_display,
+        manifest_path,
+        name,
+        manifest,
+        checksum,
+        files,
+        notes,
+    })
+}
+
+async fn choose_delivery(
+    store: &Store,
+    folder: &Path,
+    names: &[String],
+    at: Option<&AtSpec>,
+    notes: &mut Vec<String>,
+    shown: &str,
+) -> Result<Path> {
+    let candidates: Vec<&String> = names
+        .iter()
+        .rev()
+        .filter(|n| at.is_none_or(|a| a.matches(n)))
+        .collect();
+    if candidates.is_empty() {
+        return Err(Error::NoManifest {
+            location: shown.to_string(),
+            reason: format!(
+                "no delivery matches --at {}; available: {}",
+                at.map(|a| a.to_string()).unwrap_or_default(),
+                names.join(", ")
+            ),
+        });
+    }
+    let mut skipped = Vec::new();
+    for name in candidates {
+        let dir = child(folder, name);
+        if exists(store, &child(&dir, "manifest.checksum")).await? {
+            if !skipped.is_empty() {
+                notes.push(format!(
+                    "skipped incomplete deliveries (no manifest.checksum yet): {}; using {name}",
+                    skipped.join(", ")
+                ));
+            }
+            return Ok(child(&dir, "manifest.json"));
+        }
+        skipped.push(name.clone());
+    }
+    Err(Error::NoManifest {
+        location: shown.to_string(),
+        reason: format!(
+            "no complete delivery (manifest.checksum missing in {}); AWS writes it last, so the delivery may still be arriving",
+            skipped.join(", ")
+        ),
+    })
+}
+
+async fn verify_manifest_checksum(store: &Store, manifest_path: &Path, bytes: &[u8]) -> Result<()> {
+    let checksum_path = Path::from(format!(
+        "{}.checksum",
+        manifest_path.as_ref().trim_end_matches(".json")
+    ));
+    let expected = match get_bytes(store, &checksum_path).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_ascii_lowercase(),
+        Err(Error::NotFound { path, .. }) => {
+            return Err(Error::NotFound {
+                path,
+                hint: ": the delivery is incomplete or the manifest was copied without it (use --no-verify to read it anyway)",
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let actual = md5_hex(bytes);
+    if expected != actual {
+        return Err(Error::ChecksumMismatch {
+            path: store.display(manifest_path),
+            expected,
+            actual,
+            hint: " (manifest.checksum does not match manifest.json: edited or partly written?)",
+        });
+    }
+    Ok(())
+}
+
+/// The destination-bucket root that `files[].key` is relative to.
+///
+/// A delivery sits at `<root>/<dest-prefix>/<source-bucket>/<config-id>/<date>/manifest.json`
+/// and its files at `<root>/<dest-prefix>/<source-bucket>/<config-id>/data/<uuid>`, so the
+/// root is the configuration folder with the files' `<dest-prefix>/<source-bucket>/<config-id>`
+/// removed from its end. Copies that do not keep the layout fall back to the nearest
+/// ancestor under which the first file exists.
+async fn data_root(store: &Store, manifest_path: &Path, manifest: &InventoryManifest) -> Result<Path> {
+    let Some(first) = manifest.files.first() else {
+        return Ok(Path::default());
+    };
+    let manifest_dir: Vec<String> = manifest_path
+        .parts()
+        .map(|p| p.as_ref().to_string())
+        .collect::<Vec<_>>();
+    let manifest_dir = &manifest_dir[..manifest_dir.len().saturating_sub(1)];
+    let key_parts: Vec<&str> = first.key.split('/').collect();
+    if let Some(data_at) = key_parts.iter().rposition(|p| *p == "data")
+        && manifest_dir.len() >= 1
+    {
+        let config_suffix = &key_parts[..data_at];
+        let config_dir = &manifest_dir[..manifest_dir.len() - 1];
+        if config_dir.len() >= config_suffix.len()
+            && config_dir[config_dir.len() - config_suffix.len()..]
+                .iter()
+                .zip(config_suffix)
+                .all(|(a, b)| a == b)
+        {
+            return Ok(join(&config_dir[..config_dir.len() - config_suffix.len()]));
+        }
+    }
+    for depth in (0..=manifest_dir.len()).rev() {
+        let root = join(&manifest_dir[..depth]);
+        if exists(store, &child(&root, &first.key)).await? {
+            return Ok(root);
+        }
+    }
+    Err(Error::NotFound {
+        path: first.key.clone(),
+        hint: ": the manifest lists this data file, but it is not under the destination bucket root nor any folder above the manifest",
+    })
+}
+
+fn join(parts: &[String]) -> Path {
+    Path::from(parts.join("/"))
+}
+
+/// Lists the deliveries of a configuration folder, oldest first.
+pub async fn list_deliveries(location: &Location, store: &Store) -> Result<Vec<DeliveryInfo>> {
+    let folder = location.object_path()?;
+    let names = delivery_folders(store, &folder).await?;
+    if names.is_empty() {
+        return Err(Error::NoManifest {
+            location: location.to_string(),
+            reason: "no dated delivery folders (YYYY-MM-DDTHH-MMZ); point at a configuration folder …/<source-bucket>/<config-id>/".into(),
+        });
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let dir = child(&folder, &name);
+        let manifest_path = child(&dir, "manifest.json");
+        let display = store.display(&manifest_path);
+        let complete = exists(store, &child(&dir, "manifest.checksum")).await?;
+        let mut info = DeliveryInfo {
+            name,
+            manifest: display.clone(),
+            complete,
+            format: None,
+            files: None,
+            bytes: None,
+            creation_timestamp_ms: None,
+            problem: None,
+        };
+        match get_bytes(store, &manifest_path).await {
+            Ok(bytes) => match InventoryManifest::parse(&bytes, &display) {
+                Ok(m) => {
+                    info.format = Some(m.file_format.to_string());
+                    info.files = Some(m.files.len());
+                    info.bytes = Some(m.total_bytes());
+                    info.creation_timestamp_ms = Some(m.creation_timestamp_ms);
+                }
+                Err(e) => info.problem = Some(e.to_string()),
+            },
+            Err(Error::NotFound { .. }) => {
+                info.complete = false;
+                info.problem = Some("no manifest.json".into());
+            }
+            Err(e) => return Err(e),
+        }
+        out.push(info);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_names_and_at() {
+        assert!(is_delivery_name("2026-11-20T01-00Z"));
+        assert!(!is_delivery_name("2026-11-20T01-00"));
+        assert!(!is_delivery_name("data"));
+        assert_eq!(
+            AtSpec::parse("2026-11-20").unwrap(),
+            AtSpec::Day("2026-11-20".into())
+        );
+        assert!(AtSpec::parse("2026-11-20").unwrap().matches("2026-11-20T01-00Z"));
+        assert!(!AtSpec::parse("2026-11-20").unwrap().matches("2026-11-21T01-00Z"));
+        assert!(AtSpec::parse("20-11-2026").is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! Writing query results: `table` for people, `csv`/`json`/`ndjson`/`parquet` for scripts,
+//! to stdout or to a file written under a temporary name and renamed when complete.
+
+mod atomic;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::StreamExt;
+use std::sync::Arc;
+
+pub use atomic::AtomicFile;
+
+use crate::error::{Error, Result};
+
+/// Output formats of every command that prints rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned text table (for people).
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// A Parquet file (needs --output or a pipe).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// All formats, by name, as users type them.
+    pub const NAMES: [&'static str; 5] = ["table", "csv", "json", "ndjson", "parquet"];
+
+    /// Parses a format name.
+    pub fn parse(name: &str) -> Result<OutputFormat> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "table" => OutputFormat::Table,
+            "csv" => OutputFormat::Csv,
+            "json" => OutputFormat::Json,
+            "ndjson" | "jsonl" => OutputFormat::Ndjson,
+            "parquet" => OutputFormat::Parquet,
+            other => {
+                return Err(Error::Usage(format!(
+                    "unknown --format {other:?}; use one of {}",
+                    Self::NAMES.join(", ")
+                )));
+            }
+        })
+    }
+}
+
+/// Where output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Stdout,
+    File(PathBuf),
+}
+
+/// Timestamps print like AWS writes them.
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+/// Writes every batch of `stream` in `format` to `target`; returns the number of rows.
+/// A file target is complete or absent: it is renamed into place only after the last
+/// batch was written.
+pub async fn write_stream(
+    mut stream: SendableRecordBatchStream,
+    format: OutputFormat,
+    target: &Target,
+) -> Result<u64> {
+    let schema = plain_schema(&stream.schema());
+    let (mut sink, file): (Box<dyn Write + Send>, Option<AtomicFile>) = match target {
+        Target::Stdout => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
+        Target::File(path) => {
+            let f = AtomicFile::create(path)?;
+            (Box::new(std::io::BufWriter::new(f.handle()?)), Some(f))
+        }
+    };
+    let io_err = |e: std::io::Error| Error::Io {
+        path: match target {
+            Target::Stdout => "stdout".into(),
+            Target::File(p) => p.display().to_string(),
+        },
+        source: e,
+    };
+    let mut rows = 0u64;
+    let mut writer = BatchWriter::new(format, &mut sink, Arc::clone(&schema))?;
+    while let Some(batch) = stream.next().await {
+        let batch = plain_batch(&batch?, &schema)?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+    }
+    writer.finish()?;
+    drop(writer);
+    sink.flush().map_err(io_err)?;
+    drop(sink);
+    if let Some(f) = file {
+        f.commit()?;
+    }
+    Ok(rows)
+}
+
+/// Writers that lack view-type support get plain Utf8/Binary.
+fn plain_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        other => other.clone(),
+    }
+}
+
+fn plain_schema(schema: &SchemaRef) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), plain_type(f.data_type()), f.is_nullable()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(Arc::clone(c))
+            } else {
+                cast(c, f.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Query(e.to_string()))?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| Error::Query(e.to_string()))
+}
+
+enum BatchWriter<'a> {
+    Table(&'a mut Box<dyn Write + Send>, Vec<RecordBatch>, SchemaRef),
+    Csv(datafusion::arrow::csv::Writer<&'a mut Box<dyn Write + Send>>),
+    Json(datafusion::arrow::json::ArrayWriter<&'a mut Box<dyn Write + Send>>),
+    Ndjson(datafusion::arrow::json::LineDelimitedWriter<&'a mut Box<dyn Write + Send>>),
+    Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut Box<dyn Write + Send>>),
+}
+
+fn arrow_err(e: impl std::fmt::Display) -> Error {
+    Error::Query(e.to_string())
+}
+
+impl<'a> BatchWriter<'a> {
+    fn new(format: OutputFormat, sink: &'a mut Box<dyn Write + Send>, schema: SchemaRef) -> Result<Self> {
+        Ok(match format {
+            OutputFormat::Table => BatchWriter::Table(sink, Vec::new(), schema),
+            OutputFormat::Csv => BatchWriter::Csv(
+                datafusion::arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
+                    .with_timestamp_format(TIMESTAMP_FORMAT.to_string())
+                    .build(sink),
+            ),
+            OutputFormat::Json => BatchWriter::Json(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(sink),
+            ),
+            OutputFormat::Ndjson => BatchWriter::Ndjson(
+                datafusion::arrow::json::WriterBuilder::new()
+                    .with_explicit_nulls(true)
+                    .build(sink),
+            ),
+            OutputFormat::Parquet => BatchWriter::Parquet(
+                datafusion::parquet::arrow::ArrowWriter::try_new(sink, schema, None)
+                    .map_err(arrow_err)?,
+            ),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            BatchWriter::Table(_, batches, _) => {
+                batches.push(batch.clone());
+                Ok(())
+            }
+            BatchWriter::Csv(w) => w.write(batch).map_err(arrow_err),
+            BatchWriter::Json(w) => w.write(batch).map_err(arrow_err),
+            BatchWriter::Ndjson(w) => w.write(batch).map_err(arrow_err),
+            BatchWriter::Parquet(w) => w.write(batch).map_err(arrow_err),
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        match self {
+            BatchWriter::Table(sink, batches, schema) => {
+                if batches.is_empty() {
+                    batches.push(RecordBatch::new_empty(Arc::clone(schema)));
+                }
+                let text = pretty_format_batches(batches).map_err(arrow_err)?;
+                writeln!(sink, "{text}").map_err(|e| Error::Io {
+                    path: "output".into(),
+                    source: e,
+                })
+            }
+            BatchWriter::Csv(_) => Ok(()),
+            BatchWriter::Json(w) => w.finish().map_err(arrow_err),
+            BatchWriter::Ndjson(w) => w.finish().map_err(arrow_err),
+            BatchWriter::Parquet(w) => w.flush().and_then(|_| w.finish().map(|_| ())).map_err(arrow_err),
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Locations and object stores: turns a local path or `s3://bucket/prefix` into an
+//! `Arc<dyn ObjectStore>` plus a path inside it, and maps storage errors to ours.
+//!
+//! S3 credentials come from the AWS default chain (env, profile, SSO, web identity,
+//! instance role) through aws-config; never from flags. `endpoint_url` and `region` reach
+//! S3-compatible stores. Reading, verifying and scanning are left to other modules.
+
+mod credentials;
+mod errors;
+mod location;
+
+use std::sync::Arc;
+
+use datafusion::execution::object_store::ObjectStoreUrl;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+
+pub use errors::{map_store_error, Action};
+pub use location::Location;
+
+use crate::error::{Error, Result};
+
+/// How to reach S3: the options a user may give on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// A custom endpoint such as `http://127.0.0.1:9000` (S3-compatible stores, tests).
+    pub endpoint_url: Option<String>,
+    /// The region; otherwise the AWS chain's region, then the bucket's own region.
+    pub region: Option<String>,
+}
+
+/// An opened store: the object store, the DataFusion URL it is registered under, and how
+/// to show a path inside it to a user.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub object_store: Arc<dyn ObjectStore>,
+    pub url: ObjectStoreUrl,
+    /// `Some(bucket)` for S3, `None` for the local file system.
+    pub bucket: Option<String>,
+}
+
+impl Store {
+    /// The user-facing name of `path` in this store: `s3://bucket/key` or `/abs/path`.
+    pub fn display(&self, path: &Path) -> String {
+        match &self.bucket {
+            Some(bucket) => format!("s3://{bucket}/{path}"),
+            None => format!("/{path}"),
+        }
+    }
+
+    /// Maps a storage error about `path` to our error, naming the object and the action.
+    pub fn error(&self, e: object_store::Error, path: &Path, action: Action) -> Error {
+        map_store_error(e, self.bucket.as_deref(), path, &self.display(path), action)
+    }
+
+    /// Opens the store that holds `location`.
+    pub async fn open(location: &Location, options: &S3Options) -> Result<Store> {
+        match location {
+            Location::Local(_) => Ok(Store {
+                object_store: Arc::new(LocalFileSystem::new()),
+                url: ObjectStoreUrl::local_filesystem(),
+                bucket: None,
+            }),
+            Location::S3 { bucket, .. } => open_s3(bucket, options).await,
+        }
+    }
+}
+
+async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
+    let (provider, chain_region) = credentials::default_chain(bucket, options).await?;
+    let region = match (&options.region, chain_region, &options.endpoint_url) {
+        (Some(r), _, _) => r.clone(),
+        // A custom endpoint has no "bucket region" to discover.
+        (None, Some(r), Some(_)) => r,
+        (None, None, Some(_)) => "us-east-1".to_string(),
+        // Prefer the bucket's own region: a manifest in eu-west-1 read from a laptop set to
+        // us-east-1 must still work.
+        (None, chain, None) => {
+            match object_store::aws::resolve_bucket_region(bucket, &Default::default()).await {
+                Ok(r) => r,
+                Err(object_store::Error::Generic { source, .. })
+                    if source.to_string().contains("not found") =>
+                {
+                    return Err(Error::NoSuchBucket {
+                        bucket: bucket.to_string(),
+                    });
+                }
+                Err(_) => chain.unwrap_or_else(|| "us-east-1".to_string()),
+            }
+        }
+    };
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(region)
+        .with_credentials(provider);
+    if let Some(endpoint) = &options.endpoint_url {
+        builder = builder
+            .with_endpoint(endpoint.trim_end_matches('/'))
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    let s3 = builder.build().map_err(|e| Error::Storage {
+        location: format!("s3://{bucket}"),
+        source: e,
+    })?;
+    let url = ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| {
+        Error::Usage(format!("invalid bucket name {bucket:?}: {e}"))
+    })?;
+    Ok(Store {
+        object_store: Arc::new(s3),
+        url,
+        bucket: Some(bucket.to_string()),
+    })
+}

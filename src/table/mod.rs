@@ -1,0 +1,137 @@
+//! The `inventory` table and the session that holds it.
+//!
+//! `Session::open` finds the delivery, verifies it (manifest checksum, sizes, MD5s), and
+//! registers one DataFusion `TableProvider` named `inventory` whose files are exactly the
+//! manifest's `files[]`. SQL run through a session is read-only.
+
+mod blocking_read;
+mod provider;
+mod scan;
+
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+pub use provider::InventoryTable;
+pub use scan::InventoryScanExec;
+
+use crate::error::{Error, Result};
+use crate::manifest::{AtSpec, Delivery, open_delivery, verify_data_files};
+use crate::progress::SharedProgress;
+use crate::storage::{Location, S3Options, Store};
+
+/// How to open a session.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Which delivery of a configuration folder (`--at`).
+    pub at: Option<AtSpec>,
+    /// Verify manifest.checksum and every data file's MD5 (sizes are always checked).
+    pub verify: bool,
+    /// Bound of DataFusion's memory pool, in bytes.
+    pub memory_limit: Option<usize>,
+    /// Parallelism; defaults to the number of cores.
+    pub target_partitions: Option<usize>,
+    /// Counters the caller may render while the session opens and queries run.
+    pub progress: SharedProgress,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            at: None,
+            verify: true,
+            memory_limit: None,
+            target_partitions: None,
+            progress: SharedProgress::default(),
+        }
+    }
+}
+
+/// A DataFusion context with the `inventory` table of one verified delivery.
+pub struct Session {
+    pub ctx: SessionContext,
+    pub delivery: Arc<Delivery>,
+    pub progress: SharedProgress,
+}
+
+impl Session {
+    /// Finds, verifies and registers the delivery at `location`.
+    pub async fn open(location: &Location, s3: &S3Options, options: &SessionOptions) -> Result<Session> {
+        let store = Store::open(location, s3).await?;
+        let delivery = open_delivery(location, &store, options.at.as_ref(), options.verify).await?;
+        Session::from_delivery(delivery, options).await
+    }
+
+    /// Verifies an already opened delivery and registers it.
+    pub async fn from_delivery(delivery: Delivery, options: &SessionOptions) -> Result<Session> {
+        let progress = Arc::clone(&options.progress);
+        progress.start(delivery.files.len() as u64, delivery.manifest.total_bytes());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let partitions = options.target_partitions.unwrap_or(cores).max(1);
+        verify_data_files(
+            &delivery.store,
+            &delivery.files,
+            options.verify,
+            (partitions * 2).max(4),
+            &progress,
+        )
+        .await?;
+        let delivery = Arc::new(delivery);
+        let table = InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&progress)).await?;
+        let config = SessionConfig::new()
+            .with_target_partitions(partitions)
+            .with_information_schema(true);
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        let url: &url::Url = delivery.store.url.as_ref();
+        ctx.register_object_store(url, Arc::clone(&delivery.store.object_store));
+        ctx.register_table("inventory", Arc::new(table))?;
+        Ok(Session {
+            ctx,
+            delivery,
+            progress,
+        })
+    }
+
+    /// Plans `sql`, refusing anything that would change state (DDL, DML, COPY, SET).
+    pub async fn query(&self, sql: &str) -> Result<DataFrame> {
+        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        if let Some(kind) = writing_statement(&plan) {
+            return Err(Error::ReadOnly(kind.to_string()));
+        }
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Runs `sql` and collects the result.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self.query(sql).await?.collect().await?)
+    }
+}
+
+/// The kind of the first state-changing node in `plan`, if any.
+fn writing_statement(plan: &LogicalPlan) -> Option<&'static str> {
+    let mut found = None;
+    let _ = plan.apply(|node| {
+        found = match node {
+            LogicalPlan::Ddl(_) => Some("DDL"),
+            LogicalPlan::Dml(_) => Some("DML"),
+            LogicalPlan::Copy(_) => Some("COPY"),
+            LogicalPlan::Statement(_) => Some("SET and transaction"),
+            _ => None,
+        };
+        Ok(if found.is_some() {
+            datafusion::common::tree_node::TreeNodeRecursion::Stop
+        } else {
+            datafusion::common::tree_node::TreeNodeRecursion::Continue
+        })
+    });
+    found
+}

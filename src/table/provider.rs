@@ -1,0 +1,208 @@
+//! The `inventory` TableProvider: the manifest decides which files are read; CSV and ORC
+//! go through `InventoryScanExec`, Parquet through DataFusion's Parquet scan with filter
+//! pushdown. Either way the output is the canonical schema.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::Session as CatalogSession;
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::{Column, Literal};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::catalog::TableProvider;
+use object_store::ObjectMeta;
+
+use super::scan::{InventoryScanExec, Reader, balance};
+use crate::error::Result;
+use crate::format::assemble::PresentColumns;
+use crate::format::csv::CsvLayout;
+use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, canonical_schema};
+use crate::format::parquet;
+use crate::manifest::{DataFile, Delivery, FileFormat};
+use crate::progress::SharedProgress;
+
+/// The `inventory` table over one delivery.
+#[derive(Debug)]
+pub struct InventoryTable {
+    delivery: Arc<Delivery>,
+    files: Arc<Vec<DataFile>>,
+    reader: Option<Reader>,
+    /// For Parquet: the canonical columns of the first file (the others are alike).
+    parquet_present: PresentColumns,
+    progress: SharedProgress,
+}
+
+impl InventoryTable {
+    /// Prepares the table; for Parquet reads the first file's footer.
+    pub async fn try_new(delivery: Arc<Delivery>, progress: SharedProgress) -> Result<Self> {
+        let files = Arc::new(delivery.files.clone());
+        let (reader, parquet_present) = match delivery.format() {
+            FileFormat::Csv => (
+                Some(Reader::Csv(CsvLayout::from_file_schema(
+                    &delivery.manifest.csv_columns(),
+                    &delivery.manifest_display,
+                )?)),
+                PresentColumns::default(),
+            ),
+            FileFormat::Orc => (Some(Reader::Orc), PresentColumns::default()),
+            FileFormat::Parquet => {
+                let present = match files.first() {
+                    Some(f) => {
+                        parquet::present_columns(
+                            Arc::clone(&delivery.store.object_store),
+                            &f.path,
+                            f.size,
+                            &f.display,
+                        )
+                        .await?
+                    }
+                    None => PresentColumns::default(),
+                };
+                (None, present)
+            }
+        };
+        Ok(InventoryTable {
+            delivery,
+            files,
+            reader,
+            parquet_present,
+            progress,
+        })
+    }
+
+    /// Whether a filter may be handed to the Parquet reader. In a current-only report
+    /// `is_latest`/`is_delete_marker` are absent from the files and filled in afterwards,
+    /// so a predicate on them must not prune row groups.
+    fn parquet_can_push(&self, expr: &Expr) -> bool {
+        if !self.parquet_present.is_current_only() {
+            return true;
+        }
+        let mut refs = expr.column_refs().into_iter();
+        !refs.any(|c| c.name == COLUMNS[IS_LATEST].name || c.name == COLUMNS[IS_DELETE_MARKER].name)
+    }
+
+    fn scan_parquet(
+        &self,
+        state: &dyn CatalogSession,
+        projection: Vec<usize>,
+        filters: &[Expr],
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let schema = canonical_schema();
+        let mut source = ParquetSource::new(Arc::clone(&schema)).with_pushdown_filters(true);
+        let pushable: Vec<Expr> = filters
+            .iter()
+            .filter(|f| self.parquet_can_push(f))
+            .cloned()
+            .collect();
+        if let Some(predicate) = conjunction(pushable) {
+            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+            let physical = state.create_physical_expr(predicate, &df_schema)?;
+            source = source.with_predicate(physical);
+        }
+        let groups = balance(&self.files, state.config().target_partitions())
+            .into_iter()
+            .map(|g| {
+                FileGroup::new(
+                    g.into_iter()
+                        .map(|i| {
+                            let f = &self.files[i];
+                            PartitionedFile::new_from_meta(ObjectMeta {
+                                location: f.path.clone(),
+                                last_modified: chrono::DateTime::UNIX_EPOCH,
+                                size: f.size,
+                                e_tag: None,
+                                version: None,
+                            })
+                        })
+                        .collect(),
+                )
+            })
+            .filter(|g| !g.is_empty())
+            .collect();
+        let config = FileScanConfigBuilder::new(self.delivery.store.url.clone(), Arc::new(source))
+            .with_file_groups(groups)
+            .with_projection_indices(Some(projection.clone()))?
+            .build();
+        let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
+        if !self.parquet_present.is_current_only()
+            || !projection.iter().any(|&c| c == IS_LATEST || c == IS_DELETE_MARKER)
+        {
+            return Ok(scan);
+        }
+        // Current-only report: every row is a current, live object.
+        let out_schema = scan.schema();
+        let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let name = COLUMNS[c].name.to_string();
+                let expr: Arc<dyn PhysicalExpr> = match c {
+                    IS_LATEST => Arc::new(Literal::new(ScalarValue::Boolean(Some(true)))),
+                    IS_DELETE_MARKER => Arc::new(Literal::new(ScalarValue::Boolean(Some(false)))),
+                    _ => Arc::new(Column::new(out_schema.field(i).name(), i)),
+                };
+                (expr, name)
+            })
+            .collect();
+        Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
+    }
+}
+
+#[async_trait]
+impl TableProvider for InventoryTable {
+    fn schema(&self) -> SchemaRef {
+        canonical_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn CatalogSession,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..COLUMNS.len()).collect());
+        match &self.reader {
+            None => self.scan_parquet(state, projection, filters),
+            Some(reader) => Ok(Arc::new(InventoryScanExec::new(
+                self.delivery.store.clone(),
+                Arc::clone(&self.files),
+                reader.clone(),
+                projection,
+                state.config().target_partitions(),
+                Arc::clone(&self.progress),
+            ))),
+        }
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        // Parquet prunes with them but DataFusion still re-checks every row (Inexact);
+        // CSV and ORC take no filters.
+        Ok(filters
+            .iter()
+            .map(|f| match self.reader {
+                None if self.parquet_can_push(f) => TableProviderFilterPushDown::Inexact,
+                _ => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,292 @@
+//! `InventoryScanExec`: the DataFusion leaf that reads CSV and ORC deliveries.
+//!
+//! Files are spread over partitions by size (largest first onto the lightest partition);
+//! each partition reads its files one after another and hands canonical batches over a
+//! small bounded channel, so memory stays flat whatever the delivery's size. CSV is
+//! decompressed and parsed on a blocking thread; ORC is read asynchronously. Parquet goes
+//! through DataFusion's own Parquet scan instead (see `provider`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use flate2::read::MultiGzDecoder;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::blocking_read;
+use crate::error::{Error, Result};
+use crate::format::assemble::Assembler;
+use crate::format::csv::{CsvBatchReader, CsvLayout};
+use crate::format::orc;
+use crate::format::schema::canonical_schema;
+use crate::manifest::{DataFile, FileFormat};
+use crate::progress::{Progress, SharedProgress};
+use crate::storage::Store;
+
+/// What a partition needs to read its files.
+#[derive(Debug, Clone)]
+pub(crate) enum Reader {
+    Csv(CsvLayout),
+    Orc,
+}
+
+/// Reads the files of a CSV or ORC delivery as canonical batches.
+#[derive(Debug)]
+pub struct InventoryScanExec {
+    store: Store,
+    files: Arc<Vec<DataFile>>,
+    groups: Vec<Vec<usize>>,
+    reader: Reader,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    progress: SharedProgress,
+    properties: Arc<PlanProperties>,
+}
+
+impl InventoryScanExec {
+    pub(crate) fn new(
+        store: Store,
+        files: Arc<Vec<DataFile>>,
+        reader: Reader,
+        projection: Vec<usize>,
+        partitions: usize,
+        progress: SharedProgress,
+    ) -> Self {
+        let groups = balance(&files, partitions);
+        let schema = Arc::new(canonical_schema().project(&projection).expect("valid projection"));
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(groups.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        InventoryScanExec {
+            store,
+            files,
+            groups,
+            reader,
+            projection,
+            schema,
+            progress,
+            properties,
+        }
+    }
+
+    fn format(&self) -> FileFormat {
+        match self.reader {
+            Reader::Csv(_) => FileFormat::Csv,
+            Reader::Orc => FileFormat::Orc,
+        }
+    }
+}
+
+/// Spreads files over at most `partitions` groups, balancing bytes.
+pub(crate) fn balance(files: &[DataFile], partitions: usize) -> Vec<Vec<usize>> {
+    let n = partitions.max(1).min(files.len().max(1));
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(files[i].size));
+    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); n];
+    for i in order {
+        let lightest = groups
+            .iter_mut()
+            .min_by_key(|(bytes, _)| *bytes)
+            .expect("at least one group");
+        lightest.0 += files[i].size;
+        lightest.1.push(i);
+    }
+    groups.into_iter().map(|(_, g)| g).collect()
+}
+
+impl DisplayAs for InventoryScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "InventoryScanExec: format={}, files={}, partitions={}, projection=[{}]",
+            self.format(),
+            self.files.len(),
+            self.groups.len(),
+            self.schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for InventoryScanExec {
+    fn name(&self) -> &str {
+        "InventoryScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal("InventoryScanExec has no children".into()))
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> DfResult<SendableRecordBatchStream> {
+        let files: Vec<DataFile> = self
+            .groups
+            .get(partition)
+            .map(|g| g.iter().map(|&i| self.files[i].clone()).collect())
+            .unwrap_or_default();
+        let batch_size = context.session_config().batch_size();
+        let (tx, rx) = mpsc::channel::<Result<RecordBatch>>(2);
+        let store = self.store.clone();
+        let progress = Arc::clone(&self.progress);
+        let projection = self.projection.clone();
+        let worker = match &self.reader {
+            Reader::Csv(layout) => {
+                let layout = layout.clone();
+                let tx = tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    read_csv_files(&store, &files, &layout, &projection, batch_size, &progress, &tx)
+                })
+            }
+            Reader::Orc => {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    read_orc_files(&store, &files, &projection, batch_size, &progress, &tx).await
+                })
+            }
+        };
+        // A worker that panics must fail the query, never end it early with rows missing.
+        tokio::spawn(async move {
+            if let Err(e) = worker.await
+                && e.is_panic()
+            {
+                let _ = tx
+                    .send(Err(Error::Query(format!("scan worker panicked: {e}"))))
+                    .await;
+            }
+        });
+        let stream = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item.map_err(DataFusionError::from), rx))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            stream.boxed(),
+        )))
+    }
+}
+
+/// Sends `item`; false when the consumer has gone (query finished early or cancelled).
+fn send_blocking(tx: &mpsc::Sender<Result<RecordBatch>>, item: Result<RecordBatch>) -> bool {
+    tx.blocking_send(item).is_ok()
+}
+
+fn read_csv_files(
+    store: &Store,
+    files: &[DataFile],
+    layout: &CsvLayout,
+    projection: &[usize],
+    batch_size: usize,
+    progress: &SharedProgress,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) {
+    for file in files {
+        let input = match blocking_read::open(store, file, Arc::clone(progress)) {
+            Ok(r) => r,
+            Err(e) => {
+                send_blocking(tx, Err(e));
+                return;
+            }
+        };
+        let gz = MultiGzDecoder::new(std::io::BufReader::with_capacity(256 * 1024, input));
+        let assembler = Assembler::new(&canonical_schema(), projection, layout.present());
+        let reader = CsvBatchReader::new(gz, file.display.clone(), layout, assembler, batch_size);
+        for batch in reader {
+            let failed = batch.is_err();
+            if let Ok(b) = &batch {
+                Progress::add(&progress.rows, b.num_rows() as u64);
+            }
+            if !send_blocking(tx, batch) || failed {
+                return;
+            }
+        }
+        Progress::add(&progress.scanned_files, 1);
+    }
+}
+
+async fn read_orc_files(
+    store: &Store,
+    files: &[DataFile],
+    projection: &[usize],
+    batch_size: usize,
+    progress: &SharedProgress,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) {
+    for file in files {
+        let stream = orc::open(
+            Arc::clone(&store.object_store),
+            file.path.clone(),
+            file.size,
+            file.display.clone(),
+            projection.to_vec(),
+            batch_size,
+        )
+        .await;
+        let mut stream = match stream {
+            Ok(s) => Box::pin(s),
+            Err(e) => {
+                let e = match e {
+                    Error::BadData { message, .. } if message.contains("NotFound") || message.contains("not found") => {
+                        Error::NotFound {
+                            path: file.display.clone(),
+                            hint: ": the manifest lists this data file but it is missing",
+                        }
+                    }
+                    other => other,
+                };
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        while let Some(batch) = stream.next().await {
+            let failed = batch.is_err();
+            if let Ok(b) = &batch {
+                Progress::add(&progress.rows, b.num_rows() as u64);
+            }
+            if tx.send(batch).await.is_err() || failed {
+                return;
+            }
+        }
+        Progress::add(&progress.scanned_files, 1);
+        Progress::add(&progress.scanned_bytes, file.size);
+    }
+}

@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod error;
 pub mod format;
+pub mod generate;
 pub mod output;
 pub mod manifest;
 pub mod progress;

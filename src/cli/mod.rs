@@ -5,6 +5,7 @@
 //! pipe (`s3inv sql … | head`) is a success.
 
 mod deliveries;
+mod generate;
 mod progress;
 mod sql;
 
@@ -50,6 +51,8 @@ SQL is read-only.")]
     Sql(SqlArgs),
     /// List the deliveries of an inventory configuration folder.
     Deliveries(DeliveriesArgs),
+    /// Write realistic test deliveries (CSV.gz, ORC, Parquet) in the real bucket layout.
+    Generate(generate::GenerateArgs),
 }
 
 /// Where the delivery is and how to read it.
@@ -159,6 +162,7 @@ pub async fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Sql(args) => sql::run(args, quiet).await,
         Command::Deliveries(args) => deliveries::run(args).await,
+        Command::Generate(args) => generate::run(args, quiet),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,228 @@
+//! Shared test harness: paths to the bundled deliveries, running the binary, temporary
+//! generated deliveries, and a real S3 HTTP server (s3s + s3s-fs) on 127.0.0.1.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use s3inv::generate::{DeliverySpec, GenerateOptions, Versions, write_delivery};
+use s3inv::manifest::FileFormat;
+
+/// `testdata/buckets`.
+pub fn buckets() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/buckets")
+}
+
+/// The configuration folder of a real AWS delivery (`csv-all`, `csv-current`, `orc-all`,
+/// `parquet-all`).
+pub fn real(config: &str) -> PathBuf {
+    buckets().join("filemanager-inventory-test/filemanager-inventory-test").join(config)
+}
+
+/// The configuration folder of a bundled generated delivery (`csv-all`, `orc-current`, …).
+pub fn generated(config: &str) -> PathBuf {
+    buckets().join("acme-inventory/acme-data").join(config)
+}
+
+/// The options the bundled generated deliveries were written with (see testdata/README.md).
+pub fn bundled_options() -> GenerateOptions {
+    GenerateOptions {
+        rows: 400,
+        seed: 1,
+        source_bucket: "acme-data".into(),
+        destination_bucket: "acme-inventory".into(),
+        destination_prefix: String::new(),
+        created_ms: 1_795_136_400_000, // 2026-11-20T01:00Z
+        files: 2,
+        hostile: true,
+    }
+}
+
+/// The s3inv binary with a clean AWS environment (no host credentials or config leak in).
+pub fn s3inv() -> Command {
+    let mut cmd = Command::cargo_bin("s3inv").expect("binary built");
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent/s3inv-test-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3inv-test-credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    cmd
+}
+
+/// Runs the binary; returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run s3inv");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `s3inv sql LOCATION SQL --format csv`, expects success, returns stdout.
+pub fn sql_csv(location: &Path, sql: &str) -> String {
+    let (code, out, err) = run(s3inv().arg("sql").arg(location).arg(sql).args(["--format", "csv"]));
+    assert_eq!(code, 0, "s3inv failed: {err}");
+    out
+}
+
+/// Writes one generated delivery into `dir` (the folder standing for S3); returns the
+/// configuration folder.
+pub fn write_generated(dir: &Path, opts: &GenerateOptions, format: FileFormat, versions: Versions) -> PathBuf {
+    let suffix = if versions == Versions::All { "all" } else { "current" };
+    let spec = DeliverySpec {
+        format,
+        versions,
+        config_id: format!("{}-{suffix}", format.as_str().to_ascii_lowercase()),
+    };
+    let root = dir.join(&opts.destination_bucket);
+    write_delivery(&root, opts, &spec).expect("generate delivery");
+    root.join(&opts.source_bucket).join(&spec.config_id)
+}
+
+/// Renders batches as lines of `|`-separated values (for comparisons across formats).
+pub fn lines(batches: &[RecordBatch]) -> Vec<String> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for b in batches {
+        let formatters: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).unwrap())
+            .collect();
+        for row in 0..b.num_rows() {
+            out.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(row).to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+        }
+    }
+    out
+}
+
+/// A runtime for tests that call the library directly.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub const ACCESS_KEY: &str = "AKIAS3INVTESTKEY0001";
+pub const SECRET_KEY: &str = "s3inv/test/secret/key/0000000000000000000";
+
+/// A real S3 HTTP server over a folder (each subfolder is a bucket), on 127.0.0.1, in its
+/// own thread and runtime. Requests for keys containing `denied` get AccessDenied.
+pub struct S3Server {
+    pub endpoint: String,
+    pub root: tempfile::TempDir,
+    _shutdown: std::sync::mpsc::Sender<()>,
+}
+
+struct DenySome;
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for DenySome {
+    async fn get_object(&self, req: &mut s3s::S3Request<s3s::dto::GetObjectInput>) -> s3s::S3Result<()> {
+        if req.input.key.contains("denied") {
+            return Err(s3s::s3_error!(AccessDenied, "denied by the test server"));
+        }
+        Ok(())
+    }
+}
+
+impl S3Server {
+    /// Starts a server whose buckets are a copy of `buckets_dir`'s subfolders.
+    pub fn start(buckets_dir: &Path) -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        copy_dir(buckets_dir, root.path());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (shutdown_tx, shutdown_rx) = std::sync::mpsc::channel::<()>();
+        let fs_root = root.path().to_path_buf();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let fs = s3s_fs::FileSystem::new(&fs_root).unwrap();
+                let service = {
+                    let mut b = s3s::service::S3ServiceBuilder::new(fs);
+                    b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+                    b.set_access(DenySome);
+                    b.build()
+                };
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                let shutdown = Arc::new(std::sync::Mutex::new(shutdown_rx));
+                loop {
+                    // The sender is dropped with the S3Server: then stop accepting.
+                    if matches!(
+                        shutdown.lock().unwrap().try_recv(),
+                        Err(std::sync::mpsc::TryRecvError::Disconnected)
+                    ) {
+                        break;
+                    }
+                    let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
+                    let Ok(Ok((socket, _))) = accepted else { continue };
+                    let conn = http
+                        .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
+                        .into_owned();
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        S3Server {
+            endpoint: format!("http://{addr}"),
+            root,
+            _shutdown: shutdown_tx,
+        }
+    }
+
+    /// The binary, pointed at this server with valid credentials.
+    pub fn s3inv(&self) -> Command {
+        let mut cmd = s3inv();
+        cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1");
+        cmd
+    }
+}
+
+/// Recursively copies a folder.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// All formats.
+pub const FORMATS: [FileFormat; 3] = [FileFormat::Csv, FileFormat::Orc, FileFormat::Parquet];

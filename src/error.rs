@@ -46,6 +46,16 @@ pub enum Error {
     #[error("{path}: {message}")]
     BadData { path: String, message: String },
 
+    /// A reader failed on a data file; the source keeps the underlying error (storage,
+    /// ORC, Parquet) so callers can tell what it was.
+    #[error("{path}: {message}: {source}")]
+    Read {
+        path: String,
+        message: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// The object (or bucket) exists but the credentials may not read it.
     #[error("access denied: s3://{bucket}/{key}: the credentials need {action} on this object")]
     AccessDenied {

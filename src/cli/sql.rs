@@ -34,8 +34,7 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &options).await?;
         print_notes(&session.delivery.notes, quiet);
-        let df = session.query(&sql).await?;
-        let stream = df.execute_stream().await?;
+        let stream = session.stream(&sql).await?;
         write_stream(stream, output.format, &output.target).await
     }
     .await;

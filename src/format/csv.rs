@@ -168,9 +168,11 @@ impl<R: Read> CsvBatchReader<R> {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    return Err(self.error(format!(
-                        "cannot read (corrupt or truncated gzip?): {e}"
-                    )));
+                    return Err(Error::Read {
+                        path: self.path.clone(),
+                        message: "cannot read (corrupt or truncated gzip?)",
+                        source: Box::new(e),
+                    });
                 }
             }
         };

@@ -60,7 +60,11 @@ pub async fn open(
     let reader = RangeReader { store, path, size };
     let builder = ArrowReaderBuilder::try_new_async(reader)
         .await
-        .map_err(|e| Error::bad_data(&display, format!("cannot read ORC file: {e}")))?;
+        .map_err(|e| Error::Read {
+            path: display.clone(),
+            message: "cannot read ORC file",
+            source: Box::new(e),
+        })?;
     let root = builder.file_metadata().root_data_type().clone();
     let names: Vec<String> = root
         .children()
@@ -83,8 +87,11 @@ pub async fn open(
         .with_projection(mask)
         .build_async();
     Ok(stream.map(move |batch| {
-        let batch =
-            batch.map_err(|e| Error::bad_data(&display, format!("cannot decode ORC data: {e}")))?;
+        let batch = batch.map_err(|e| Error::Read {
+            path: display.clone(),
+            message: "cannot decode ORC data",
+            source: Box::new(e),
+        })?;
         let rows = batch.num_rows();
         let arrays = batch
             .schema()

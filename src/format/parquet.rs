@@ -29,7 +29,11 @@ pub async fn present_columns(
     let schema = DFParquetMetadata::new(store.as_ref(), &meta)
         .fetch_schema()
         .await
-        .map_err(|e| Error::bad_data(display, format!("cannot read Parquet footer: {e}")))?;
+        .map_err(|e| Error::Read {
+            path: display.to_string(),
+            message: "cannot read Parquet footer",
+            source: Box::new(e),
+        })?;
     Ok(PresentColumns::from_names(
         schema.fields().iter().map(|f| f.name().as_str()),
     ))

@@ -1,4 +1,6 @@
 //! Mapping of object_store errors to ours: which object, which bucket, which IAM action.
+//! Also finds an object_store error buried in a reader's or DataFusion's error chain, so
+//! "access denied" reads the same whether it happened in discovery or mid-scan.
 
 use object_store::path::Path;
 
@@ -22,55 +24,7 @@ impl Action {
     }
 }
 
-/// Maps `e` (about `path`, shown as `display`) to our error.
-pub fn map_store_error(
-    e: object_store::Error,
-    bucket: Option<&str>,
-    path: &Path,
-    display: &str,
-    action: Action,
-) -> Error {
-    let text = error_chain(&e);
-    match (&e, bucket) {
-        (_, Some(bucket)) if text.contains("NoSuchBucket") => Error::NoSuchBucket {
-            bucket: bucket.to_string(),
-        },
-        (object_store::Error::NotFound { .. }, _) => Error::NotFound {
-            path: display.to_string(),
-            hint: "",
-        },
-        (
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. },
-            Some(bucket),
-        ) => Error::AccessDenied {
-            bucket: bucket.to_string(),
-            key: path.to_string(),
-            action: action.iam(),
-        },
-        (_, Some(bucket)) if text.contains("AccessDenied") || text.contains("403 Forbidden") => {
-            Error::AccessDenied {
-                bucket: bucket.to_string(),
-                key: path.to_string(),
-                action: action.iam(),
-            }
-        }
-        (_, Some(bucket))
-            if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") =>
-        {
-            Error::NoCredentials {
-                bucket: bucket.to_string(),
-                reason: "the credentials were rejected (InvalidAccessKeyId or SignatureDoesNotMatch)"
-                    .into(),
-            }
-        }
-        _ => Error::Storage {
-            location: display.to_string(),
-            source: e,
-        },
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -79,4 +33,96 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Our error for the storage failures users can act on (missing bucket or object, access
+/// denied, rejected credentials); `None` for the rest.
+pub fn classify(
+    e: &object_store::Error,
+    bucket: Option<&str>,
+    path: &Path,
+    display: &str,
+    action: Action,
+) -> Option<Error> {
+    let text = error_chain(e);
+    let denied = || Error::AccessDenied {
+        bucket: bucket.unwrap_or_default().to_string(),
+        key: path.to_string(),
+        action: action.iam(),
+    };
+    match (e, bucket) {
+        (_, Some(bucket)) if text.contains("NoSuchBucket") => Some(Error::NoSuchBucket {
+            bucket: bucket.to_string(),
+        }),
+        (object_store::Error::NotFound { .. }, _) => Some(Error::NotFound {
+            path: display.to_string(),
+            hint: "",
+        }),
+        (_, Some(bucket))
+            if text.contains("InvalidAccessKeyId") || text.contains("SignatureDoesNotMatch") =>
+        {
+            Some(Error::NoCredentials {
+                bucket: bucket.to_string(),
+                reason: "the credentials were rejected (InvalidAccessKeyId or SignatureDoesNotMatch)"
+                    .into(),
+            })
+        }
+        (
+            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. },
+            Some(_),
+        ) => Some(denied()),
+        (_, Some(_)) if text.contains("AccessDenied") || text.contains("403 Forbidden") => Some(denied()),
+        _ => None,
+    }
+}
+
+/// Maps `e` (about `path`, shown as `display`) to our error.
+pub fn map_store_error(
+    e: object_store::Error,
+    bucket: Option<&str>,
+    path: &Path,
+    display: &str,
+    action: Action,
+) -> Error {
+    classify(&e, bucket, path, display, action).unwrap_or_else(|| Error::Storage {
+        location: display.to_string(),
+        source: e,
+    })
+}
+
+/// The path an object_store error is about, if it names one.
+pub fn error_path(e: &object_store::Error) -> Option<Path> {
+    match e {
+        object_store::Error::NotFound { path, .. }
+        | object_store::Error::PermissionDenied { path, .. }
+        | object_store::Error::Unauthenticated { path, .. }
+        | object_store::Error::Precondition { path, .. }
+        | object_store::Error::AlreadyExists { path, .. }
+        | object_store::Error::NotModified { path, .. } => Some(Path::from(path.as_str())),
+        _ => None,
+    }
+}
+
+/// Finds an object_store error in a chain of sources (looking inside `io::Error`s, whose
+/// `source()` skips the error they wrap).
+pub fn find_store_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a object_store::Error> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<object_store::Error>() {
+            return Some(found);
+        }
+        if let Some(df) = err.downcast_ref::<datafusion::error::DataFusionError>()
+            && let datafusion::error::DataFusionError::ObjectStore(inner) = df
+        {
+            return Some(inner.as_ref());
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+        {
+            current = Some(inner);
+            continue;
+        }
+        current = err.source();
+    }
+    None
 }

@@ -11,13 +11,14 @@ mod location;
 
 use std::sync::Arc;
 
+use datafusion::error::DataFusionError;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 
-pub use errors::{map_store_error, Action};
+pub use errors::{Action, classify, error_path, find_store_error, map_store_error};
 pub use location::Location;
 
 use crate::error::{Error, Result};
@@ -53,6 +54,26 @@ impl Store {
     /// Maps a storage error about `path` to our error, naming the object and the action.
     pub fn error(&self, e: object_store::Error, path: &Path, action: Action) -> Error {
         map_store_error(e, self.bucket.as_deref(), path, &self.display(path), action)
+    }
+
+    /// Replaces an error whose chain holds a storage failure users can act on (access
+    /// denied, missing object or bucket) with that failure, named; other errors pass.
+    pub fn explain(&self, e: Error) -> Error {
+        self.explain_ref(&e).unwrap_or(e)
+    }
+
+    /// The same for an error DataFusion raised while scanning.
+    pub fn explain_datafusion(&self, e: DataFusionError) -> DataFusionError {
+        match self.explain_ref(&e) {
+            Some(ours) => DataFusionError::External(Box::new(ours)),
+            None => e,
+        }
+    }
+
+    fn explain_ref(&self, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
+        let found = find_store_error(e)?;
+        let path = error_path(found)?;
+        classify(found, self.bucket.as_deref(), &path, &self.display(&path), Action::Get)
     }
 
     /// Opens the store that holds `location`.

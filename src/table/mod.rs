@@ -13,7 +13,10 @@ use std::sync::Arc;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -110,9 +113,24 @@ impl Session {
         Ok(self.ctx.execute_logical_plan(plan).await?)
     }
 
+    /// Runs `sql` as a stream of batches; storage failures in the scan are named like
+    /// everywhere else (access denied names the bucket, key and IAM action).
+    pub async fn stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        let stream = self.query(sql).await?.execute_stream().await?;
+        let schema = stream.schema();
+        let store = self.delivery.store.clone();
+        let mapped = stream.map(move |b| b.map_err(|e| store.explain_datafusion(e)));
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, mapped)))
+    }
+
     /// Runs `sql` and collects the result.
     pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
-        Ok(self.query(sql).await?.collect().await?)
+        let mut stream = self.stream(sql).await?;
+        let mut batches = Vec::new();
+        while let Some(b) = stream.next().await {
+            batches.push(b?);
+        }
+        Ok(batches)
     }
 }
 

@@ -64,7 +64,8 @@ impl InventoryTable {
                             f.size,
                             &f.display,
                         )
-                        .await?
+                        .await
+                        .map_err(|e| delivery.store.explain(e))?
                     }
                     None => PresentColumns::default(),
                 };

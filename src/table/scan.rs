@@ -223,7 +223,7 @@ fn read_csv_files(
         let input = match blocking_read::open(store, file, Arc::clone(progress)) {
             Ok(r) => r,
             Err(e) => {
-                send_blocking(tx, Err(e));
+                send_blocking(tx, Err(store.explain(e)));
                 return;
             }
         };
@@ -231,6 +231,7 @@ fn read_csv_files(
         let assembler = Assembler::new(&canonical_schema(), projection, layout.present());
         let reader = CsvBatchReader::new(gz, file.display.clone(), layout, assembler, batch_size);
         for batch in reader {
+            let batch = batch.map_err(|e| store.explain(e));
             let failed = batch.is_err();
             if let Ok(b) = &batch {
                 Progress::add(&progress.rows, b.num_rows() as u64);
@@ -264,20 +265,12 @@ async fn read_orc_files(
         let mut stream = match stream {
             Ok(s) => Box::pin(s),
             Err(e) => {
-                let e = match e {
-                    Error::BadData { message, .. } if message.contains("NotFound") || message.contains("not found") => {
-                        Error::NotFound {
-                            path: file.display.clone(),
-                            hint: ": the manifest lists this data file but it is missing",
-                        }
-                    }
-                    other => other,
-                };
-                let _ = tx.send(Err(e)).await;
+                let _ = tx.send(Err(store.explain(e))).await;
                 return;
             }
         };
         while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| store.explain(e));
             let failed = batch.is_err();
             if let Ok(b) = &batch {
                 Progress::add(&progress.rows, b.num_rows() as u64);

@@ -3,3 +3,4 @@
 mod harness;
 mod conformance;
 mod real_fixtures;
+mod s3;

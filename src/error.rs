@@ -35,7 +35,9 @@ pub enum Error {
     },
 
     /// A data file's size differs from the manifest's `size`.
-    #[error("{path}: size mismatch: manifest says {expected} bytes, the file has {actual} bytes (truncated or replaced?)")]
+    #[error(
+        "{path}: size mismatch: manifest says {expected} bytes, the file has {actual} bytes (truncated or replaced?)"
+    )]
     SizeMismatch {
         path: String,
         expected: u64,
@@ -65,7 +67,9 @@ pub enum Error {
     },
 
     /// No AWS credentials could be found for an s3:// location.
-    #[error("no aws credentials for s3://{bucket}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, run `aws sso login`, or use an instance role ({reason})")]
+    #[error(
+        "no aws credentials for s3://{bucket}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, run `aws sso login`, or use an instance role ({reason})"
+    )]
     NoCredentials { bucket: String, reason: String },
 
     /// The bucket does not exist (or is in another partition).
@@ -97,7 +101,9 @@ pub enum Error {
     Usage(String),
 
     /// A SQL statement that would change something (DDL, DML, COPY).
-    #[error("s3inv sql is read-only: {0} statements are not allowed; use SELECT (or WITH … SELECT, EXPLAIN, SHOW, DESCRIBE)")]
+    #[error(
+        "s3inv sql is read-only: {0} statements are not allowed; use SELECT (or WITH … SELECT, EXPLAIN, SHOW, DESCRIBE)"
+    )]
     ReadOnly(String),
 
     /// A query failed in DataFusion (planning or execution).
@@ -218,6 +224,9 @@ mod tests {
     #[test]
     fn datafusion_prefixes_are_removed() {
         let df = DataFusionError::Plan("table 'x' not found".into());
-        assert_eq!(Error::from(df).to_string(), "query failed: table 'x' not found");
+        assert_eq!(
+            Error::from(df).to_string(),
+            "query failed: table 'x' not found"
+        );
     }
 }

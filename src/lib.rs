@@ -1,17 +1,30 @@
 //! s3inv reads S3 Inventory deliveries (CSV.gz, ORC, Parquet; local or `s3://`) as one
 //! canonical SQL table `inventory` and answers replication questions over it.
 //!
-//! ```no_run
-//! # async fn example() -> s3inv::Result<()> {
+//! The layers, from the bottom: [`storage`] (local or S3 object stores), [`manifest`]
+//! (finding and verifying a delivery), [`format`] (the canonical schema and one reader per
+//! file format), [`table`] (the `inventory` TableProvider and the [`Session`] holding it),
+//! [`output`] (result files), [`settings`] and [`cli`]. [`generate`] writes realistic
+//! deliveries for tests and benchmarks.
+//!
+//! ```
+//! use datafusion::arrow::util::pretty::pretty_format_batches;
 //! use s3inv::{Location, S3Options, Session, SessionOptions};
 //!
-//! let location = Location::parse("testdata/buckets/acme-inventory/acme-data/daily-csv")?;
-//! let session = Session::open(&location, &S3Options::default(), &SessionOptions::default()).await?;
-//! let batches = session
-//!     .sql("SELECT replication_status, count(*), sum(size) FROM inventory GROUP BY 1")
-//!     .await?;
-//! # let _ = batches;
-//! # Ok(())
+//! # fn main() -> s3inv::Result<()> {
+//! let runtime = tokio::runtime::Runtime::new().unwrap();
+//! runtime.block_on(async {
+//!     // A configuration folder: the newest complete delivery is used.
+//!     let location = Location::parse("testdata/buckets/acme-inventory/acme-data/csv-all")?;
+//!     let session =
+//!         Session::open(&location, &S3Options::default(), &SessionOptions::default()).await?;
+//!     let batches = session
+//!         .sql("SELECT count(*) AS objects, sum(size) AS bytes FROM inventory WHERE replication_status = 'FAILED'")
+//!         .await?;
+//!     println!("{}", pretty_format_batches(&batches).unwrap());
+//!     assert_eq!(batches[0].num_rows(), 1);
+//!     Ok(())
+//! })
 //! # }
 //! ```
 
@@ -19,8 +32,8 @@ pub mod cli;
 pub mod error;
 pub mod format;
 pub mod generate;
-pub mod output;
 pub mod manifest;
+pub mod output;
 pub mod progress;
 pub mod settings;
 pub mod storage;

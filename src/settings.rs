@@ -65,9 +65,11 @@ pub fn parse_bytes(s: &str) -> Result<usize> {
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| Error::Usage(format!("invalid size {s:?}: use a number with K, M, G or T, like 2G")))?;
+    let value: f64 = num.parse().map_err(|_| {
+        Error::Usage(format!(
+            "invalid size {s:?}: use a number with K, M, G or T, like 2G"
+        ))
+    })?;
     let scale = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1u64,
         "K" | "KB" | "KIB" => 1 << 10,
@@ -82,7 +84,9 @@ pub fn parse_bytes(s: &str) -> Result<usize> {
     };
     let bytes = value * scale as f64;
     if !(1.0..=(usize::MAX as f64)).contains(&bytes) {
-        return Err(Error::Usage(format!("invalid size {s:?}: must be at least 1 byte")));
+        return Err(Error::Usage(format!(
+            "invalid size {s:?}: must be at least 1 byte"
+        )));
     }
     Ok(bytes as usize)
 }
@@ -154,7 +158,8 @@ impl RawSql {
             (Some(s), None) => Ok(SqlSource::Text(s.clone())),
             (None, Some(f)) => Ok(SqlSource::File(f.clone())),
             (None, None) => Err(Error::Usage(
-                "no SQL: give a query like \"SELECT count(*) FROM inventory\" or --file query.sql".into(),
+                "no SQL: give a query like \"SELECT count(*) FROM inventory\" or --file query.sql"
+                    .into(),
             )),
         }
     }

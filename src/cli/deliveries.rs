@@ -39,17 +39,29 @@ pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
         Field::new("manifest", DataType::Utf8, false),
     ]));
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(list.iter().map(|d| d.name.as_str()))),
-        Arc::new(BooleanArray::from_iter(list.iter().map(|d| Some(d.complete)))),
-        Arc::new(StringArray::from_iter(list.iter().map(|d| d.format.as_deref()))),
-        Arc::new(UInt64Array::from_iter(list.iter().map(|d| d.files.map(|n| n as u64)))),
+        Arc::new(StringArray::from_iter_values(
+            list.iter().map(|d| d.name.as_str()),
+        )),
+        Arc::new(BooleanArray::from_iter(
+            list.iter().map(|d| Some(d.complete)),
+        )),
+        Arc::new(StringArray::from_iter(
+            list.iter().map(|d| d.format.as_deref()),
+        )),
+        Arc::new(UInt64Array::from_iter(
+            list.iter().map(|d| d.files.map(|n| n as u64)),
+        )),
         Arc::new(UInt64Array::from_iter(list.iter().map(|d| d.bytes))),
         Arc::new(
             TimestampMillisecondArray::from_iter(list.iter().map(|d| d.creation_timestamp_ms))
                 .with_timezone("UTC"),
         ),
-        Arc::new(StringArray::from_iter(list.iter().map(|d| d.problem.as_deref()))),
-        Arc::new(StringArray::from_iter_values(list.iter().map(|d| d.manifest.as_str()))),
+        Arc::new(StringArray::from_iter(
+            list.iter().map(|d| d.problem.as_deref()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            list.iter().map(|d| d.manifest.as_str()),
+        )),
     ];
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
         .map_err(|e| Error::Query(e.to_string()))?;

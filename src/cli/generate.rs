@@ -55,7 +55,11 @@ pub struct GenerateArgs {
 fn parse_at(s: &str) -> Result<i64> {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H-%MZ")
         .map(|t| t.and_utc().timestamp_millis())
-        .map_err(|_| Error::Usage(format!("invalid --at {s:?}: use a delivery time like 2026-11-20T01-00Z")))
+        .map_err(|_| {
+            Error::Usage(format!(
+                "invalid --at {s:?}: use a delivery time like 2026-11-20T01-00Z"
+            ))
+        })
 }
 
 pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {

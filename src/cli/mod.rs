@@ -19,7 +19,12 @@ use crate::settings::{RawOutput, RawSource};
 /// Answers which S3 objects did not replicate, where they are, and why — from S3
 /// Inventory deliveries (CSV.gz, ORC, Parquet; local folders or s3://).
 #[derive(Debug, Parser)]
-#[command(name = "s3inv", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "s3inv",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 #[command(after_help = "LOCATION is a manifest.json, a dated delivery folder \
 (…/<source-bucket>/<config-id>/2026-11-20T01-00Z/) or a configuration folder \
 (…/<source-bucket>/<config-id>/, newest complete delivery unless --at). Local paths and \
@@ -200,4 +205,3 @@ fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal()
 }
-

@@ -45,9 +45,17 @@ fn render_loop(p: &Progress, stop: &AtomicBool) {
         let total_bytes = Progress::get(&p.total_bytes);
         let scanning = Progress::get(&p.scanned_bytes) > 0 || Progress::get(&p.rows) > 0;
         let (verb, files, bytes) = if scanning {
-            ("scanning", Progress::get(&p.scanned_files), Progress::get(&p.scanned_bytes))
+            (
+                "scanning",
+                Progress::get(&p.scanned_files),
+                Progress::get(&p.scanned_bytes),
+            )
         } else {
-            ("verifying", Progress::get(&p.verified_files), Progress::get(&p.verified_bytes))
+            (
+                "verifying",
+                Progress::get(&p.verified_files),
+                Progress::get(&p.verified_bytes),
+            )
         };
         // Rates are measured from the start of the current phase.
         if phase_start.map(|(s, _, _)| s) != Some(scanning) {
@@ -57,12 +65,19 @@ fn render_loop(p: &Progress, stop: &AtomicBool) {
         let secs = t0.elapsed().as_secs_f64().max(0.001);
         let rate = (bytes.saturating_sub(b0)) as f64 / secs;
         let eta = if rate > 0.0 && total_bytes > bytes {
-            format!(", eta {}", human_duration((total_bytes - bytes) as f64 / rate))
+            format!(
+                ", eta {}",
+                human_duration((total_bytes - bytes) as f64 / rate)
+            )
         } else {
             String::new()
         };
         let rows = Progress::get(&p.rows);
-        let rows = if scanning { format!(", {rows} rows") } else { String::new() };
+        let rows = if scanning {
+            format!(", {rows} rows")
+        } else {
+            String::new()
+        };
         let line = format!(
             "{verb} {files}/{total_files} files, {} of {}{rows}, {}/s{eta}",
             human_bytes(bytes),
@@ -90,7 +105,11 @@ pub(crate) fn human_bytes(n: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{n} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn human_duration(secs: f64) -> String {

@@ -50,7 +50,11 @@ pub struct Assembler {
 impl Assembler {
     /// `projection` holds canonical column indices in output order.
     pub fn new(canonical: &Schema, projection: &[usize], present: PresentColumns) -> Self {
-        let schema = Arc::new(canonical.project(projection).expect("projection within schema"));
+        let schema = Arc::new(
+            canonical
+                .project(projection)
+                .expect("projection within schema"),
+        );
         Assembler {
             projection: projection.to_vec(),
             schema,

@@ -68,7 +68,9 @@ impl ColumnBuilder {
             return ColumnBuilder::Key(StringBuilder::with_capacity(capacity, capacity * 32));
         }
         match COLUMNS[canonical].kind {
-            Kind::Utf8 => ColumnBuilder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16)),
+            Kind::Utf8 => {
+                ColumnBuilder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16))
+            }
             Kind::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
             Kind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(capacity)),
             Kind::Timestamp => {
@@ -258,7 +260,11 @@ impl<R: Read> CsvBatchReader<R> {
 }
 
 /// Appends one CSV value to its builder. Empty means NULL.
-fn push_value(builder: &mut ColumnBuilder, value: &[u8], scratch: &mut Vec<u8>) -> std::result::Result<(), String> {
+fn push_value(
+    builder: &mut ColumnBuilder,
+    value: &[u8],
+    scratch: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
     if value.is_empty() {
         match builder {
             ColumnBuilder::Utf8(b) | ColumnBuilder::Key(b) => b.append_null(),
@@ -270,7 +276,8 @@ fn push_value(builder: &mut ColumnBuilder, value: &[u8], scratch: &mut Vec<u8>) 
     }
     match builder {
         ColumnBuilder::Utf8(b) => {
-            let s = std::str::from_utf8(value).map_err(|_| "value is not valid UTF-8".to_string())?;
+            let s =
+                std::str::from_utf8(value).map_err(|_| "value is not valid UTF-8".to_string())?;
             b.append_value(s);
         }
         ColumnBuilder::Key(b) => {
@@ -286,7 +293,10 @@ fn push_value(builder: &mut ColumnBuilder, value: &[u8], scratch: &mut Vec<u8>) 
             b.append_value(s);
         }
         ColumnBuilder::Int64(b) => b.append_value(parse_i64(value).ok_or_else(|| {
-            format!("expected an integer, found {:?}", String::from_utf8_lossy(value))
+            format!(
+                "expected an integer, found {:?}",
+                String::from_utf8_lossy(value)
+            )
         })?),
         ColumnBuilder::Boolean(b) => {
             let v = if value.eq_ignore_ascii_case(b"true") {
@@ -301,12 +311,14 @@ fn push_value(builder: &mut ColumnBuilder, value: &[u8], scratch: &mut Vec<u8>) 
             };
             b.append_value(v);
         }
-        ColumnBuilder::Timestamp(b) => b.append_value(parse_timestamp_millis(value).ok_or_else(|| {
-            format!(
-                "expected a timestamp like 2024-05-06T22:37:48.000Z, found {:?}",
-                String::from_utf8_lossy(value)
-            )
-        })?),
+        ColumnBuilder::Timestamp(b) => {
+            b.append_value(parse_timestamp_millis(value).ok_or_else(|| {
+                format!(
+                    "expected a timestamp like 2024-05-06T22:37:48.000Z, found {:?}",
+                    String::from_utf8_lossy(value)
+                )
+            })?)
+        }
     }
     Ok(())
 }
@@ -389,7 +401,12 @@ mod tests {
     #[test]
     fn decodes_keys_types_and_nulls() {
         let data = "\"b\",\"a+b%2Bc\",\"5\",\"2024-05-06T22:37:48.000Z\",\"TRUE\"\n\"b\",\"k\",\"\",\"\",\"\"\n\n";
-        let batches = read(data, "Bucket, Key, Size, LastModifiedDate, IsMultipartUploaded", &[1, 5, 6, 9, 3]).unwrap();
+        let batches = read(
+            data,
+            "Bucket, Key, Size, LastModifiedDate, IsMultipartUploaded",
+            &[1, 5, 6, 9, 3],
+        )
+        .unwrap();
         assert_eq!(batches.len(), 1);
         let b = &batches[0];
         assert_eq!(b.num_rows(), 2);
@@ -397,7 +414,9 @@ mod tests {
         assert_eq!(b.column(1).as_primitive::<Int64Type>().value(0), 5);
         assert!(b.column(1).is_null(1));
         assert_eq!(
-            b.column(2).as_primitive::<TimestampMillisecondType>().value(0),
+            b.column(2)
+                .as_primitive::<TimestampMillisecondType>()
+                .value(0),
             1_715_035_068_000
         );
         assert!(b.column(3).as_boolean().value(0));
@@ -418,13 +437,20 @@ mod tests {
     #[test]
     fn invalid_utf8_key_is_an_error() {
         let e = read("\"b\",\"a%FF\"\n", "Bucket, Key", &[1]).unwrap_err();
-        assert!(e.to_string().starts_with("f.csv: line 1: Key: key \"a%FF\" is not valid UTF-8"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("f.csv: line 1: Key: key \"a%FF\" is not valid UTF-8"),
+            "{e}"
+        );
     }
 
     #[test]
     fn batches_split_at_batch_size_and_count_only() {
         let data = "\"b\",\"1\"\n\"b\",\"2\"\n\"b\",\"3\"\n";
         let batches = read(data, "Bucket, Key", &[]).unwrap();
-        assert_eq!(batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(
+            batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>(),
+            vec![2, 1]
+        );
     }
 }

@@ -76,9 +76,7 @@ pub async fn open(
     let wanted: Vec<usize> = root
         .children()
         .iter()
-        .filter(|c| {
-            super::schema::index_of(c.name()).is_some_and(|i| assembler.wants(i))
-        })
+        .filter(|c| super::schema::index_of(c.name()).is_some_and(|i| assembler.wants(i)))
         .map(|c| c.data_type().column_index())
         .collect();
     let mask = ProjectionMask::roots(&root, wanted);

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use object_store::{ObjectMeta, ObjectStore};
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore};
 
 use super::assemble::PresentColumns;
 use crate::error::{Error, Result};

@@ -52,7 +52,11 @@ pub const COLUMNS: [Column; 21] = [
     col("last_modified_date", "LastModifiedDate", Kind::Timestamp),
     col("e_tag", "ETag", Kind::Utf8),
     col("storage_class", "StorageClass", Kind::Utf8),
-    col("is_multipart_uploaded", "IsMultipartUploaded", Kind::Boolean),
+    col(
+        "is_multipart_uploaded",
+        "IsMultipartUploaded",
+        Kind::Boolean,
+    ),
     col("replication_status", "ReplicationStatus", Kind::Utf8),
     col("encryption_status", "EncryptionStatus", Kind::Utf8),
     col(

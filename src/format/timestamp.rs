@@ -26,7 +26,12 @@ pub fn parse_timestamp_millis(s: &[u8]) -> Option<i64> {
         };
         let (y, mo, d) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
         let (h, mi, sec, ms) = (n(11, 13)?, n(14, 16)?, n(17, 19)?, n(20, 23)?);
-        if (1..=12).contains(&mo) && (1..=days_in_month(y, mo)).contains(&d) && h < 24 && mi < 60 && sec < 60 {
+        if (1..=12).contains(&mo)
+            && (1..=days_in_month(y, mo)).contains(&d)
+            && h < 24
+            && mi < 60
+            && sec < 60
+        {
             let days = days_from_civil(y, mo, d);
             return Some(((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + ms);
         }
@@ -71,15 +76,23 @@ mod tests {
             "1969-12-31T23:59:59.123Z",
             "2100-12-31T00:00:00.001Z",
         ] {
-            let expected = chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+            let expected = chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis();
             assert_eq!(parse_timestamp_millis(s.as_bytes()), Some(expected), "{s}");
         }
-        assert_eq!(parse_timestamp_millis(b"2024-05-06T22:37:48.000Z"), Some(1_715_035_068_000));
+        assert_eq!(
+            parse_timestamp_millis(b"2024-05-06T22:37:48.000Z"),
+            Some(1_715_035_068_000)
+        );
     }
 
     #[test]
     fn other_rfc3339_and_garbage() {
-        assert_eq!(parse_timestamp_millis(b"2024-05-06T22:37:48Z"), Some(1_715_035_068_000));
+        assert_eq!(
+            parse_timestamp_millis(b"2024-05-06T22:37:48Z"),
+            Some(1_715_035_068_000)
+        );
         assert_eq!(parse_timestamp_millis(b"2024-02-30T00:00:00.000Z"), None);
         assert_eq!(parse_timestamp_millis(b"yesterday"), None);
     }

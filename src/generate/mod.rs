@@ -13,6 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use rows::{HOSTILE_KEYS, Row, RowGen, long_key};
+pub use writers::csv_line;
 
 use crate::error::{Error, Result};
 use crate::manifest::{FileFormat, md5_hex};
@@ -49,9 +50,14 @@ pub struct GenerateOptions {
 impl GenerateOptions {
     /// The rows a delivery with `versions` lists, in file order.
     pub fn rows(&self, versions: Versions) -> impl Iterator<Item = Row> + use<> {
-        RowGen::new(self.seed, &self.source_bucket, self.created_ms, self.hostile)
-            .take(self.rows as usize)
-            .filter(move |r| versions == Versions::All || r.is_current())
+        RowGen::new(
+            self.seed,
+            &self.source_bucket,
+            self.created_ms,
+            self.hostile,
+        )
+        .take(self.rows as usize)
+        .filter(move |r| versions == Versions::All || r.is_current())
     }
 }
 
@@ -88,7 +94,11 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 /// Writes one delivery under `bucket_root` (a folder standing for the destination bucket).
-pub fn write_delivery(bucket_root: &Path, opts: &GenerateOptions, spec: &DeliverySpec) -> Result<WrittenDelivery> {
+pub fn write_delivery(
+    bucket_root: &Path,
+    opts: &GenerateOptions,
+    spec: &DeliverySpec,
+) -> Result<WrittenDelivery> {
     let mut config_key = String::new();
     if !opts.destination_prefix.is_empty() {
         config_key.push_str(opts.destination_prefix.trim_matches('/'));
@@ -102,9 +112,15 @@ pub fn write_delivery(bucket_root: &Path, opts: &GenerateOptions, spec: &Deliver
     fs::create_dir_all(&delivery_dir).map_err(io(&delivery_dir))?;
 
     let files = opts.files.max(1);
-    let mut names = rows::Rng::new(opts.seed ^ spec.config_id.len() as u64 ^ opts.created_ms as u64);
+    let mut names =
+        rows::Rng::new(opts.seed ^ spec.config_id.len() as u64 ^ opts.created_ms as u64);
     let mut entries = Vec::with_capacity(files);
-    let mut source = RowGen::new(opts.seed, &opts.source_bucket, opts.created_ms, opts.hostile);
+    let mut source = RowGen::new(
+        opts.seed,
+        &opts.source_bucket,
+        opts.created_ms,
+        opts.hostile,
+    );
     let mut total_rows = 0u64;
     let mut total_bytes = 0u64;
     for f in 0..files as u64 {
@@ -121,13 +137,21 @@ pub fn write_delivery(bucket_root: &Path, opts: &GenerateOptions, spec: &Deliver
         writer.finish()?;
         let bytes = fs::read(&path).map_err(io(&path))?;
         total_bytes += bytes.len() as u64;
-        entries.push((format!("{config_key}/data/{name}"), bytes.len() as u64, md5_hex(&bytes)));
+        entries.push((
+            format!("{config_key}/data/{name}"),
+            bytes.len() as u64,
+            md5_hex(&bytes),
+        ));
     }
     let manifest = manifest_json(opts, spec, &entries);
     let manifest_path = delivery_dir.join("manifest.json");
     fs::write(&manifest_path, &manifest).map_err(io(&manifest_path))?;
     let checksum_path = delivery_dir.join("manifest.checksum");
-    fs::write(&checksum_path, format!("{}\n", md5_hex(manifest.as_bytes()))).map_err(io(&checksum_path))?;
+    fs::write(
+        &checksum_path,
+        format!("{}\n", md5_hex(manifest.as_bytes())),
+    )
+    .map_err(io(&checksum_path))?;
     Ok(WrittenDelivery {
         manifest: manifest_path,
         rows: total_rows,
@@ -149,7 +173,11 @@ fn json_string(s: &str) -> String {
 }
 
 /// A manifest formatted the way AWS's Jackson writer does.
-fn manifest_json(opts: &GenerateOptions, spec: &DeliverySpec, files: &[(String, u64, String)]) -> String {
+fn manifest_json(
+    opts: &GenerateOptions,
+    spec: &DeliverySpec,
+    files: &[(String, u64, String)],
+) -> String {
     let file_entries: Vec<String> = files
         .iter()
         .map(|(key, size, md5)| {

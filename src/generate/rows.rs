@@ -136,12 +136,21 @@ impl Rng {
     /// A random UUID-shaped name (data file names).
     pub fn uuid(&mut self) -> String {
         let h = self.hex(32);
-        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..]
+        )
     }
 }
 
 const DAY_MS: i64 = 86_400_000;
-const TOP_PREFIXES: &[&str] = &["logs", "images", "backups", "data", "tmp", "archive", "exports", "ml"];
+const TOP_PREFIXES: &[&str] = &[
+    "logs", "images", "backups", "data", "tmp", "archive", "exports", "ml",
+];
 const OWNERS: &[&str] = &[
     "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be",
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
@@ -194,7 +203,11 @@ impl RowGen {
             let n = (r.unit().powi(2) * fanout as f64) as u64;
             key.push_str(&format!("/{}{n:03}", ["p", "d", "s"][level as usize]));
         }
-        key.push_str(&format!("/obj-{:08}.{}", self.object, r.pick(&["json", "gz", "parquet", "jpg", "bin"])));
+        key.push_str(&format!(
+            "/obj-{:08}.{}",
+            self.object,
+            r.pick(&["json", "gz", "parquet", "jpg", "bin"])
+        ));
         key
     }
 
@@ -254,7 +267,13 @@ impl RowGen {
         }
     }
 
-    fn object_row(&mut self, key: &str, version_id: Option<String>, is_latest: bool, t: i64) -> Row {
+    fn object_row(
+        &mut self,
+        key: &str,
+        version_id: Option<String>,
+        is_latest: bool,
+        t: i64,
+    ) -> Row {
         let r = &mut self.rng;
         let age_days = (self.created_ms - t) / DAY_MS;
         let folder = key.ends_with('/');
@@ -264,11 +283,21 @@ impl RowGen {
             (r.normal() * 2.2 + 10.5).exp().min(5e12) as i64
         };
         let multipart = size > 16 << 20 && r.chance(0.8);
-        let encryption = *r.pick(&["SSE-S3", "SSE-S3", "SSE-S3", "SSE-KMS", "SSE-KMS", "DSSE-KMS", "SSE-C", "NOT-SSE"]);
+        let encryption = *r.pick(&[
+            "SSE-S3", "SSE-S3", "SSE-S3", "SSE-KMS", "SSE-KMS", "DSSE-KMS", "SSE-C", "NOT-SSE",
+        ]);
         let class = if r.chance(0.7) {
             "STANDARD"
         } else {
-            r.pick(&["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "ONEZONE_IA", "FSX_OPENZFS"])
+            r.pick(&[
+                "STANDARD_IA",
+                "INTELLIGENT_TIERING",
+                "GLACIER",
+                "DEEP_ARCHIVE",
+                "GLACIER_IR",
+                "ONEZONE_IA",
+                "FSX_OPENZFS",
+            ])
         };
         // Objects older than the replication rule (two years) were never replicated;
         // FAILED clusters on SSE-KMS and on one prefix; PENDING is mostly recent.
@@ -287,8 +316,16 @@ impl RowGen {
         } else {
             Some("COMPLETED")
         };
-        let tier = (class == "INTELLIGENT_TIERING")
-            .then(|| r.pick(&["FREQUENT", "INFREQUENT", "ARCHIVE_INSTANT_ACCESS", "ARCHIVE", "DEEP_ARCHIVE"]).to_string());
+        let tier = (class == "INTELLIGENT_TIERING").then(|| {
+            r.pick(&[
+                "FREQUENT",
+                "INFREQUENT",
+                "ARCHIVE_INSTANT_ACCESS",
+                "ARCHIVE",
+                "DEEP_ARCHIVE",
+            ])
+            .to_string()
+        });
         let lock = r.chance(0.05);
         let e_tag = if multipart {
             format!("{}-{}", r.hex(32), 2 + r.below(50))
@@ -316,13 +353,26 @@ impl RowGen {
             encryption_status: Some(encryption.to_string()),
             object_lock_retain_until_ms: lock.then(|| t + 365 * DAY_MS),
             object_lock_mode: lock.then(|| r.pick(&["GOVERNANCE", "COMPLIANCE"]).to_string()),
-            object_lock_legal_hold_status: Some(if lock && r.chance(0.3) { "ON" } else { "OFF" }.to_string()),
+            object_lock_legal_hold_status: Some(
+                if lock && r.chance(0.3) { "ON" } else { "OFF" }.to_string(),
+            ),
             intelligent_tiering_access_tier: tier,
-            bucket_key_status: Some(if encryption.contains("KMS") && r.chance(0.5) { "ENABLED" } else { "DISABLED" }.to_string()),
-            checksum_algorithm: r.chance(0.4).then(|| r.pick(&["CRC32", "CRC32C", "SHA256", "CRC64NVME"]).to_string()),
+            bucket_key_status: Some(
+                if encryption.contains("KMS") && r.chance(0.5) {
+                    "ENABLED"
+                } else {
+                    "DISABLED"
+                }
+                .to_string(),
+            ),
+            checksum_algorithm: r.chance(0.4).then(|| {
+                r.pick(&["CRC32", "CRC32C", "SHA256", "CRC64NVME"])
+                    .to_string()
+            }),
             object_access_control_list: Some(base64(acl.as_bytes())),
             object_owner: Some(owner.to_string()),
-            lifecycle_expiration_ms: (status != Some("FAILED") && r.chance(0.1)).then(|| self.created_ms + 30 * DAY_MS),
+            lifecycle_expiration_ms: (status != Some("FAILED") && r.chance(0.1))
+                .then(|| self.created_ms + 30 * DAY_MS),
         }
     }
 }
@@ -344,7 +394,11 @@ fn base64(bytes: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {
@@ -363,17 +417,27 @@ mod tests {
 
     #[test]
     fn deterministic_and_varied() {
-        let a: Vec<Row> = RowGen::new(7, "b", 1_763_600_000_000, true).take(500).collect();
-        let b: Vec<Row> = RowGen::new(7, "b", 1_763_600_000_000, true).take(500).collect();
+        let a: Vec<Row> = RowGen::new(7, "b", 1_763_600_000_000, true)
+            .take(500)
+            .collect();
+        let b: Vec<Row> = RowGen::new(7, "b", 1_763_600_000_000, true)
+            .take(500)
+            .collect();
         assert_eq!(a, b);
         assert_eq!(a[0].key, HOSTILE_KEYS[0]);
         assert!(a.iter().any(|r| r.is_delete_marker));
         assert!(a.iter().any(|r| r.version_id.is_none()));
         assert!(a.iter().any(|r| !r.is_latest));
         for s in ["COMPLETED", "PENDING", "FAILED", "REPLICA"] {
-            assert!(a.iter().any(|r| r.replication_status.as_deref() == Some(s)), "{s}");
+            assert!(
+                a.iter().any(|r| r.replication_status.as_deref() == Some(s)),
+                "{s}"
+            );
         }
-        assert!(a.iter().any(|r| r.replication_status.is_none() && !r.is_delete_marker));
+        assert!(
+            a.iter()
+                .any(|r| r.replication_status.is_none() && !r.is_delete_marker)
+        );
         assert!(a.iter().all(|r| r.last_modified_ms < 1_763_600_000_000));
     }
 

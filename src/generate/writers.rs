@@ -181,7 +181,9 @@ impl FileWriter {
                     w.write(&to_batch(&buf, &schema)?)
                         .map_err(|e| err(Path::new("parquet"), e))?;
                 }
-                w.close().map(|_| ()).map_err(|e| err(Path::new("parquet"), e))
+                w.close()
+                    .map(|_| ())
+                    .map_err(|e| err(Path::new("parquet"), e))
             }
             FileWriter::Orc(mut w, buf, schema) => {
                 if !buf.is_empty() {
@@ -300,8 +302,12 @@ fn to_batch(rows: &[Row], schema: &SchemaRef) -> Result<RecordBatch> {
             "encryption_status" => strings(&|r| r.encryption_status.as_deref()),
             "object_lock_retain_until_date" => times(&|r| r.object_lock_retain_until_ms),
             "object_lock_mode" => strings(&|r| r.object_lock_mode.as_deref()),
-            "object_lock_legal_hold_status" => strings(&|r| r.object_lock_legal_hold_status.as_deref()),
-            "intelligent_tiering_access_tier" => strings(&|r| r.intelligent_tiering_access_tier.as_deref()),
+            "object_lock_legal_hold_status" => {
+                strings(&|r| r.object_lock_legal_hold_status.as_deref())
+            }
+            "intelligent_tiering_access_tier" => {
+                strings(&|r| r.intelligent_tiering_access_tier.as_deref())
+            }
             "bucket_key_status" => strings(&|r| r.bucket_key_status.as_deref()),
             "checksum_algorithm" => strings(&|r| r.checksum_algorithm.as_deref()),
             "object_access_control_list" => strings(&|r| r.object_access_control_list.as_deref()),

@@ -2,8 +2,8 @@
 //! configuration folder (newest complete delivery, or the one `--at` names).
 
 use bytes::Bytes;
-use object_store::path::Path;
 use object_store::ObjectStoreExt;
+use object_store::path::Path;
 
 use super::json::{FileFormat, InventoryManifest};
 use super::verify::md5_hex;
@@ -37,7 +37,9 @@ impl AtSpec {
     fn matches(&self, name: &str) -> bool {
         match self {
             AtSpec::Exact(e) => name == e,
-            AtSpec::Day(d) => name.starts_with(d.as_str()) && name.as_bytes().get(10) == Some(&b'T'),
+            AtSpec::Day(d) => {
+                name.starts_with(d.as_str()) && name.as_bytes().get(10) == Some(&b'T')
+            }
         }
     }
 }
@@ -213,13 +215,15 @@ pub async fn open_delivery(
         choose_delivery(store, &path, &names, at, &mut notes, &shown).await?
     };
     let manifest_display = store.display(&manifest_path);
-    let bytes = get_bytes(store, &manifest_path).await.map_err(|e| match e {
-        Error::NotFound { path, .. } => Error::NoManifest {
-            location: path,
-            reason: "the file does not exist".into(),
-        },
-        other => other,
-    })?;
+    let bytes = get_bytes(store, &manifest_path)
+        .await
+        .map_err(|e| match e {
+            Error::NotFound { path, .. } => Error::NoManifest {
+                location: path,
+                reason: "the file does not exist".into(),
+            },
+            other => other,
+        })?;
     let checksum = if verify {
         verify_manifest_checksum(store, &manifest_path, &bytes).await?;
         ChecksumState::Verified
@@ -341,7 +345,11 @@ async fn verify_manifest_checksum(store: &Store, manifest_path: &Path, bytes: &[
 /// root is the configuration folder with the files' `<dest-prefix>/<source-bucket>/<config-id>`
 /// removed from its end. Copies that do not keep the layout fall back to the nearest
 /// ancestor under which the first file exists.
-async fn data_root(store: &Store, manifest_path: &Path, manifest: &InventoryManifest) -> Result<Path> {
+async fn data_root(
+    store: &Store,
+    manifest_path: &Path,
+    manifest: &InventoryManifest,
+) -> Result<Path> {
     let Some(first) = manifest.files.first() else {
         return Ok(Path::default());
     };
@@ -352,7 +360,7 @@ async fn data_root(store: &Store, manifest_path: &Path, manifest: &InventoryMani
     let manifest_dir = &manifest_dir[..manifest_dir.len().saturating_sub(1)];
     let key_parts: Vec<&str> = first.key.split('/').collect();
     if let Some(data_at) = key_parts.iter().rposition(|p| *p == "data")
-        && manifest_dir.len() >= 1
+        && !manifest_dir.is_empty()
     {
         let config_suffix = &key_parts[..data_at];
         let config_dir = &manifest_dir[..manifest_dir.len() - 1];
@@ -441,8 +449,16 @@ mod tests {
             AtSpec::parse("2026-11-20").unwrap(),
             AtSpec::Day("2026-11-20".into())
         );
-        assert!(AtSpec::parse("2026-11-20").unwrap().matches("2026-11-20T01-00Z"));
-        assert!(!AtSpec::parse("2026-11-20").unwrap().matches("2026-11-21T01-00Z"));
+        assert!(
+            AtSpec::parse("2026-11-20")
+                .unwrap()
+                .matches("2026-11-20T01-00Z")
+        );
+        assert!(
+            !AtSpec::parse("2026-11-20")
+                .unwrap()
+                .matches("2026-11-21T01-00Z")
+        );
         assert!(AtSpec::parse("20-11-2026").is_err());
     }
 }

@@ -103,8 +103,7 @@ impl InventoryManifest {
             path: path.to_string(),
             reason,
         };
-        let raw: RawManifest =
-            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        let raw: RawManifest = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         let format_name = raw
             .file_format
             .ok_or_else(|| invalid("missing \"fileFormat\"".into()))?;
@@ -232,7 +231,11 @@ mod tests {
     #[test]
     fn errors_name_the_problem() {
         let e = InventoryManifest::parse(b"{", "x/manifest.json").unwrap_err();
-        assert!(e.to_string().starts_with("x/manifest.json: invalid manifest.json"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("x/manifest.json: invalid manifest.json"),
+            "{e}"
+        );
         let e = InventoryManifest::parse(
             br#"{"creationTimestamp":"1","fileFormat":"JSON","files":[]}"#,
             "m.json",

@@ -54,7 +54,10 @@ impl AtomicFile {
             path: target.display().to_string(),
             source: e,
         };
-        self.temp.as_file().sync_all().map_err(|e| io(e, &self.target))?;
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| io(e, &self.target))?;
         self.temp
             .persist(&self.target)
             .map_err(|e| io(e.error, &self.target))?;

@@ -154,7 +154,11 @@ fn arrow_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl<'a> BatchWriter<'a> {
-    fn new(format: OutputFormat, sink: &'a mut Box<dyn Write + Send>, schema: SchemaRef) -> Result<Self> {
+    fn new(
+        format: OutputFormat,
+        sink: &'a mut Box<dyn Write + Send>,
+        schema: SchemaRef,
+    ) -> Result<Self> {
         Ok(match format {
             OutputFormat::Table => BatchWriter::Table(sink, Vec::new(), schema),
             OutputFormat::Csv => BatchWriter::Csv(
@@ -209,7 +213,10 @@ impl<'a> BatchWriter<'a> {
             BatchWriter::Csv(_) => Ok(()),
             BatchWriter::Json(w) => w.finish().map_err(arrow_err),
             BatchWriter::Ndjson(w) => w.finish().map_err(arrow_err),
-            BatchWriter::Parquet(w) => w.flush().and_then(|_| w.finish().map(|_| ())).map_err(arrow_err),
+            BatchWriter::Parquet(w) => w
+                .flush()
+                .and_then(|_| w.finish().map(|_| ()))
+                .map_err(arrow_err),
         }
     }
 }

@@ -19,14 +19,14 @@ impl object_store::CredentialProvider for ChainProvider {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        let c = self
-            .inner
-            .provide_credentials()
-            .await
-            .map_err(|e| object_store::Error::Generic {
-                store: "S3",
-                source: Box::new(e),
-            })?;
+        let c =
+            self.inner
+                .provide_credentials()
+                .await
+                .map_err(|e| object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(e),
+                })?;
         Ok(Arc::new(AwsCredential {
             key_id: c.access_key_id().to_string(),
             secret_key: c.secret_access_key().to_string(),

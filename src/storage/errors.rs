@@ -63,15 +63,19 @@ pub fn classify(
         {
             Some(Error::NoCredentials {
                 bucket: bucket.to_string(),
-                reason: "the credentials were rejected (InvalidAccessKeyId or SignatureDoesNotMatch)"
-                    .into(),
+                reason:
+                    "the credentials were rejected (InvalidAccessKeyId or SignatureDoesNotMatch)"
+                        .into(),
             })
         }
         (
-            object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. },
+            object_store::Error::PermissionDenied { .. }
+            | object_store::Error::Unauthenticated { .. },
             Some(_),
         ) => Some(denied()),
-        (_, Some(_)) if text.contains("AccessDenied") || text.contains("403 Forbidden") => Some(denied()),
+        (_, Some(_)) if text.contains("AccessDenied") || text.contains("403 Forbidden") => {
+            Some(denied())
+        }
         _ => None,
     }
 }
@@ -105,7 +109,9 @@ pub fn error_path(e: &object_store::Error) -> Option<Path> {
 
 /// Finds an object_store error in a chain of sources (looking inside `io::Error`s, whose
 /// `source()` skips the error they wrap).
-pub fn find_store_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a object_store::Error> {
+pub fn find_store_error<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a object_store::Error> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = current {
         if let Some(found) = err.downcast_ref::<object_store::Error>() {

@@ -22,7 +22,10 @@ impl Location {
         if raw.is_empty() {
             return Err(Error::Usage("location is empty".into()));
         }
-        if let Some(rest) = raw.strip_prefix("s3://").or_else(|| raw.strip_prefix("S3://")) {
+        if let Some(rest) = raw
+            .strip_prefix("s3://")
+            .or_else(|| raw.strip_prefix("S3://"))
+        {
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
                 return Err(Error::Usage(format!(

@@ -73,7 +73,13 @@ impl Store {
     fn explain_ref(&self, e: &(dyn std::error::Error + 'static)) -> Option<Error> {
         let found = find_store_error(e)?;
         let path = error_path(found)?;
-        classify(found, self.bucket.as_deref(), &path, &self.display(&path), Action::Get)
+        classify(
+            found,
+            self.bucket.as_deref(),
+            &path,
+            &self.display(&path),
+            Action::Get,
+        )
     }
 
     /// Opens the store that holds `location`.
@@ -126,9 +132,8 @@ async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
         location: format!("s3://{bucket}"),
         source: e,
     })?;
-    let url = ObjectStoreUrl::parse(format!("s3://{bucket}")).map_err(|e| {
-        Error::Usage(format!("invalid bucket name {bucket:?}: {e}"))
-    })?;
+    let url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
+        .map_err(|e| Error::Usage(format!("invalid bucket name {bucket:?}: {e}")))?;
     Ok(Store {
         object_store: Arc::new(s3),
         url,

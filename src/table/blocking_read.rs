@@ -17,7 +17,11 @@ use crate::storage::{Action, Store};
 
 /// Opens `file` for sequential reading. Must be called on a blocking thread inside the
 /// Tokio runtime (it waits for S3 responses with `Handle::block_on`).
-pub fn open(store: &Store, file: &DataFile, progress: SharedProgress) -> Result<Box<dyn Read + Send>> {
+pub fn open(
+    store: &Store,
+    file: &DataFile,
+    progress: SharedProgress,
+) -> Result<Box<dyn Read + Send>> {
     let inner: Box<dyn Read + Send> = match &store.bucket {
         None => {
             let local = format!("/{}", file.path);
@@ -82,4 +86,3 @@ impl Read for CountingRead {
         Ok(n)
     }
 }
-

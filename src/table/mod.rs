@@ -15,10 +15,10 @@ use datafusion::common::tree_node::TreeNode;
 use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::StreamExt;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
 
 pub use provider::InventoryTable;
 pub use scan::InventoryScanExec;
@@ -64,7 +64,11 @@ pub struct Session {
 
 impl Session {
     /// Finds, verifies and registers the delivery at `location`.
-    pub async fn open(location: &Location, s3: &S3Options, options: &SessionOptions) -> Result<Session> {
+    pub async fn open(
+        location: &Location,
+        s3: &S3Options,
+        options: &SessionOptions,
+    ) -> Result<Session> {
         let store = Store::open(location, s3).await?;
         let delivery = open_delivery(location, &store, options.at.as_ref(), options.verify).await?;
         Session::from_delivery(delivery, options).await

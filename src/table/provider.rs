@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session as CatalogSession;
+use datafusion::catalog::TableProvider;
 use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
@@ -15,19 +16,18 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
-use datafusion::catalog::TableProvider;
 use object_store::ObjectMeta;
 
 use super::scan::{InventoryScanExec, Reader, balance};
 use crate::error::Result;
 use crate::format::assemble::PresentColumns;
 use crate::format::csv::CsvLayout;
-use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, canonical_schema};
 use crate::format::parquet;
+use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, canonical_schema};
 use crate::manifest::{DataFile, Delivery, FileFormat};
 use crate::progress::SharedProgress;
 
@@ -57,16 +57,14 @@ impl InventoryTable {
             FileFormat::Orc => (Some(Reader::Orc), PresentColumns::default()),
             FileFormat::Parquet => {
                 let present = match files.first() {
-                    Some(f) => {
-                        parquet::present_columns(
-                            Arc::clone(&delivery.store.object_store),
-                            &f.path,
-                            f.size,
-                            &f.display,
-                        )
-                        .await
-                        .map_err(|e| delivery.store.explain(e))?
-                    }
+                    Some(f) => parquet::present_columns(
+                        Arc::clone(&delivery.store.object_store),
+                        &f.path,
+                        f.size,
+                        &f.display,
+                    )
+                    .await
+                    .map_err(|e| delivery.store.explain(e))?,
                     None => PresentColumns::default(),
                 };
                 (None, present)
@@ -136,7 +134,9 @@ impl InventoryTable {
             .build();
         let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
         if !self.parquet_present.is_current_only()
-            || !projection.iter().any(|&c| c == IS_LATEST || c == IS_DELETE_MARKER)
+            || !projection
+                .iter()
+                .any(|&c| c == IS_LATEST || c == IS_DELETE_MARKER)
         {
             return Ok(scan);
         }

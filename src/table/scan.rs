@@ -17,7 +17,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+};
 use flate2::read::MultiGzDecoder;
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -62,7 +64,11 @@ impl InventoryScanExec {
         progress: SharedProgress,
     ) -> Self {
         let groups = balance(&files, partitions);
-        let schema = Arc::new(canonical_schema().project(&projection).expect("valid projection"));
+        let schema = Arc::new(
+            canonical_schema()
+                .project(&projection)
+                .expect("valid projection"),
+        );
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&schema)),
             Partitioning::UnknownPartitioning(groups.len().max(1)),
@@ -151,7 +157,9 @@ impl ExecutionPlan for InventoryScanExec {
         if children.is_empty() {
             Ok(self)
         } else {
-            Err(DataFusionError::Internal("InventoryScanExec has no children".into()))
+            Err(DataFusionError::Internal(
+                "InventoryScanExec has no children".into(),
+            ))
         }
     }
 
@@ -175,7 +183,15 @@ impl ExecutionPlan for InventoryScanExec {
                 let layout = layout.clone();
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    read_csv_files(&store, &files, &layout, &projection, batch_size, &progress, &tx)
+                    read_csv_files(
+                        &store,
+                        &files,
+                        &layout,
+                        &projection,
+                        batch_size,
+                        &progress,
+                        &tx,
+                    )
                 })
             }
             Reader::Orc => {
@@ -196,7 +212,9 @@ impl ExecutionPlan for InventoryScanExec {
             }
         });
         let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item.map_err(DataFusionError::from), rx))
+            rx.recv()
+                .await
+                .map(|item| (item.map_err(DataFusionError::from), rx))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             Arc::clone(&self.schema),

@@ -42,7 +42,13 @@ fn assert_formats_agree(configs: &[std::path::PathBuf]) -> Vec<Vec<String>> {
     let answers: Vec<Vec<Vec<String>>> = configs.iter().map(|c| run_all(c)).collect();
     for (i, q) in QUERIES.iter().enumerate() {
         for (c, a) in configs.iter().zip(&answers).skip(1) {
-            assert_eq!(a[i], answers[0][i], "{q}\n{} differs from {}", c.display(), configs[0].display());
+            assert_eq!(
+                a[i],
+                answers[0][i],
+                "{q}\n{} differs from {}",
+                c.display(),
+                configs[0].display()
+            );
         }
     }
     answers.into_iter().next().unwrap()
@@ -59,17 +65,27 @@ fn check_against_rows(answers: &[Vec<String>], rows: &[Row], listed: Versions) {
     };
     let markers = rows.iter().filter(|r| r.is_delete_marker).count();
     let latest = rows.iter().filter(|r| r.is_latest).count();
-    assert_eq!(answers[0], vec![format!("{count}|{bytes}|{versions}|{markers}|{latest}")]);
+    assert_eq!(
+        answers[0],
+        vec![format!("{count}|{bytes}|{versions}|{markers}|{latest}")]
+    );
 
     let mut by_status: BTreeMap<String, (u64, i64)> = BTreeMap::new();
     for r in rows {
         let e = by_status
-            .entry(r.replication_status.clone().unwrap_or_else(|| "NONE".into()))
+            .entry(
+                r.replication_status
+                    .clone()
+                    .unwrap_or_else(|| "NONE".into()),
+            )
             .or_default();
         e.0 += 1;
         e.1 += r.size.unwrap_or(0);
     }
-    let expected: Vec<String> = by_status.iter().map(|(s, (n, b))| format!("{s}|{n}|{b}")).collect();
+    let expected: Vec<String> = by_status
+        .iter()
+        .map(|(s, (n, b))| format!("{s}|{n}|{b}"))
+        .collect();
     assert_eq!(answers[1], expected);
     for status in ["COMPLETED", "FAILED", "PENDING", "REPLICA", "NONE"] {
         assert!(by_status.contains_key(status), "fixture lacks {status}");
@@ -78,12 +94,19 @@ fn check_against_rows(answers: &[Vec<String>], rows: &[Row], listed: Versions) {
     // Every key comes back exactly as written, hostile ones included.
     let mut keys: Vec<&str> = rows.iter().map(|r| r.key.as_str()).collect();
     keys.sort();
-    let mut got: Vec<String> = answers[2].iter().map(|l| l.split('|').nth(1).unwrap().to_string()).collect();
+    let mut got: Vec<String> = answers[2]
+        .iter()
+        .map(|l| l.split('|').nth(1).unwrap().to_string())
+        .collect();
     got.sort();
     // Keys with `|` would break the split; the generator writes none.
     assert_eq!(got, keys);
     let hostile: Vec<&str> = {
-        let mut h: Vec<&str> = rows.iter().map(|r| r.key.as_str()).filter(|k| k.starts_with("hostile/")).collect();
+        let mut h: Vec<&str> = rows
+            .iter()
+            .map(|r| r.key.as_str())
+            .filter(|k| k.starts_with("hostile/"))
+            .collect();
         h.sort();
         h
     };
@@ -98,7 +121,11 @@ fn rows(opts: &GenerateOptions, versions: Versions) -> Vec<Row> {
 fn bundled_versioned_deliveries_agree_and_match_the_rows() {
     let configs = ["csv-all", "orc-all", "parquet-all"].map(generated);
     let answers = assert_formats_agree(&configs);
-    check_against_rows(&answers, &rows(&bundled_options(), Versions::All), Versions::All);
+    check_against_rows(
+        &answers,
+        &rows(&bundled_options(), Versions::All),
+        Versions::All,
+    );
 }
 
 #[test]

@@ -18,7 +18,9 @@ pub fn buckets() -> PathBuf {
 /// The configuration folder of a real AWS delivery (`csv-all`, `csv-current`, `orc-all`,
 /// `parquet-all`).
 pub fn real(config: &str) -> PathBuf {
-    buckets().join("filemanager-inventory-test/filemanager-inventory-test").join(config)
+    buckets()
+        .join("filemanager-inventory-test/filemanager-inventory-test")
+        .join(config)
 }
 
 /// The configuration folder of a bundled generated delivery (`csv-all`, `orc-current`, …).
@@ -56,7 +58,10 @@ pub fn s3inv() -> Command {
         cmd.env_remove(var);
     }
     cmd.env("AWS_CONFIG_FILE", "/nonexistent/s3inv-test-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3inv-test-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/s3inv-test-credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true");
     cmd
 }
@@ -73,15 +78,28 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// Runs `s3inv sql LOCATION SQL --format csv`, expects success, returns stdout.
 pub fn sql_csv(location: &Path, sql: &str) -> String {
-    let (code, out, err) = run(s3inv().arg("sql").arg(location).arg(sql).args(["--format", "csv"]));
+    let (code, out, err) = run(s3inv()
+        .arg("sql")
+        .arg(location)
+        .arg(sql)
+        .args(["--format", "csv"]));
     assert_eq!(code, 0, "s3inv failed: {err}");
     out
 }
 
 /// Writes one generated delivery into `dir` (the folder standing for S3); returns the
 /// configuration folder.
-pub fn write_generated(dir: &Path, opts: &GenerateOptions, format: FileFormat, versions: Versions) -> PathBuf {
-    let suffix = if versions == Versions::All { "all" } else { "current" };
+pub fn write_generated(
+    dir: &Path,
+    opts: &GenerateOptions,
+    format: FileFormat,
+    versions: Versions,
+) -> PathBuf {
+    let suffix = if versions == Versions::All {
+        "all"
+    } else {
+        "current"
+    };
     let spec = DeliverySpec {
         format,
         versions,
@@ -139,7 +157,10 @@ struct DenySome;
 
 #[async_trait::async_trait]
 impl s3s::access::S3Access for DenySome {
-    async fn get_object(&self, req: &mut s3s::S3Request<s3s::dto::GetObjectInput>) -> s3s::S3Result<()> {
+    async fn get_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::GetObjectInput>,
+    ) -> s3s::S3Result<()> {
         if req.input.key.contains("denied") {
             return Err(s3s::s3_error!(AccessDenied, "denied by the test server"));
         }
@@ -171,7 +192,9 @@ impl S3Server {
                 };
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                let http = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
                 let shutdown = Arc::new(std::sync::Mutex::new(shutdown_rx));
                 loop {
                     // The sender is dropped with the S3Server: then stop accepting.
@@ -181,8 +204,14 @@ impl S3Server {
                     ) {
                         break;
                     }
-                    let accepted = tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await;
-                    let Ok(Ok((socket, _))) = accepted else { continue };
+                    let accepted = tokio::time::timeout(
+                        std::time::Duration::from_millis(200),
+                        listener.accept(),
+                    )
+                    .await;
+                    let Ok(Ok((socket, _))) = accepted else {
+                        continue;
+                    };
                     let conn = http
                         .serve_connection(hyper_util::rt::TokioIo::new(socket), service.clone())
                         .into_owned();

@@ -1,6 +1,8 @@
 //! The one integration-test binary: every module shares the harness and links once.
 
-mod harness;
+mod bad_input;
+mod cli;
 mod conformance;
+mod harness;
 mod real_fixtures;
 mod s3;

@@ -12,7 +12,9 @@ fn bundled() -> Vec<(String, std::path::PathBuf)> {
     for config in ["csv-all", "csv-current", "orc-all", "parquet-all"] {
         out.push((
             format!("s3://filemanager-inventory-test/filemanager-inventory-test/{config}/"),
-            buckets().join("filemanager-inventory-test/filemanager-inventory-test").join(config),
+            buckets()
+                .join("filemanager-inventory-test/filemanager-inventory-test")
+                .join(config),
         ));
     }
     for format in ["csv", "orc", "parquet"] {
@@ -31,9 +33,15 @@ fn bundled() -> Vec<(String, std::path::PathBuf)> {
 fn every_bundled_delivery_reads_the_same_through_s3() {
     let server = S3Server::start(&buckets());
     for (url, local) in bundled() {
-        let (code, out, err) = run(server
-            .s3inv()
-            .args(["sql", &url, STATUS_SQL, "--format", "csv", "--endpoint-url", &server.endpoint]));
+        let (code, out, err) = run(server.s3inv().args([
+            "sql",
+            &url,
+            STATUS_SQL,
+            "--format",
+            "csv",
+            "--endpoint-url",
+            &server.endpoint,
+        ]));
         assert_eq!(code, 0, "{url}: {err}");
         assert_eq!(out, sql_csv(&local, STATUS_SQL), "{url}");
     }
@@ -76,10 +84,7 @@ fn deliveries_lists_over_s3() {
         Some("delivery,complete,format,files,bytes,created,problem,manifest")
     );
     let row = lines.next().unwrap();
-    assert!(
-        row.starts_with("2026-11-20T01-00Z,true,ORC,2,"),
-        "{row}"
-    );
+    assert!(row.starts_with("2026-11-20T01-00Z,true,ORC,2,"), "{row}");
     assert!(row.ends_with(",2026-11-20T01:00:00.000Z,,s3://acme-inventory/acme-data/orc-all/2026-11-20T01-00Z/manifest.json"), "{row}");
 }
 
@@ -87,8 +92,16 @@ fn deliveries_lists_over_s3() {
 fn md5_mismatch_is_detected_over_s3() {
     let server = S3Server::start(&buckets());
     // Corrupt one byte of a data file in the server's copy; the size stays the same.
-    let data = server.root.path().join("acme-inventory/acme-data/csv-all/data");
-    let file = std::fs::read_dir(&data).unwrap().next().unwrap().unwrap().path();
+    let data = server
+        .root
+        .path()
+        .join("acme-inventory/acme-data/csv-all/data");
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let mut bytes = std::fs::read(&file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
@@ -102,7 +115,12 @@ fn md5_mismatch_is_detected_over_s3() {
     ]));
     assert_eq!(code, 2, "{err}");
     let name = file.file_name().unwrap().to_str().unwrap();
-    assert!(err.contains(&format!("s3://acme-inventory/acme-data/csv-all/data/{name}: md5 mismatch")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "s3://acme-inventory/acme-data/csv-all/data/{name}: md5 mismatch"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -115,11 +133,20 @@ fn access_denied_names_bucket_key_and_action() {
 fn access_denied_in(config_id: &str) {
     let server = S3Server::start(&buckets());
     // Rename a data file so the test server refuses it, and point the manifest at it.
-    let config = server.root.path().join("acme-inventory/acme-data").join(config_id);
+    let config = server
+        .root
+        .path()
+        .join("acme-inventory/acme-data")
+        .join(config_id);
     let delivery = config.join("2026-11-20T01-00Z");
     let manifest = std::fs::read_to_string(delivery.join("manifest.json")).unwrap();
     let data = config.join("data");
-    let file = std::fs::read_dir(&data).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let name = file.file_name().unwrap().to_str().unwrap().to_string();
     std::fs::rename(&file, data.join(format!("denied-{name}"))).unwrap();
     let manifest = manifest.replace(&format!("data/{name}"), &format!("data/denied-{name}"));
@@ -152,7 +179,10 @@ fn missing_bucket_is_named() {
         &server.endpoint,
     ]));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bucket \"no-such-bucket\" does not exist"), "{err}");
+    assert!(
+        err.contains("bucket \"no-such-bucket\" does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -168,7 +198,10 @@ fn no_credentials_is_one_clear_error() {
         &server.endpoint,
     ]));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("no aws credentials for s3://acme-inventory"), "{err}");
+    assert!(
+        err.contains("no aws credentials for s3://acme-inventory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -186,5 +219,8 @@ fn rejected_credentials_are_reported() {
         ]));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("s3://acme-inventory"), "{err}");
-    assert!(err.contains("rejected") || err.contains("access denied"), "{err}");
+    assert!(
+        err.contains("rejected") || err.contains("access denied"),
+        "{err}"
+    );
 }

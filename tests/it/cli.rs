@@ -1,0 +1,214 @@
+//! The command line: delivery discovery (`--at`, incomplete deliveries), `deliveries`,
+//! every output format, atomic `--output`.
+
+use s3inv::generate::{GenerateOptions, Versions};
+use s3inv::manifest::FileFormat;
+
+use crate::harness::{bundled_options, generated, run, s3inv, write_generated};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A configuration folder with three CSV deliveries (20th, 21st, 22nd of November); the
+/// newest has no manifest.checksum yet.
+fn three_deliveries() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Default::default();
+    for (day, rows) in [(0, 10u64), (1, 20), (2, 30)] {
+        let opts = GenerateOptions {
+            rows,
+            files: 1,
+            created_ms: bundled_options().created_ms + day * DAY_MS,
+            ..bundled_options()
+        };
+        config = write_generated(dir.path(), &opts, FileFormat::Csv, Versions::All);
+    }
+    std::fs::remove_file(config.join("2026-11-22T01-00Z/manifest.checksum")).unwrap();
+    (dir, config)
+}
+
+fn count(args: &[&str], location: &std::path::Path) -> (i32, String, String) {
+    run(s3inv()
+        .arg("sql")
+        .arg(location)
+        .arg("SELECT count(*) AS n FROM inventory")
+        .args(["--format", "csv"])
+        .args(args))
+}
+
+#[test]
+fn newest_complete_delivery_is_chosen_and_the_skip_is_noted() {
+    let (_d, config) = three_deliveries();
+    let (code, out, err) = count(&[], &config);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n20\n");
+    assert!(
+        err.contains("note: skipped incomplete deliveries (no manifest.checksum yet): 2026-11-22T01-00Z; using 2026-11-21T01-00Z"),
+        "{err}"
+    );
+    let (_, _, quiet_err) = count(&["--quiet"], &config);
+    assert!(quiet_err.is_empty(), "{quiet_err}");
+}
+
+#[test]
+fn at_selects_a_day_or_an_exact_delivery() {
+    let (_d, config) = three_deliveries();
+    assert_eq!(count(&["--at", "2026-11-20"], &config).1, "n\n10\n");
+    assert_eq!(count(&["--at", "2026-11-21T01-00Z"], &config).1, "n\n20\n");
+    let (code, _, err) = count(&["--at", "2026-11-22"], &config);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no complete delivery (manifest.checksum missing in 2026-11-22T01-00Z)"),
+        "{err}"
+    );
+    let (code, _, err) = count(&["--at", "2026-12-01"], &config);
+    assert_eq!(code, 2);
+    assert!(err.contains("no delivery matches --at 2026-12-01; available: 2026-11-20T01-00Z, 2026-11-21T01-00Z, 2026-11-22T01-00Z"), "{err}");
+    let (code, _, err) = count(&["--at", "yesterday"], &config);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid --at \"yesterday\""), "{err}");
+}
+
+#[test]
+fn deliveries_lists_dates_formats_files_bytes_and_completeness() {
+    let (_d, config) = three_deliveries();
+    let (code, out, err) = run(s3inv()
+        .arg("deliveries")
+        .arg(&config)
+        .args(["--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(&rows[0][..4], ["2026-11-20T01-00Z", "true", "CSV", "1"]);
+    assert_eq!(&rows[2][..4], ["2026-11-22T01-00Z", "false", "CSV", "1"]);
+    let bytes: u64 = rows[1][4].parse().unwrap();
+    let data = config.join("data");
+    let sizes: Vec<u64> = std::fs::read_dir(data)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .collect();
+    assert!(sizes.contains(&bytes), "{bytes} not among {sizes:?}");
+}
+
+#[test]
+fn every_output_format() {
+    let config = generated("parquet-all");
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "SELECT coalesce(replication_status, 'NONE') AS status, count(*) AS objects \
+               FROM inventory GROUP BY 1 ORDER BY 1";
+    let csv = {
+        let (code, out, err) = run(s3inv().arg("sql").arg(&config).arg(sql));
+        assert_eq!(code, 0, "{err}");
+        out // piped: csv by default
+    };
+    assert!(csv.starts_with("status,objects\nCOMPLETED,"), "{csv}");
+    let csv_rows: Vec<(String, u64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (s, n) = l.split_once(',').unwrap();
+            (s.to_string(), n.parse().unwrap())
+        })
+        .collect();
+
+    let (_, json, _) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(sql)
+        .args(["--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let from_json: Vec<(String, u64)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["status"].as_str().unwrap().to_string(),
+                o["objects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(from_json, csv_rows);
+
+    let (_, ndjson, _) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(sql)
+        .args(["--format", "ndjson"]));
+    assert_eq!(ndjson.lines().count(), csv_rows.len());
+    let first: serde_json::Value = serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "COMPLETED");
+
+    let (_, table, _) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(sql)
+        .args(["--format", "table"]));
+    assert!(table.contains("| status    | objects |"), "{table}");
+
+    let out = dir.path().join("result.parquet");
+    let (code, stdout, err) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(sql)
+        .arg("--output")
+        .arg(&out));
+    assert_eq!((code, stdout.as_str()), (0, ""), "{err}");
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&out).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+    assert_eq!(crate::harness::lines(&batches).len(), csv_rows.len());
+    let total: u64 = csv_rows.iter().map(|(_, n)| n).sum();
+    assert_eq!(total, 400);
+}
+
+#[test]
+fn sql_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = dir.path().join("q.sql");
+    std::fs::write(&q, "-- how many?\nSELECT count(*) AS n FROM inventory").unwrap();
+    let (code, out, err) = run(s3inv()
+        .arg("sql")
+        .arg(generated("orc-current"))
+        .arg("--file")
+        .arg(&q)
+        .args(["-f", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "n\n255\n");
+}
+
+#[test]
+fn broken_pipe_is_success() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("s3inv"))
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg("SELECT a.key FROM inventory a, inventory b")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}

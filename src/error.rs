@@ -132,7 +132,7 @@ impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {
         match unwrap_ours(e) {
             Ok(ours) => ours,
-            Err(other) => Error::Query(strip_df_prefixes(&other.to_string())),
+            Err(other) => Error::Query(one_line(&strip_df_prefixes(&other.to_string()))),
         }
     }
 }
@@ -204,6 +204,17 @@ fn strip_df_prefixes(msg: &str) -> String {
         }
     }
     m.to_string()
+}
+
+/// Errors print on one line; memory exhaustion says what to do about it.
+fn one_line(msg: &str) -> String {
+    if msg.starts_with("Resources exhausted") {
+        let first = msg.lines().next().unwrap_or(msg).trim_end_matches(" as:");
+        return format!(
+            "not enough memory: {first}; raise --memory-limit (or drop it), or aggregate more before sorting"
+        );
+    }
+    msg.lines().map(str::trim).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

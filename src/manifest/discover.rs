@@ -172,14 +172,6 @@ async fn delivery_folders(store: &Store, folder: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn child(folder: &Path, name: &str) -> Path {
-    if folder.as_ref().is_empty() {
-        Path::from(name)
-    } else {
-        Path::from(format!("{folder}/{name}"))
-    }
-}
-
 /// Finds and opens the delivery `location` points at. `verify` compares manifest.checksum
 /// with the manifest's MD5.
 pub async fn open_delivery(
@@ -198,8 +190,8 @@ pub async fn open_delivery(
             ));
         }
         path
-    } else if at.is_none() && exists(store, &child(&path, "manifest.json")).await? {
-        child(&path, "manifest.json")
+    } else if at.is_none() && exists(store, &Store::join(&path, "manifest.json")).await? {
+        Store::join(&path, "manifest.json")
     } else {
         let names = delivery_folders(store, &path).await?;
         if names.is_empty() {
@@ -236,7 +228,7 @@ pub async fn open_delivery(
         .files
         .iter()
         .map(|f| {
-            let path = child(&root, &f.key);
+            let path = Store::join(&root, &f.key);
             DataFile {
                 display: store.display(&path),
                 path,
@@ -251,7 +243,7 @@ pub async fn open_delivery(
         .iter()
         .rev()
         .nth(1)
-        .map(|p| p.as_ref().to_string())
+        .map(|p| Store::segment(p))
         .filter(|n| is_delivery_name(n));
     Ok(Delivery {
         store: store.clone(),
@@ -290,15 +282,15 @@ async fn choose_delivery(
     }
     let mut skipped = Vec::new();
     for name in candidates {
-        let dir = child(folder, name);
-        if exists(store, &child(&dir, "manifest.checksum")).await? {
+        let dir = Store::join(folder, name);
+        if exists(store, &Store::join(&dir, "manifest.checksum")).await? {
             if !skipped.is_empty() {
                 notes.push(format!(
                     "skipped incomplete deliveries (no manifest.checksum yet): {}; using {name}",
                     skipped.join(", ")
                 ));
             }
-            return Ok(child(&dir, "manifest.json"));
+            return Ok(Store::join(&dir, "manifest.json"));
         }
         skipped.push(name.clone());
     }
@@ -312,10 +304,11 @@ async fn choose_delivery(
 }
 
 async fn verify_manifest_checksum(store: &Store, manifest_path: &Path, bytes: &[u8]) -> Result<()> {
-    let checksum_path = Path::from(format!(
-        "{}.checksum",
-        manifest_path.as_ref().trim_end_matches(".json")
-    ));
+    // `manifest.json` -> `manifest.checksum`, beside it.
+    let name = manifest_path.filename().unwrap_or("manifest.json");
+    let checksum_name = format!("{}.checksum", name.strip_suffix(".json").unwrap_or(name));
+    let parent = manifest_path.parent().unwrap_or_default();
+    let checksum_path = Store::join(&parent, &checksum_name);
     let expected = match get_bytes(store, &checksum_path).await {
         Ok(b) => String::from_utf8_lossy(&b).trim().to_ascii_lowercase(),
         Err(Error::NotFound { path, .. }) => {
@@ -353,11 +346,8 @@ async fn data_root(
     let Some(first) = manifest.files.first() else {
         return Ok(Path::default());
     };
-    let manifest_dir: Vec<String> = manifest_path
-        .parts()
-        .map(|p| p.as_ref().to_string())
-        .collect::<Vec<_>>();
-    let manifest_dir = &manifest_dir[..manifest_dir.len().saturating_sub(1)];
+    let parts: Vec<_> = manifest_path.parts().collect();
+    let manifest_dir = &parts[..parts.len().saturating_sub(1)];
     let key_parts: Vec<&str> = first.key.split('/').collect();
     if let Some(data_at) = key_parts.iter().rposition(|p| *p == "data")
         && !manifest_dir.is_empty()
@@ -368,14 +358,18 @@ async fn data_root(
             && config_dir[config_dir.len() - config_suffix.len()..]
                 .iter()
                 .zip(config_suffix)
-                .all(|(a, b)| a == b)
+                .all(|(a, b)| Store::segment(a) == *b)
         {
-            return Ok(join(&config_dir[..config_dir.len() - config_suffix.len()]));
+            return Ok(Path::from_iter(
+                config_dir[..config_dir.len() - config_suffix.len()]
+                    .iter()
+                    .cloned(),
+            ));
         }
     }
     for depth in (0..=manifest_dir.len()).rev() {
-        let root = join(&manifest_dir[..depth]);
-        if exists(store, &child(&root, &first.key)).await? {
+        let root = Path::from_iter(manifest_dir[..depth].iter().cloned());
+        if exists(store, &Store::join(&root, &first.key)).await? {
             return Ok(root);
         }
     }
@@ -383,10 +377,6 @@ async fn data_root(
         path: first.key.clone(),
         hint: ": the manifest lists this data file, but it is not under the destination bucket root nor any folder above the manifest",
     })
-}
-
-fn join(parts: &[String]) -> Path {
-    Path::from(parts.join("/"))
 }
 
 /// Lists the deliveries of a configuration folder, oldest first.
@@ -401,10 +391,10 @@ pub async fn list_deliveries(location: &Location, store: &Store) -> Result<Vec<D
     }
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let dir = child(&folder, &name);
-        let manifest_path = child(&dir, "manifest.json");
+        let dir = Store::join(&folder, &name);
+        let manifest_path = Store::join(&dir, "manifest.json");
         let display = store.display(&manifest_path);
-        let complete = exists(store, &child(&dir, "manifest.checksum")).await?;
+        let complete = exists(store, &Store::join(&dir, "manifest.checksum")).await?;
         let mut info = DeliveryInfo {
             name,
             manifest: display.clone(),

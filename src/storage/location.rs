@@ -53,13 +53,10 @@ impl Location {
     /// local path without its leading `/`).
     pub fn object_path(&self) -> Result<Path> {
         match self {
-            Location::S3 { key, .. } => Ok(Path::from(key.trim_end_matches('/'))),
-            Location::Local(p) => {
-                // Path::from_absolute_path would percent-encode; we want the raw segments so
-                // the path round-trips to the same file name.
-                let s = p.to_string_lossy();
-                Ok(Path::from(s.trim_start_matches('/').trim_end_matches('/')))
-            }
+            // Segments are held raw so that characters object_store would escape (`~`,
+            // `#`, `%`, …) reach S3 and the file system as the user wrote them.
+            Location::S3 { key, .. } => Ok(super::raw_path(key.trim_matches('/'))),
+            Location::Local(p) => Ok(super::raw_path(p.to_string_lossy().trim_matches('/'))),
         }
     }
 

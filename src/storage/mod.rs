@@ -23,6 +23,12 @@ pub use location::Location;
 
 use crate::error::{Error, Result};
 
+/// A path holding `text`'s segments as they are. Only `.`/`..`, empty segments and control
+/// characters cannot be held raw; those fall back to object_store's escaping.
+pub fn raw_path(text: &str) -> Path {
+    Path::parse(text).unwrap_or_else(|_| Path::from(text))
+}
+
 /// How to reach S3: the options a user may give on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
@@ -49,6 +55,28 @@ impl Store {
             Some(bucket) => format!("s3://{bucket}/{path}"),
             None => format!("/{path}"),
         }
+    }
+
+    /// The text of one path segment. Paths hold raw segments (built with `Path::parse`,
+    /// never `Path::from`, which would escape `%`, `#`, `~` and the like): that is what
+    /// both S3 and object_store's local file system expect.
+    pub fn segment(part: &object_store::path::PathPart<'_>) -> String {
+        part.as_ref().to_string()
+    }
+
+    /// `base` joined with the `/`-separated relative key `rel`.
+    pub fn join(base: &Path, rel: &str) -> Path {
+        let joined = if base.as_ref().is_empty() {
+            rel.to_string()
+        } else {
+            format!("{base}/{rel}")
+        };
+        raw_path(&joined)
+    }
+
+    /// The file-system path of a local `path`.
+    pub fn local_path(path: &Path) -> std::path::PathBuf {
+        std::path::PathBuf::from(format!("/{path}"))
     }
 
     /// Maps a storage error about `path` to our error, naming the object and the action.

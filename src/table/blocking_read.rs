@@ -24,7 +24,7 @@ pub fn open(
 ) -> Result<Box<dyn Read + Send>> {
     let inner: Box<dyn Read + Send> = match &store.bucket {
         None => {
-            let local = format!("/{}", file.path);
+            let local = Store::local_path(&file.path);
             let f = std::fs::File::open(&local).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => Error::NotFound {
                     path: file.display.clone(),

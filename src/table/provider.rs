@@ -1,6 +1,6 @@
 //! The `inventory` TableProvider: the manifest decides which files are read; CSV and ORC
-//! go through `InventoryScanExec`, Parquet through DataFusion's Parquet scan with filter
-//! pushdown. Either way the output is the canonical schema.
+//! go through `InventoryScanExec`, Parquet through DataFusion's Parquet scan (projection and
+//! physical filter pushdown). Either way the output is the canonical schema.
 
 use std::sync::Arc;
 
@@ -8,14 +8,13 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session as CatalogSession;
 use datafusion::catalog::TableProvider;
-use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::common::ScalarValue;
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
-use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
@@ -79,35 +78,15 @@ impl InventoryTable {
         })
     }
 
-    /// Whether a filter may be handed to the Parquet reader. In a current-only report
-    /// `is_latest`/`is_delete_marker` are absent from the files and filled in afterwards,
-    /// so a predicate on them must not prune row groups.
-    fn parquet_can_push(&self, expr: &Expr) -> bool {
-        if !self.parquet_present.is_current_only() {
-            return true;
-        }
-        let mut refs = expr.column_refs().into_iter();
-        !refs.any(|c| c.name == COLUMNS[IS_LATEST].name || c.name == COLUMNS[IS_DELETE_MARKER].name)
-    }
-
     fn scan_parquet(
         &self,
         state: &dyn CatalogSession,
         projection: Vec<usize>,
-        filters: &[Expr],
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let schema = canonical_schema();
-        let mut source = ParquetSource::new(Arc::clone(&schema)).with_pushdown_filters(true);
-        let pushable: Vec<Expr> = filters
-            .iter()
-            .filter(|f| self.parquet_can_push(f))
-            .cloned()
-            .collect();
-        if let Some(predicate) = conjunction(pushable) {
-            let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
-            let physical = state.create_physical_expr(predicate, &df_schema)?;
-            source = source.with_predicate(physical);
-        }
+        // Filters reach the Parquet reader through DataFusion's physical filter pushdown
+        // (row-group, page and row filtering); it rewrites them through the projection
+        // below, so a filter on a filled-in `is_latest` never prunes the wrong row groups.
+        let source = ParquetSource::new(canonical_schema()).with_pushdown_filters(true);
         let groups = balance(&self.files, state.config().target_partitions())
             .into_iter()
             .map(|g| {
@@ -173,14 +152,14 @@ impl TableProvider for InventoryTable {
         &self,
         state: &dyn CatalogSession,
         projection: Option<&Vec<usize>>,
-        filters: &[Expr],
+        _filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..COLUMNS.len()).collect());
         match &self.reader {
-            None => self.scan_parquet(state, projection, filters),
+            None => self.scan_parquet(state, projection),
             Some(reader) => Ok(Arc::new(InventoryScanExec::new(
                 self.delivery.store.clone(),
                 Arc::clone(&self.files),
@@ -190,20 +169,5 @@ impl TableProvider for InventoryTable {
                 Arc::clone(&self.progress),
             ))),
         }
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
-        // Parquet prunes with them but DataFusion still re-checks every row (Inexact);
-        // CSV and ORC take no filters.
-        Ok(filters
-            .iter()
-            .map(|f| match self.reader {
-                None if self.parquet_can_push(f) => TableProviderFilterPushDown::Inexact,
-                _ => TableProviderFilterPushDown::Unsupported,
-            })
-            .collect())
     }
 }

@@ -212,3 +212,76 @@ fn broken_pipe_is_success() {
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
 }
+
+#[test]
+fn local_folders_with_unusual_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("inv #1 ~ 100% [copy]");
+    crate::harness::copy_dir(&crate::harness::buckets().join("acme-inventory"), &odd);
+    for config in ["csv-all", "orc-all", "parquet-all"] {
+        let location = odd.join("acme-data").join(config);
+        let (code, out, err) = count(&[], &location);
+        assert_eq!((code, out.as_str()), (0, "n\n400\n"), "{config}: {err}");
+    }
+    // Errors show the real path, not an escaped one.
+    let file = std::fs::read_dir(odd.join("acme-data/csv-all/data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(&file).unwrap();
+    let (code, _, err) = count(&[], &odd.join("acme-data/csv-all"));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("{}: not found", file.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn parquet_filters_reach_the_reader() {
+    let plan = crate::harness::sql_csv(
+        &generated("parquet-current"),
+        "EXPLAIN SELECT count(*) FROM inventory WHERE replication_status = 'FAILED' AND is_latest",
+    );
+    assert!(
+        plan.contains("file_type=parquet, predicate=replication_status@10 = FAILED"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("required_guarantees=[replication_status in (FAILED)]"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn scans_read_only_the_columns_a_query_needs() {
+    let plan = crate::harness::sql_csv(
+        &generated("csv-all"),
+        "EXPLAIN SELECT replication_status, sum(size) FROM inventory GROUP BY 1",
+    );
+    assert!(plan.contains("InventoryScanExec: format=CSV, files=2, partitions=2, projection=[size, replication_status]"), "{plan}");
+}
+
+#[test]
+fn memory_limit_bounds_the_pool() {
+    let sql = "SELECT a.key, count(*) FROM inventory a, inventory b GROUP BY a.key ORDER BY 2 DESC LIMIT 2";
+    let (code, _, err) = run(s3inv()
+        .arg("sql")
+        .arg(generated("parquet-all"))
+        .arg(sql)
+        .args(["--memory-limit", "100K"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not enough memory: Resources exhausted"),
+        "{err}"
+    );
+    assert!(err.contains("raise --memory-limit"), "{err}");
+    let (code, _, err) = run(s3inv()
+        .arg("sql")
+        .arg(generated("parquet-all"))
+        .arg(sql)
+        .args(["--memory-limit", "512M"]));
+    assert_eq!(code, 0, "{err}");
+}

@@ -5,6 +5,7 @@
 //! manifest's `files[]`. SQL run through a session is read-only.
 
 mod blocking_read;
+mod counting_store;
 mod provider;
 mod scan;
 
@@ -99,7 +100,12 @@ impl Session {
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         let url: &url::Url = delivery.store.url.as_ref();
-        ctx.register_object_store(url, Arc::clone(&delivery.store.object_store));
+        // DataFusion's Parquet scan reads through this store: count what it fetches.
+        let counting = counting_store::CountingStore::new(
+            Arc::clone(&delivery.store.object_store),
+            Arc::clone(&progress),
+        );
+        ctx.register_object_store(url, Arc::new(counting));
         ctx.register_table("inventory", Arc::new(table))?;
         Ok(Session {
             ctx,

@@ -89,14 +89,23 @@ pub async fn write_stream(
         source: e,
     };
     let mut rows = 0u64;
+    let mut batches = 0u64;
     let mut writer = BatchWriter::new(format, &mut sink, Arc::clone(&schema))?;
     while let Some(batch) = stream.next().await {
         let batch = plain_batch(&batch?, &schema)?;
         rows += batch.num_rows() as u64;
+        batches += 1;
         writer.write(&batch)?;
+    }
+    if batches == 0 {
+        // An empty result still has a header (CSV), a schema (Parquet), `[]` (JSON).
+        writer.write(&RecordBatch::new_empty(Arc::clone(&schema)))?;
     }
     writer.finish()?;
     drop(writer);
+    if format == OutputFormat::Json {
+        sink.write_all(b"\n").map_err(io_err)?;
+    }
     sink.flush().map_err(io_err)?;
     drop(sink);
     if let Some(f) = file {

@@ -285,3 +285,38 @@ fn memory_limit_bounds_the_pool() {
         .args(["--memory-limit", "512M"]));
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn an_empty_delivery_gives_empty_answers_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["CSV", "ORC", "Parquet"] {
+        let delivery = dir.path().join(format).join("src/cfg/2026-01-01T01-00Z");
+        std::fs::create_dir_all(&delivery).unwrap();
+        let manifest = format!(
+            "{{\"sourceBucket\":\"src\",\"destinationBucket\":\"arn:aws:s3:::b\",\"creationTimestamp\":\"1767229200000\",\
+             \"fileFormat\":\"{format}\",\"fileSchema\":\"Bucket, Key, Size\",\"files\":[]}}"
+        );
+        std::fs::write(delivery.join("manifest.json"), &manifest).unwrap();
+        std::fs::write(
+            delivery.join("manifest.checksum"),
+            s3inv::manifest::md5_hex(manifest.as_bytes()),
+        )
+        .unwrap();
+        let config = delivery.parent().unwrap();
+        let sql = "SELECT replication_status, count(*) AS n FROM inventory GROUP BY 1";
+        let (code, out, err) = run(s3inv().arg("sql").arg(config).arg(sql).args(["-f", "csv"]));
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "replication_status,n\n"),
+            "{format}: {err}"
+        );
+        let (_, out, _) = run(s3inv().arg("sql").arg(config).arg(sql).args(["-f", "json"]));
+        assert_eq!(out, "[]\n");
+        let (_, out, _) = run(s3inv()
+            .arg("sql")
+            .arg(config)
+            .arg("SELECT count(*) AS n FROM inventory")
+            .args(["-f", "csv"]));
+        assert_eq!(out, "n\n0\n");
+    }
+}

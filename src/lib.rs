@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+pub mod analytics;
 pub mod cli;
 pub mod error;
 pub mod format;

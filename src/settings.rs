@@ -3,10 +3,14 @@
 
 use std::path::PathBuf;
 
+use crate::analytics::queries;
+use crate::analytics::summary::{Dimension, Rank, SummaryOptions};
+use crate::analytics::tags::TagSource;
 use crate::error::{Error, Result};
 use crate::manifest::AtSpec;
 use crate::output::{OutputFormat, Target};
 use crate::storage::{Location, S3Options};
+use crate::table::age::{AgeBuckets, parse_duration};
 
 /// Options shared by every command that reads a delivery.
 #[derive(Debug, Clone, Default)]
@@ -144,22 +148,36 @@ impl RawOutput {
 pub struct RawSql {
     pub sql: Option<String>,
     pub file: Option<PathBuf>,
+    pub query: Option<String>,
+    pub params: Vec<String>,
 }
 
 impl RawSql {
-    /// Exactly one of the positional SQL and `--file`. Reading the file is left to the
-    /// caller (this module does no I/O).
+    /// Exactly one of the positional SQL, `--file` and `--query`. Reading the file is left
+    /// to the caller (this module does no I/O).
     pub fn validate(&self) -> Result<SqlSource> {
-        match (&self.sql, &self.file) {
-            (Some(_), Some(_)) => Err(Error::Usage(
-                "give the SQL either as an argument or with --file, not both".into(),
+        if !self.params.is_empty() && self.query.is_none() {
+            return Err(Error::Usage("--param applies to --query only".into()));
+        }
+        match (&self.sql, &self.file, &self.query) {
+            (Some(s), None, None) if s.trim().is_empty() => {
+                Err(Error::Usage("the SQL is empty".into()))
+            }
+            (Some(s), None, None) => Ok(SqlSource::Text(s.clone())),
+            (None, Some(f), None) => Ok(SqlSource::File(f.clone())),
+            (None, None, Some(name)) => {
+                let params = self
+                    .params
+                    .iter()
+                    .map(|p| queries::parse_param(p))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(SqlSource::Text(queries::find(name)?.render(&params)?))
+            }
+            (None, None, None) => Err(Error::Usage(
+                "no SQL: give a query like \"SELECT count(*) FROM inventory\", --file query.sql or --query NAME".into(),
             )),
-            (Some(s), None) if s.trim().is_empty() => Err(Error::Usage("the SQL is empty".into())),
-            (Some(s), None) => Ok(SqlSource::Text(s.clone())),
-            (None, Some(f)) => Ok(SqlSource::File(f.clone())),
-            (None, None) => Err(Error::Usage(
-                "no SQL: give a query like \"SELECT count(*) FROM inventory\" or --file query.sql"
-                    .into(),
+            _ => Err(Error::Usage(
+                "give the SQL one way: as an argument, with --file or with --query".into(),
             )),
         }
     }
@@ -170,6 +188,82 @@ impl RawSql {
 pub enum SqlSource {
     Text(String),
     File(PathBuf),
+}
+
+/// `summary` options as given.
+#[derive(Debug, Clone, Default)]
+pub struct RawSummary {
+    pub by: Vec<String>,
+    pub depth: usize,
+    pub age_buckets: Option<String>,
+    pub top: Option<usize>,
+    pub rank: String,
+    pub min_share: Option<String>,
+    pub pending_older_than: String,
+    pub all_versions: bool,
+    /// The tag source, already parsed (it needs the S3 options).
+    pub tags: Option<TagSource>,
+}
+
+impl RawSummary {
+    pub fn validate(&self) -> Result<SummaryOptions> {
+        if self.depth == 0 {
+            return Err(Error::Usage(
+                "--depth must be at least 1 (depth 1 groups by the first folder)".into(),
+            ));
+        }
+        if self.top == Some(0) {
+            return Err(Error::Usage("--top must be at least 1".into()));
+        }
+        let ages = match &self.age_buckets {
+            Some(spec) => AgeBuckets::parse(spec)?,
+            None => AgeBuckets::default(),
+        };
+        let mut dimensions = Vec::new();
+        for name in self
+            .by
+            .iter()
+            .flat_map(|b| b.split(','))
+            .filter(|n| !n.trim().is_empty())
+        {
+            let d = Dimension::parse(name, self.depth, &ages)?;
+            if dimensions.contains(&d) {
+                return Err(Error::Usage(format!("--by {} is given twice", d.name())));
+            }
+            dimensions.push(d);
+        }
+        if self.tags.is_none() && dimensions.iter().any(|d| matches!(d, Dimension::Tag(_))) {
+            return Err(Error::Usage(
+                "--by tag:KEY needs --tags SOURCE: S3 Inventory has no tags (export the S3 Metadata live inventory table, or give a bucket,key,version_id,tag_key,tag_value table)".into(),
+            ));
+        }
+        Ok(SummaryOptions {
+            dimensions,
+            all_versions: self.all_versions,
+            top: self.top,
+            rank: Rank::parse(&self.rank)?,
+            min_share: self.min_share.as_deref().map(parse_share).transpose()?,
+            pending_older_than_ms: parse_duration(&self.pending_older_than)
+                .map_err(|e| Error::Usage(format!("--pending-older-than: {e}")))?,
+            pending_older_than_label: self.pending_older_than.trim().to_string(),
+            tags: self.tags.clone(),
+        })
+    }
+}
+
+/// `1%` or `0.01` as a fraction in `(0, 1)`.
+pub fn parse_share(s: &str) -> Result<f64> {
+    let t = s.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match value {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(Error::Usage(format!(
+            "invalid --min-share {s:?}: use a percentage like 1% (between 0% and 100%)"
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -233,13 +327,77 @@ mod tests {
         assert!(bad.validate().is_err());
     }
 
+    fn summary(by: &[&str]) -> RawSummary {
+        RawSummary {
+            by: by.iter().map(|s| s.to_string()).collect(),
+            depth: 2,
+            rank: "unreplicated-bytes".into(),
+            pending_older_than: "24h".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn summary_validation() {
+        let s = summary(&["prefix,age", "storage_class"])
+            .validate()
+            .unwrap();
+        assert_eq!(s.dimensions.len(), 3);
+        assert_eq!(s.dimensions[0], Dimension::Prefix { depth: 2 });
+        assert_eq!(s.pending_older_than_ms, 86_400_000);
+        let e = summary(&["colour"]).validate().unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unknown --by \"colour\"; use prefix, age, tag:KEY, storage_class"),
+            "{e}"
+        );
+        let mut d0 = summary(&["prefix"]);
+        d0.depth = 0;
+        assert!(
+            d0.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--depth must be at least 1")
+        );
+        let mut bad = summary(&[]);
+        bad.pending_older_than = "a day".into();
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("--pending-older-than: invalid duration")
+        );
+        assert!(
+            summary(&["tag:team"])
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("needs --tags")
+        );
+        assert!(summary(&["age", "age"]).validate().is_err());
+        assert_eq!(parse_share("1%").unwrap(), 0.01);
+        assert_eq!(parse_share("0.05").unwrap(), 0.05);
+        assert!(parse_share("150%").is_err());
+        assert!(parse_share("x").is_err());
+    }
+
     #[test]
     fn sql_source() {
         assert!(RawSql::default().validate().is_err());
         let both = RawSql {
             sql: Some("select 1".into()),
             file: Some("q.sql".into()),
+            ..Default::default()
         };
         assert!(both.validate().is_err());
+        let canned = RawSql {
+            query: Some("unreplicated_by_prefix".into()),
+            params: vec!["depth=4".into()],
+            ..Default::default()
+        };
+        match canned.validate().unwrap() {
+            SqlSource::Text(sql) => assert!(sql.contains("key_prefix(key, 4)")),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -50,6 +50,11 @@ pub struct GenerateArgs {
     /// Leave out the hostile keys that normally come first.
     #[arg(long)]
     pub no_hostile: bool,
+
+    /// Also write tag sources for `summary --tags` into DIR/<destination-bucket>-tags/: an S3
+    /// Metadata live inventory export and a tag table.
+    #[arg(long)]
+    pub tags: bool,
 }
 
 fn parse_at(s: &str) -> Result<i64> {
@@ -96,6 +101,13 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
                     written.bytes
                 );
             }
+        }
+    }
+    if args.tags {
+        let dir = args.dir.join(format!("{}-tags", args.destination_bucket));
+        let (metadata, table) = crate::generate::write_tag_sources(&dir, &opts)?;
+        if !quiet {
+            eprintln!("wrote {} and {}", metadata.display(), table.display());
         }
     }
     Ok(0)

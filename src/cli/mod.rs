@@ -7,7 +7,9 @@
 mod deliveries;
 mod generate;
 mod progress;
+mod queries;
 mod sql;
+mod summary;
 
 use std::path::PathBuf;
 
@@ -52,8 +54,14 @@ replication_status, encryption_status, object_lock_retain_until_date, object_loc
 object_lock_legal_hold_status, intelligent_tiering_access_tier, bucket_key_status, \
 checksum_algorithm, object_access_control_list, object_owner, lifecycle_expiration_date). \
 Keys are decoded; empty values are NULL; replication_status NULL means never replicated. \
-SQL is read-only.")]
+SQL is read-only.\n\n\
+Helpers: key_prefix(key, depth), age_bucket(last_modified_date [, '1h,1d,7d']), \
+delivery_time(), batch_key(key).")]
     Sql(SqlArgs),
+    /// Objects and bytes per replication status, by prefix, age, tag, storage class, …
+    Summary(summary::SummaryArgs),
+    /// List the canned questions (`s3inv sql LOCATION --query NAME` runs one).
+    Queries(queries::QueriesArgs),
     /// List the deliveries of an inventory configuration folder.
     Deliveries(DeliveriesArgs),
     /// Write realistic test deliveries (CSV.gz, ORC, Parquet) in the real bucket layout.
@@ -140,6 +148,14 @@ pub struct SqlArgs {
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
 
+    /// Run a canned query (`s3inv queries` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub query: Option<String>,
+
+    /// A canned query's parameter, NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub param: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -166,6 +182,8 @@ pub async fn run(cli: Cli) -> i32 {
     let quiet = cli.quiet;
     let result = match cli.command {
         Command::Sql(args) => sql::run(args, quiet).await,
+        Command::Summary(args) => summary::run(args, quiet).await,
+        Command::Queries(args) => queries::run(args).await,
         Command::Deliveries(args) => deliveries::run(args).await,
         Command::Generate(args) => generate::run(args, quiet),
     };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::output::human_bytes;
 use crate::progress::{Progress, SharedProgress};
 
 /// A running progress line; `finish` erases it.
@@ -96,22 +97,6 @@ fn render_loop(p: &Progress, stop: &AtomicBool) {
     }
 }
 
-/// `1.5 GiB`, `320.0 MiB`, `12 B`.
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn human_duration(secs: f64) -> String {
     let s = secs.round() as u64;
     if s >= 3600 {
@@ -129,9 +114,6 @@ mod tests {
 
     #[test]
     fn human_units() {
-        assert_eq!(human_bytes(12), "12 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 << 30), "5.0 GiB");
         assert_eq!(human_duration(42.4), "42s");
         assert_eq!(human_duration(125.0), "2m05s");
         assert_eq!(human_duration(7300.0), "2h01m");

@@ -14,6 +14,8 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
     let sql = match (RawSql {
         sql: args.sql.clone(),
         file: args.file.clone(),
+        query: args.query.clone(),
+        params: args.param.clone(),
     })
     .validate()?
     {
@@ -30,6 +32,7 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
         target_partitions: source.threads,
         ..SessionOptions::default()
     };
+    let started = std::time::Instant::now();
     let progress = ProgressLine::start(Arc::clone(&options.progress), quiet);
     let result = async {
         let session = Session::open(&source.location, &source.s3, &options).await?;
@@ -40,6 +43,13 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
     .await;
     progress.finish();
     let rows = result?;
-    tracing::info!(rows, "query finished");
+    let p = &options.progress;
+    tracing::info!(
+        rows_out = rows,
+        rows_scanned = crate::progress::Progress::get(&p.rows),
+        bytes_scanned = crate::progress::Progress::get(&p.scanned_bytes),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "query finished"
+    );
     Ok(0)
 }

@@ -7,12 +7,14 @@
 //! flat for any row count.
 
 mod rows;
+mod tags;
 mod writers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use rows::{HOSTILE_KEYS, Row, RowGen, long_key};
+pub use tags::{tags_for, write_tag_sources};
 pub use writers::csv_line;
 
 use crate::error::{Error, Result};

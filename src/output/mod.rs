@@ -2,6 +2,8 @@
 //! to stdout or to a file written under a temporary name and renamed when complete.
 
 mod atomic;
+mod numbers;
+pub mod summary;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,6 +17,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 
 pub use atomic::AtomicFile;
+pub use numbers::{human_bytes, thousands};
 
 use crate::error::{Error, Result};
 
@@ -112,6 +115,31 @@ pub async fn write_stream(
         f.commit()?;
     }
     Ok(rows)
+}
+
+/// Writes `text` to `target` (a file appears complete or not at all).
+pub fn write_text(text: &str, target: &Target) -> Result<()> {
+    match target {
+        Target::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| Error::Io {
+                    path: "stdout".into(),
+                    source: e,
+                })
+        }
+        Target::File(path) => {
+            let f = AtomicFile::create(path)?;
+            let mut h = f.handle()?;
+            h.write_all(text.as_bytes()).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            drop(h);
+            f.commit()
+        }
+    }
 }
 
 /// Writers that lack view-type support get plain Utf8/Binary.

@@ -4,8 +4,10 @@
 //! registers one DataFusion `TableProvider` named `inventory` whose files are exactly the
 //! manifest's `files[]`. SQL run through a session is read-only.
 
+pub mod age;
 mod blocking_read;
 mod counting_store;
+pub mod functions;
 mod provider;
 mod scan;
 
@@ -81,6 +83,7 @@ impl Session {
         progress.start(delivery.files.len() as u64, delivery.manifest.total_bytes());
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let partitions = options.target_partitions.unwrap_or(cores).max(1);
+        let started = std::time::Instant::now();
         verify_data_files(
             &delivery.store,
             &delivery.files,
@@ -89,6 +92,15 @@ impl Session {
             &progress,
         )
         .await?;
+        tracing::info!(
+            manifest = %delivery.manifest_display,
+            format = %delivery.format(),
+            files = delivery.files.len(),
+            bytes = delivery.manifest.total_bytes(),
+            md5 = options.verify,
+            verify_ms = started.elapsed().as_millis() as u64,
+            "delivery verified"
+        );
         let delivery = Arc::new(delivery);
         let table = InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&progress)).await?;
         let config = SessionConfig::new()
@@ -107,6 +119,9 @@ impl Session {
         );
         ctx.register_object_store(url, Arc::new(counting));
         ctx.register_table("inventory", Arc::new(table))?;
+        for f in functions::helpers(delivery.manifest.creation_timestamp_ms) {
+            ctx.register_udf(f);
+        }
         Ok(Session {
             ctx,
             delivery,

@@ -1,0 +1,214 @@
+//! The canned questions in `queries/*.sql`, embedded in the binary.
+//!
+//! Each file starts with `--` comment lines: `question:` (what it answers), optional
+//! `param: NAME = DEFAULT (meaning)` lines, `columns:` (the output), and free text. In the
+//! SQL, `${NAME}` is replaced by the parameter's value (`--param NAME=VALUE`, else the
+//! default). Values must be plain numbers or words, so a parameter can never inject SQL.
+
+use crate::error::{Error, Result};
+
+const FILES: &[(&str, &str)] = &[
+    (
+        "status_totals",
+        include_str!("../../queries/status_totals.sql"),
+    ),
+    (
+        "unreplicated_by_prefix",
+        include_str!("../../queries/unreplicated_by_prefix.sql"),
+    ),
+    (
+        "pending_age_histogram",
+        include_str!("../../queries/pending_age_histogram.sql"),
+    ),
+    (
+        "stuck_pending",
+        include_str!("../../queries/stuck_pending.sql"),
+    ),
+    (
+        "failed_by_encryption",
+        include_str!("../../queries/failed_by_encryption.sql"),
+    ),
+    (
+        "never_replicated_by_age",
+        include_str!("../../queries/never_replicated_by_age.sql"),
+    ),
+    (
+        "replica_objects",
+        include_str!("../../queries/replica_objects.sql"),
+    ),
+    (
+        "largest_failed",
+        include_str!("../../queries/largest_failed.sql"),
+    ),
+    (
+        "status_by_storage_class",
+        include_str!("../../queries/status_by_storage_class.sql"),
+    ),
+    (
+        "cannot_replicate",
+        include_str!("../../queries/cannot_replicate.sql"),
+    ),
+    (
+        "redrive_preview",
+        include_str!("../../queries/redrive_preview.sql"),
+    ),
+];
+
+/// One parameter of a canned query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub default: String,
+    pub meaning: String,
+}
+
+/// One canned query.
+#[derive(Debug, Clone)]
+pub struct CannedQuery {
+    pub name: &'static str,
+    pub question: String,
+    pub columns: String,
+    pub params: Vec<Param>,
+    pub text: &'static str,
+}
+
+fn parse(name: &'static str, text: &'static str) -> CannedQuery {
+    let mut q = CannedQuery {
+        name,
+        question: String::new(),
+        columns: String::new(),
+        params: Vec::new(),
+        text,
+    };
+    for line in text.lines().take_while(|l| l.starts_with("--")) {
+        let line = line.trim_start_matches('-').trim();
+        if let Some(v) = line.strip_prefix("question:") {
+            q.question = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("columns:") {
+            q.columns = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("param:") {
+            let (name, rest) = v.split_once('=').unwrap_or((v, ""));
+            let rest = rest.trim();
+            let (default, meaning) = match rest.split_once(' ') {
+                Some((d, m)) => (d, m.trim().trim_start_matches('(').trim_end_matches(')')),
+                None => (rest, ""),
+            };
+            q.params.push(Param {
+                name: name.trim().to_string(),
+                default: default.to_string(),
+                meaning: meaning.to_string(),
+            });
+        }
+    }
+    q
+}
+
+/// Every canned query, in file order.
+pub fn all() -> Vec<CannedQuery> {
+    FILES.iter().map(|(n, t)| parse(n, t)).collect()
+}
+
+/// The canned query called `name`.
+pub fn find(name: &str) -> Result<CannedQuery> {
+    let name = name.trim().trim_end_matches(".sql");
+    all().into_iter().find(|q| q.name == name).ok_or_else(|| {
+        Error::Usage(format!(
+            "no canned query {name:?}; `s3inv queries` lists them: {}",
+            FILES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
+impl CannedQuery {
+    /// The SQL with `${NAME}` replaced; `values` are `NAME=VALUE` pairs.
+    pub fn render(&self, values: &[(String, String)]) -> Result<String> {
+        for (name, _) in values {
+            if !self.params.iter().any(|p| &p.name == name) {
+                return Err(Error::Usage(format!(
+                    "query {} has no parameter {name:?}{}",
+                    self.name,
+                    if self.params.is_empty() {
+                        String::from(" (it takes none)")
+                    } else {
+                        format!(
+                            "; it takes {}",
+                            self.params
+                                .iter()
+                                .map(|p| p.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                )));
+            }
+        }
+        let mut sql = self.text.to_string();
+        for p in &self.params {
+            let value = values
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == p.name)
+                .map_or(p.default.as_str(), |(_, v)| v.as_str());
+            if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            {
+                return Err(Error::Usage(format!(
+                    "invalid value {value:?} for parameter {}: use a number or a plain word",
+                    p.name
+                )));
+            }
+            sql = sql.replace(&format!("${{{}}}", p.name), value);
+        }
+        Ok(sql)
+    }
+}
+
+/// Parses `NAME=VALUE`.
+pub fn parse_param(s: &str) -> Result<(String, String)> {
+    s.split_once('=')
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .filter(|(n, _)| !n.is_empty())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "invalid --param {s:?}: write NAME=VALUE, like depth=3"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_documents_itself() {
+        let qs = all();
+        assert!(qs.len() >= 10);
+        for q in &qs {
+            assert!(!q.question.is_empty(), "{} lacks a question", q.name);
+            assert!(!q.columns.is_empty(), "{} lacks columns", q.name);
+            let sql = q.render(&[]).unwrap();
+            assert!(!sql.contains("${"), "{} leaves a placeholder", q.name);
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let q = find("unreplicated_by_prefix").unwrap();
+        assert_eq!(
+            q.params[0],
+            Param {
+                name: "depth".into(),
+                default: "2".into(),
+                meaning: "prefix depth: the key up to its N-th '/'".into()
+            }
+        );
+        let sql = q.render(&[("depth".into(), "3".into())]).unwrap();
+        assert!(sql.contains("key_prefix(key, 3)"));
+        assert!(q.render(&[("depth".into(), "1; DROP".into())]).is_err());
+        assert!(q.render(&[("deep".into(), "1".into())]).is_err());
+        assert!(find("nope").is_err());
+        assert!(find("status_totals.sql").is_ok());
+    }
+}

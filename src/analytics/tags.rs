@@ -1,0 +1,235 @@
+//! Object tags for `--by tag:KEY`. S3 Inventory has no tags, so they are joined on from
+//! either an export of the S3 Metadata live inventory table (Parquet with `bucket, key,
+//! version_id, object_tags map<string,string>`) or a tag table (CSV with a header, or
+//! Parquet: `bucket, key, version_id, tag_key, tag_value`, one row per tag).
+//!
+//! Keys are raw in both. A NULL, empty or `null` version id is a null-version object and
+//! joins to the inventory's NULL version id.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions};
+use object_store::ObjectStoreExt;
+
+use crate::error::{Error, Result};
+use crate::storage::{Location, S3Options, Store};
+use crate::table::Session;
+
+/// Where tags come from.
+#[derive(Debug, Clone)]
+pub struct TagSource {
+    pub location: Location,
+    pub s3: S3Options,
+}
+
+/// The shape of a registered tag source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagKind {
+    /// S3 Metadata live inventory: one row per object version, tags in a map.
+    Metadata,
+    /// One row per (object version, tag).
+    Table,
+}
+
+const TABLE: &str = "s3inv_tags";
+
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl TagKind {
+    /// One row per object version with its value for each requested tag key, as columns
+    /// `bucket, key, version_id, has_data, v{i}` (`i` = the dimension index).
+    pub fn per_object_sql(self, keys: &[(usize, &str)]) -> String {
+        let values: Vec<String> = keys
+            .iter()
+            .map(|(i, k)| match self {
+                TagKind::Metadata => format!(
+                    "max(map_extract(object_tags, {})[1]) AS v{i}",
+                    sql_string(k)
+                ),
+                TagKind::Table => format!(
+                    "max(CASE WHEN tag_key = {} THEN tag_value END) AS v{i}",
+                    sql_string(k)
+                ),
+            })
+            .collect();
+        format!(
+            "SELECT bucket, key, version_id_n AS version_id, true AS has_data, {} \
+             FROM (SELECT *, CASE WHEN CAST(version_id AS VARCHAR) IN ('', 'null') THEN NULL \
+                   ELSE CAST(version_id AS VARCHAR) END AS version_id_n FROM {TABLE}) \
+             GROUP BY bucket, key, version_id_n",
+            values.join(", ")
+        )
+    }
+}
+
+impl TagSource {
+    /// Registers the source in the session as table `s3inv_tags` and checks its columns.
+    pub async fn register(&self, session: &Session) -> Result<TagKind> {
+        let shown = self.location.to_string();
+        let store = Store::open(&self.location, &self.s3).await?;
+        let path = self.location.object_path()?;
+        let url: &url::Url = store.url.as_ref();
+        session
+            .ctx
+            .register_object_store(url, Arc::clone(&store.object_store));
+        let (extension, first_file) = source_extension(&store, &path).await?;
+        let table_url = match &store.bucket {
+            Some(bucket) => format!("s3://{bucket}/{path}"),
+            None => format!("/{path}"),
+        };
+        let folder = !path.as_ref().ends_with(&extension);
+        let table_url = if folder {
+            format!("{table_url}/")
+        } else {
+            table_url
+        };
+        let registered = if extension.starts_with(".csv") {
+            // Names come from the header line; every column is text. (Type inference would
+            // trip over keys with quoted newlines.)
+            let header = csv_header(&store, &first_file, extension.ends_with(".gz")).await?;
+            let schema = Schema::new(
+                header
+                    .iter()
+                    .map(|n| Field::new(n, DataType::Utf8, true))
+                    .collect::<Vec<_>>(),
+            );
+            session
+                .ctx
+                .register_csv(
+                    TABLE,
+                    &table_url,
+                    CsvReadOptions::new()
+                        .has_header(true)
+                        .schema(&schema)
+                        .newlines_in_values(true)
+                        .file_extension(&extension)
+                        .file_compression_type(if extension.ends_with(".gz") {
+                            datafusion::datasource::file_format::file_compression_type::FileCompressionType::GZIP
+                        } else {
+                            datafusion::datasource::file_format::file_compression_type::FileCompressionType::UNCOMPRESSED
+                        }),
+                )
+                .await
+        } else {
+            session
+                .ctx
+                .register_parquet(
+                    TABLE,
+                    &table_url,
+                    ParquetReadOptions::default().file_extension(&extension),
+                )
+                .await
+        };
+        registered.map_err(|e| {
+            Error::Usage(format!(
+                "tag source {shown}: cannot read it: {}",
+                Error::from(e)
+            ))
+        })?;
+        let schema = session.ctx.table(TABLE).await?.schema().as_arrow().clone();
+        let has = |name: &str| schema.field_with_name(name).is_ok();
+        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let wrong = || {
+            Error::Usage(format!(
+                "tag source {shown} has columns [{}]; expected bucket, key, version_id and either object_tags (an S3 Metadata live inventory export) or tag_key, tag_value",
+                columns.join(", ")
+            ))
+        };
+        if !(has("bucket") && has("key") && has("version_id")) {
+            return Err(wrong());
+        }
+        if let Ok(f) = schema.field_with_name("object_tags") {
+            if !matches!(f.data_type(), DataType::Map(_, _)) {
+                return Err(Error::Usage(format!(
+                    "tag source {shown}: object_tags must be a map<string,string>, found {}",
+                    f.data_type()
+                )));
+            }
+            return Ok(TagKind::Metadata);
+        }
+        if has("tag_key") && has("tag_value") {
+            return Ok(TagKind::Table);
+        }
+        Err(wrong())
+    }
+}
+
+/// The column names in the first line of a CSV file (plain or gzip).
+async fn csv_header(
+    store: &Store,
+    path: &object_store::path::Path,
+    gzip: bool,
+) -> Result<Vec<String>> {
+    use std::io::Read;
+    let head = store
+        .object_store
+        .get_opts(
+            path,
+            object_store::GetOptions {
+                range: Some(object_store::GetRange::Bounded(0..64 * 1024)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| store.error(e, path, crate::storage::Action::Get))?
+        .bytes()
+        .await
+        .map_err(|e| store.error(e, path, crate::storage::Action::Get))?;
+    let mut text = Vec::new();
+    if gzip {
+        // A prefix of the stream is enough for the first line; the decoder's complaint
+        // about the missing rest is expected.
+        let _ = flate2::read::MultiGzDecoder::new(&head[..]).read_to_end(&mut text);
+    } else {
+        text = head.to_vec();
+    }
+    let first = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    Ok(String::from_utf8_lossy(first)
+        .trim_end_matches('\r')
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_string())
+        .collect())
+}
+
+/// `.parquet`, `.csv` or `.csv.gz` and the first data file: the source itself, or the
+/// first such file in it.
+async fn source_extension(
+    store: &Store,
+    path: &object_store::path::Path,
+) -> Result<(String, object_store::path::Path)> {
+    let name = path.as_ref();
+    for ext in [".parquet", ".csv.gz", ".csv"] {
+        if name.ends_with(ext) {
+            return Ok((ext.to_string(), path.clone()));
+        }
+    }
+    use futures::TryStreamExt;
+    let files: Vec<_> = store
+        .object_store
+        .list(Some(path))
+        .try_collect()
+        .await
+        .map_err(|e| store.error(e, path, crate::storage::Action::List))?;
+    let mut names: Vec<&object_store::path::Path> = files.iter().map(|f| &f.location).collect();
+    names.sort();
+    for f in names {
+        for ext in [".parquet", ".csv.gz", ".csv"] {
+            if f.as_ref().ends_with(ext) {
+                return Ok((ext.to_string(), f.clone()));
+            }
+        }
+    }
+    if files.is_empty() && store.object_store.head(path).await.is_err() {
+        return Err(Error::NotFound {
+            path: store.display(path),
+            hint: ": the tag source does not exist",
+        });
+    }
+    Err(Error::Usage(format!(
+        "tag source {}: no .parquet, .csv or .csv.gz files",
+        store.display(path)
+    )))
+}

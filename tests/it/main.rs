@@ -6,3 +6,4 @@ mod conformance;
 mod harness;
 mod real_fixtures;
 mod s3;
+mod summary;

@@ -8,6 +8,6 @@ SELECT
   storage_class, encryption_status
 FROM inventory
 WHERE replication_status = 'PENDING'
-  AND last_modified_date < delivery_time() - INTERVAL '1 hour' * ${older_than_hours}
+  AND CAST(last_modified_date AS BIGINT) < CAST(delivery_time() AS BIGINT) - ${older_than_hours} * 3600000
 ORDER BY last_modified_date, key, version_id
 LIMIT ${limit}

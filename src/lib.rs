@@ -29,6 +29,7 @@
 //! ```
 
 pub mod analytics;
+pub mod batch;
 pub mod cli;
 pub mod error;
 pub mod format;

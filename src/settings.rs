@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use crate::analytics::queries;
 use crate::analytics::summary::{Dimension, Rank, SummaryOptions};
 use crate::analytics::tags::TagSource;
+use crate::batch::job::{JobSettings, ReportScope};
+use crate::batch::manifest::ManifestOptions;
+use crate::batch::select::Selection;
 use crate::error::{Error, Result};
 use crate::manifest::AtSpec;
 use crate::output::{OutputFormat, Target};
@@ -263,6 +266,165 @@ pub fn parse_share(s: &str) -> Result<f64> {
         _ => Err(Error::Usage(format!(
             "invalid --min-share {s:?}: use a percentage like 1% (between 0% and 100%)"
         ))),
+    }
+}
+
+/// `manifest` options as given.
+#[derive(Debug, Clone, Default)]
+pub struct RawManifest {
+    pub out: String,
+    pub statuses: Vec<String>,
+    pub pending_older_than: Option<String>,
+    pub prefixes: Vec<String>,
+    pub min_size: Option<String>,
+    pub max_size: Option<String>,
+    pub storage_classes: Vec<String>,
+    pub exclude_storage_classes: Vec<String>,
+    pub where_sql: Option<String>,
+    pub all_versions: bool,
+    pub max_objects: Option<u64>,
+    pub max_bytes: Option<String>,
+    pub one_job: bool,
+    pub force: bool,
+    pub role_arn: Option<String>,
+    pub account_id: Option<String>,
+    pub report_bucket: Option<String>,
+    pub report_prefix: Option<String>,
+    pub report_scope: String,
+    pub priority: u32,
+    pub confirmation_required: bool,
+    pub manifest_url: Option<String>,
+}
+
+/// A byte size that may be 0 (`--min-size 0`).
+fn parse_size(s: &str) -> Result<u64> {
+    if s.trim() == "0" {
+        return Ok(0);
+    }
+    parse_bytes(s).map(|n| n as u64)
+}
+
+fn upper_list(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl RawManifest {
+    /// The destination and the options, checked.
+    pub fn validate(&self) -> Result<(Location, ManifestOptions)> {
+        let dest = Location::parse(&self.out)?;
+        let selection = Selection {
+            statuses: upper_list(&self.statuses),
+            pending_older_than_ms: self
+                .pending_older_than
+                .as_deref()
+                .map(|d| {
+                    parse_duration(d)
+                        .map_err(|e| Error::Usage(format!("--pending-older-than: {e}")))
+                })
+                .transpose()?,
+            prefixes: self.prefixes.clone(),
+            min_size: self.min_size.as_deref().map(parse_size).transpose()?,
+            max_size: self.max_size.as_deref().map(parse_size).transpose()?,
+            storage_classes: upper_list(&self.storage_classes),
+            exclude_storage_classes: upper_list(&self.exclude_storage_classes),
+            where_sql: self.where_sql.clone(),
+            all_versions: self.all_versions,
+        };
+        selection.validate()?;
+        let site = match (&dest, &self.manifest_url) {
+            (Location::S3 { .. }, Some(_)) => {
+                return Err(Error::Usage(
+                    "--manifest-url is for a local --out; an s3:// --out is already where the manifests live".into(),
+                ));
+            }
+            (Location::S3 { bucket, key }, None) => {
+                Some((bucket.clone(), key.trim_matches('/').to_string()))
+            }
+            (Location::Local(_), Some(url)) => match Location::parse(url)? {
+                Location::S3 { bucket, key } => Some((bucket, key.trim_matches('/').to_string())),
+                Location::Local(_) => {
+                    return Err(Error::Usage(format!(
+                        "--manifest-url {url:?} must be an s3:// URL"
+                    )));
+                }
+            },
+            (Location::Local(_), None) => None,
+        };
+        let job = match &self.role_arn {
+            None => {
+                if self.account_id.is_some()
+                    || self.report_bucket.is_some()
+                    || self.report_prefix.is_some()
+                {
+                    return Err(Error::Usage(
+                        "--account-id, --report-bucket and --report-prefix describe the job: give --role-arn too".into(),
+                    ));
+                }
+                None
+            }
+            Some(role) => {
+                let account_id = match (&self.account_id, JobSettings::account_from_role(role)) {
+                    (Some(a), _) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
+                        a.clone()
+                    }
+                    (Some(a), _) => {
+                        return Err(Error::Usage(format!(
+                            "invalid --account-id {a:?}: 12 digits expected"
+                        )));
+                    }
+                    (None, Some(a)) => a,
+                    (None, None) => {
+                        return Err(Error::Usage(format!(
+                            "cannot tell the account from --role-arn {role:?}: give --account-id"
+                        )));
+                    }
+                };
+                let (site_bucket, site_prefix) = site.clone().unwrap_or_default();
+                let report_bucket = self
+                    .report_bucket
+                    .clone()
+                    .map(|b| b.trim_start_matches("arn:aws:s3:::").to_string())
+                    .or_else(|| (!site_bucket.is_empty()).then(|| site_bucket.clone()))
+                    .ok_or_else(|| {
+                        Error::Usage(
+                            "give --report-bucket (or an s3:// --out or --manifest-url)".into(),
+                        )
+                    })?;
+                let report_prefix = self.report_prefix.clone().unwrap_or_else(|| {
+                    if site_prefix.is_empty() {
+                        "reports".into()
+                    } else {
+                        format!("{site_prefix}/reports")
+                    }
+                });
+                Some(JobSettings {
+                    account_id,
+                    role_arn: role.clone(),
+                    report_bucket,
+                    report_prefix,
+                    report_scope: ReportScope::parse(&self.report_scope)?,
+                    priority: self.priority,
+                    confirmation_required: self.confirmation_required,
+                })
+            }
+        };
+        Ok((
+            dest,
+            ManifestOptions {
+                selection,
+                max_objects: self.max_objects,
+                max_bytes: self.max_bytes.as_deref().map(parse_size).transpose()?,
+                one_job: self.one_job,
+                force: self.force,
+                job,
+                site,
+            },
+        ))
     }
 }
 

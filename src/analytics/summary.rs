@@ -326,12 +326,10 @@ pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<TagKind
         None => String::new(),
     };
     let mut select = dims.clone();
-    select.push(
-        "CASE WHEN i.replication_status IS NULL OR i.replication_status = '' THEN 'NONE' \
-         WHEN i.replication_status = 'COMPLETE' THEN 'COMPLETED' \
-         ELSE i.replication_status END AS status"
-            .to_string(),
-    );
+    select.push(format!(
+        "{} AS status",
+        crate::table::status_sql("i.replication_status")
+    ));
     select.push("count(*) AS objects".into());
     select.push("coalesce(sum(i.size), 0) AS bytes".into());
     select.push(format!(

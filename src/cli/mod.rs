@@ -6,6 +6,7 @@
 
 mod deliveries;
 mod generate;
+mod manifest;
 mod progress;
 mod queries;
 mod sql;
@@ -45,7 +46,7 @@ pub struct Cli {
 pub enum Command {
     /// Run SQL over a delivery's `inventory` table.
     #[command(after_help = "Examples:\n  \
-s3inv sql testdata/buckets/acme-inventory/acme-data/daily-csv \\\n    \
+s3inv sql testdata/buckets/acme-inventory/acme-data/csv-all \\\n    \
 \"SELECT replication_status, count(*), sum(size) FROM inventory GROUP BY 1\"\n  \
 s3inv sql s3://acme-inventory/acme-data/daily --file failed.sql --output failed.parquet\n\n\
 The table `inventory` has the 21 AWS columns (bucket, key, version_id, is_latest, \
@@ -60,6 +61,10 @@ delivery_time(), batch_key(key).")]
     Sql(SqlArgs),
     /// Objects and bytes per replication status, by prefix, age, tag, storage class, …
     Summary(summary::SummaryArgs),
+    /// Write S3 Batch Replication manifests and CreateJob requests for what did not replicate.
+    Manifest(Box<manifest::ManifestArgs>),
+    /// Summarise a Batch Operations completion report by task status and error code.
+    JobReport(manifest::JobReportArgs),
     /// List the canned questions (`s3inv sql LOCATION --query NAME` runs one).
     Queries(queries::QueriesArgs),
     /// List the deliveries of an inventory configuration folder.
@@ -184,6 +189,8 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Sql(args) => sql::run(args, quiet).await,
         Command::Summary(args) => summary::run(args, quiet).await,
         Command::Queries(args) => queries::run(args).await,
+        Command::Manifest(args) => manifest::run(*args, quiet).await,
+        Command::JobReport(args) => manifest::job_report(args).await,
         Command::Deliveries(args) => deliveries::run(args).await,
         Command::Generate(args) => generate::run(args, quiet),
     };

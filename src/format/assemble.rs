@@ -33,6 +33,11 @@ impl PresentColumns {
         self.0 & (1 << i) != 0
     }
 
+    /// Whether the report carries version ids (`IncludedObjectVersions = All`).
+    pub fn has_version_ids(self) -> bool {
+        self.contains(super::schema::index_of("version_id").expect("canonical column"))
+    }
+
     /// A report without version fields lists only current, live objects.
     pub fn is_current_only(self) -> bool {
         !self.contains(IS_LATEST) && !self.contains(IS_DELETE_MARKER)

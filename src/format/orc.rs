@@ -48,6 +48,27 @@ impl AsyncChunkReader for RangeReader {
     }
 }
 
+/// Reads the footer of one ORC file and returns the canonical columns it holds.
+pub async fn present_columns(
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+    display: &str,
+) -> Result<PresentColumns> {
+    let mut reader = RangeReader { store, path, size };
+    let metadata = orc_rust::reader::metadata::read_metadata_async(&mut reader)
+        .await
+        .map_err(|e| Error::Read {
+            path: display.to_string(),
+            message: "cannot read ORC footer",
+            source: Box::new(e),
+        })?;
+    let root = metadata.root_data_type();
+    Ok(PresentColumns::from_names(
+        root.children().iter().map(|c| c.name()),
+    ))
+}
+
 /// Opens one ORC file and returns a stream of canonical batches for `projection`.
 pub async fn open(
     store: Arc<dyn ObjectStore>,

@@ -27,6 +27,7 @@ pub use provider::InventoryTable;
 pub use scan::InventoryScanExec;
 
 use crate::error::{Error, Result};
+use crate::format::assemble::PresentColumns;
 use crate::manifest::{AtSpec, Delivery, open_delivery, verify_data_files};
 use crate::progress::SharedProgress;
 use crate::storage::{Location, S3Options, Store};
@@ -63,6 +64,8 @@ pub struct Session {
     pub ctx: SessionContext,
     pub delivery: Arc<Delivery>,
     pub progress: SharedProgress,
+    /// The canonical columns the delivery's files carry (the rest are filled in).
+    pub columns: PresentColumns,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
         );
         let delivery = Arc::new(delivery);
         let table = InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&progress)).await?;
+        let columns = table.present();
         let config = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_information_schema(true);
@@ -126,6 +130,7 @@ impl Session {
             ctx,
             delivery,
             progress,
+            columns,
         })
     }
 
@@ -157,6 +162,15 @@ impl Session {
         }
         Ok(batches)
     }
+}
+
+/// SQL for a row's replication status as reports name it: `NONE` for empty (never
+/// replicated), the legacy `COMPLETE` as `COMPLETED`, anything else as AWS wrote it.
+pub fn status_sql(column: &str) -> String {
+    format!(
+        "CASE WHEN {column} IS NULL OR {column} = '' THEN 'NONE' \
+         WHEN {column} = 'COMPLETE' THEN 'COMPLETED' ELSE {column} END"
+    )
 }
 
 /// The kind of the first state-changing node in `plan`, if any.

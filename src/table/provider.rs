@@ -25,8 +25,8 @@ use super::scan::{InventoryScanExec, Reader, balance};
 use crate::error::Result;
 use crate::format::assemble::PresentColumns;
 use crate::format::csv::CsvLayout;
-use crate::format::parquet;
 use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, canonical_schema};
+use crate::format::{orc, parquet};
 use crate::manifest::{DataFile, Delivery, FileFormat};
 use crate::progress::SharedProgress;
 
@@ -36,8 +36,9 @@ pub struct InventoryTable {
     delivery: Arc<Delivery>,
     files: Arc<Vec<DataFile>>,
     reader: Option<Reader>,
-    /// For Parquet: the canonical columns of the first file (the others are alike).
-    parquet_present: PresentColumns,
+    /// The canonical columns the delivery carries (CSV: `fileSchema`; ORC and Parquet: the
+    /// first file's footer — one configuration writes every file alike).
+    present: PresentColumns,
     progress: SharedProgress,
 }
 
@@ -45,17 +46,32 @@ impl InventoryTable {
     /// Prepares the table; for Parquet reads the first file's footer.
     pub async fn try_new(delivery: Arc<Delivery>, progress: SharedProgress) -> Result<Self> {
         let files = Arc::new(delivery.files.clone());
-        let (reader, parquet_present) = match delivery.format() {
-            FileFormat::Csv => (
-                Some(Reader::Csv(CsvLayout::from_file_schema(
+        let first = files.first();
+        let (reader, present) = match delivery.format() {
+            FileFormat::Csv => {
+                let layout = CsvLayout::from_file_schema(
                     &delivery.manifest.csv_columns(),
                     &delivery.manifest_display,
-                )?)),
-                PresentColumns::default(),
-            ),
-            FileFormat::Orc => (Some(Reader::Orc), PresentColumns::default()),
+                )?;
+                let present = layout.present();
+                (Some(Reader::Csv(layout)), present)
+            }
+            FileFormat::Orc => {
+                let present = match first {
+                    Some(f) => orc::present_columns(
+                        Arc::clone(&delivery.store.object_store),
+                        f.path.clone(),
+                        f.size,
+                        &f.display,
+                    )
+                    .await
+                    .map_err(|e| delivery.store.explain(e))?,
+                    None => PresentColumns::default(),
+                };
+                (Some(Reader::Orc), present)
+            }
             FileFormat::Parquet => {
-                let present = match files.first() {
+                let present = match first {
                     Some(f) => parquet::present_columns(
                         Arc::clone(&delivery.store.object_store),
                         &f.path,
@@ -73,9 +89,14 @@ impl InventoryTable {
             delivery,
             files,
             reader,
-            parquet_present,
+            present,
             progress,
         })
+    }
+
+    /// The canonical columns the delivery's files carry.
+    pub fn present(&self) -> PresentColumns {
+        self.present
     }
 
     fn scan_parquet(
@@ -112,7 +133,7 @@ impl InventoryTable {
             .with_projection_indices(Some(projection.clone()))?
             .build();
         let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
-        if !self.parquet_present.is_current_only()
+        if !self.present.is_current_only()
             || !projection
                 .iter()
                 .any(|&c| c == IS_LATEST || c == IS_DELETE_MARKER)

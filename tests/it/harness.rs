@@ -146,7 +146,7 @@ pub const ACCESS_KEY: &str = "AKIAS3INVTESTKEY0001";
 pub const SECRET_KEY: &str = "s3inv/test/secret/key/0000000000000000000";
 
 /// A real S3 HTTP server over a folder (each subfolder is a bucket), on 127.0.0.1, in its
-/// own thread and runtime. Requests for keys containing `denied` get AccessDenied.
+/// own thread and runtime. GETs and PUTs of keys containing `denied` get AccessDenied.
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
@@ -160,6 +160,16 @@ impl s3s::access::S3Access for DenySome {
     async fn get_object(
         &self,
         req: &mut s3s::S3Request<s3s::dto::GetObjectInput>,
+    ) -> s3s::S3Result<()> {
+        if req.input.key.contains("denied") {
+            return Err(s3s::s3_error!(AccessDenied, "denied by the test server"));
+        }
+        Ok(())
+    }
+
+    async fn put_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PutObjectInput>,
     ) -> s3s::S3Result<()> {
         if req.input.key.contains("denied") {
             return Err(s3s::s3_error!(AccessDenied, "denied by the test server"));

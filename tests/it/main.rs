@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod harness;
+mod manifest;
 mod queries;
 mod real_fixtures;
 mod s3;

@@ -1,0 +1,571 @@
+//! Writing Batch Operations manifests: stream the sorted selection, split it into
+//! `manifest-00001.csv`, … by `--max-objects` / `--max-bytes`, re-read what was written to
+//! prove it (line counts, every key decoding back to the inventory key), then write
+//! `summary.json` and the `CreateJob` requests.
+//!
+//! Lines are `bucket,key,version_id` (no header, `\n`), keys percent-encoded (every byte
+//! but `A-Z a-z 0-9 - _ . ~ /`), `null` for null-version objects; a current-only inventory
+//! has no version ids, so its lines are `bucket,key`.
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use futures::StreamExt;
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+
+use super::dest::{Destination, FileWriter, Pending, Written};
+use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, create_job};
+use super::select::Selection;
+use crate::error::{Error, Result};
+use crate::format::key::{batch_encode, percent_decode};
+use crate::table::Session;
+
+/// Options besides the selection.
+#[derive(Debug, Clone, Default)]
+pub struct ManifestOptions {
+    pub selection: Selection,
+    pub max_objects: Option<u64>,
+    pub max_bytes: Option<u64>,
+    /// One inventory-format manifest.json over all parts, and one job.
+    pub one_job: bool,
+    pub force: bool,
+    /// Job settings; without them no job requests are written.
+    pub job: Option<JobSettings>,
+    /// Where the manifests are (or will be uploaded) in S3: bucket and key prefix. Needed
+    /// for the job requests' object ARNs.
+    pub site: Option<(String, String)>,
+}
+
+/// Objects and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+impl Counts {
+    fn add(&mut self, bytes: u64) {
+        self.objects += 1;
+        self.bytes += bytes;
+    }
+}
+
+/// One written manifest part.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Part {
+    #[serde(flatten)]
+    pub file: Written,
+    pub lines: u64,
+    pub object_bytes: u64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct ManifestReport {
+    pub selected: BTreeMap<String, Counts>,
+    pub skipped: BTreeMap<String, Counts>,
+    pub parts: Vec<Part>,
+    pub jobs: Vec<Written>,
+    pub versioned: bool,
+    pub verified_lines: u64,
+    /// Notes for the user (no job files written, and why).
+    pub notes: Vec<String>,
+    pub summary: Value,
+}
+
+impl ManifestReport {
+    pub fn total(&self) -> Counts {
+        let mut t = Counts::default();
+        for c in self.selected.values() {
+            t.objects += c.objects;
+            t.bytes += c.bytes;
+        }
+        t
+    }
+}
+
+/// Names s3inv writes into a destination (the `--force` check looks for them).
+fn is_ours(name: &str) -> bool {
+    (name.starts_with("manifest-")
+        && (name.ends_with(".csv") || name.ends_with(".json") || name.ends_with(".checksum")))
+        || (name.starts_with("job") && name.ends_with(".json"))
+        || matches!(name, "summary.json" | "manifest.json" | "manifest.checksum")
+}
+
+fn part_name(n: usize) -> String {
+    format!("manifest-{n:05}.csv")
+}
+
+/// Hash of the (key, version) sequence: the writer hashes what it encodes, the re-read
+/// hashes what it decodes; equal digests mean every key came back intact, in order.
+fn hash_entry(h: &mut Md5, key: &str, version: Option<&str>) {
+    h.update(key.as_bytes());
+    h.update([0]);
+    match version {
+        Some(v) => h.update(v.as_bytes()),
+        None => h.update([1]),
+    }
+    h.update([b'\n']);
+}
+
+struct PartInProgress {
+    writer: FileWriter,
+    lines: u64,
+    object_bytes: u64,
+    bucket: String,
+}
+
+/// Writes the manifests for `opts` into `dest`.
+pub async fn write_manifests(
+    session: &Session,
+    dest: &Destination,
+    opts: &ManifestOptions,
+) -> Result<ManifestReport> {
+    opts.selection.validate()?;
+    if opts.max_objects == Some(0) || opts.max_bytes == Some(0) {
+        return Err(Error::Usage(
+            "--max-objects and --max-bytes must be at least 1".into(),
+        ));
+    }
+    let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
+    let sql = opts.selection.sql(delivery_ms);
+    tracing::debug!(%sql, "manifest selection");
+    // Plan first: a bad --where fails before anything is written.
+    let df = session
+        .query(&sql)
+        .await
+        .map_err(|e| match (&opts.selection.where_sql, e) {
+            (Some(w), Error::Query(msg)) => Error::Usage(format!("invalid --where {w:?}: {msg}")),
+            (_, e) => e,
+        })?;
+    dest.check_writable().await?;
+    let existing: Vec<String> = dest
+        .list()
+        .await?
+        .into_iter()
+        .filter(|n| is_ours(n))
+        .collect();
+    if !existing.is_empty() && !opts.force {
+        let mut shown = existing.clone();
+        shown.sort();
+        shown.truncate(3);
+        return Err(Error::Usage(format!(
+            "{} already holds manifests ({}{}); pass --force to replace them",
+            dest.shown(),
+            shown.join(", "),
+            if existing.len() > 3 { ", …" } else { "" }
+        )));
+    }
+    let versioned = session.columns.has_version_ids();
+    let store = session.delivery.store.clone();
+    let stream = df.execute_stream().await?;
+    let mut stream = stream.map(move |b| b.map_err(|e| store.explain_datafusion(e)));
+
+    let mut selected: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut skipped: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut pending: Vec<(Pending, u64, u64)> = Vec::new();
+    let mut current: Option<PartInProgress> = None;
+    let mut written_hash = Md5::new();
+    let mut line = Vec::with_capacity(1024);
+    let result: Result<()> = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(Error::from)?;
+            let rows = Rows::new(&batch)?;
+            for i in 0..batch.num_rows() {
+                let size = rows.size(i);
+                if let Some(reason) = rows.skip(i) {
+                    skipped.entry(reason.to_string()).or_default().add(size);
+                    continue;
+                }
+                let bucket = rows.bucket(i);
+                let split = match &current {
+                    None => false,
+                    Some(p) => {
+                        p.bucket != bucket
+                            || opts.max_objects.is_some_and(|m| p.lines >= m)
+                            || opts
+                                .max_bytes
+                                .is_some_and(|m| p.lines > 0 && p.object_bytes + size > m)
+                    }
+                };
+                if split {
+                    let p = current.take().expect("checked");
+                    pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
+                }
+                if current.is_none() {
+                    current = Some(PartInProgress {
+                        writer: dest.create(&part_name(pending.len() + 1)).await?,
+                        lines: 0,
+                        object_bytes: 0,
+                        bucket: bucket.to_string(),
+                    });
+                }
+                let part = current.as_mut().expect("set above");
+                let key = rows.key(i);
+                let version = rows.version(i);
+                line.clear();
+                line.extend_from_slice(bucket.as_bytes());
+                line.push(b',');
+                line.extend_from_slice(batch_encode(key).as_bytes());
+                if versioned {
+                    line.push(b',');
+                    line.extend_from_slice(version.unwrap_or("null").as_bytes());
+                }
+                line.push(b'\n');
+                part.writer.write(&line).await?;
+                part.lines += 1;
+                part.object_bytes += size;
+                hash_entry(
+                    &mut written_hash,
+                    key,
+                    if versioned { version } else { None },
+                );
+                selected
+                    .entry(rows.status(i).to_string())
+                    .or_default()
+                    .add(size);
+            }
+        }
+        if let Some(p) = current.take() {
+            pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        // Nothing that looks like a manifest may stay behind.
+        let names: Vec<String> = pending
+            .iter()
+            .map(|(p, _, _)| p.written().name.clone())
+            .collect();
+        drop(pending);
+        let _ = dest.remove(&names).await;
+        return Err(e);
+    }
+
+    // Replace what an earlier run left (only with --force, checked above), then publish.
+    dest.remove(&existing).await?;
+    let mut parts = Vec::new();
+    for (p, lines, object_bytes) in pending {
+        parts.push(Part {
+            file: p.commit()?,
+            lines,
+            object_bytes,
+        });
+    }
+    let verified = match verify_parts(dest, &parts, versioned, written_hash.finalize().into()).await
+    {
+        Ok(n) => n,
+        Err(e) => {
+            let names: Vec<String> = parts.iter().map(|p| p.file.name.clone()).collect();
+            let _ = dest.remove(&names).await;
+            return Err(e);
+        }
+    };
+    let mut report = ManifestReport {
+        selected,
+        skipped,
+        parts,
+        jobs: Vec::new(),
+        versioned,
+        verified_lines: verified,
+        notes: Vec::new(),
+        summary: Value::Null,
+    };
+    if !versioned && report.total().objects > 0 {
+        report.notes.push(
+            "this inventory lists current versions only (no version ids): lines are bucket,key and a job acts on whatever version is latest when it runs".into(),
+        );
+    }
+    write_jobs(session, dest, opts, &mut report).await?;
+    report.summary = summary_json(session, opts, &report);
+    let text = serde_json::to_string_pretty(&report.summary).expect("json") + "\n";
+    dest.write_whole("summary.json", text.as_bytes()).await?;
+    Ok(report)
+}
+
+/// Column access for one batch of the selection query.
+struct Rows {
+    bucket: datafusion::arrow::array::ArrayRef,
+    key: datafusion::arrow::array::ArrayRef,
+    version: datafusion::arrow::array::ArrayRef,
+    size: datafusion::arrow::array::ArrayRef,
+    status: datafusion::arrow::array::ArrayRef,
+    skip: datafusion::arrow::array::ArrayRef,
+}
+
+impl Rows {
+    fn new(batch: &RecordBatch) -> Result<Rows> {
+        let utf8 = |i: usize| {
+            cast(batch.column(i), &DataType::Utf8).map_err(|e| Error::Query(e.to_string()))
+        };
+        Ok(Rows {
+            bucket: utf8(0)?,
+            key: utf8(1)?,
+            version: utf8(2)?,
+            size: cast(batch.column(3), &DataType::Int64)
+                .map_err(|e| Error::Query(e.to_string()))?,
+            status: utf8(4)?,
+            skip: utf8(5)?,
+        })
+    }
+
+    fn bucket(&self, i: usize) -> &str {
+        self.bucket.as_string::<i32>().value(i)
+    }
+
+    fn key(&self, i: usize) -> &str {
+        self.key.as_string::<i32>().value(i)
+    }
+
+    fn version(&self, i: usize) -> Option<&str> {
+        let a = self.version.as_string::<i32>();
+        (!a.is_null(i)).then(|| a.value(i))
+    }
+
+    fn size(&self, i: usize) -> u64 {
+        self.size.as_primitive::<Int64Type>().value(i).max(0) as u64
+    }
+
+    fn status(&self, i: usize) -> &str {
+        self.status.as_string::<i32>().value(i)
+    }
+
+    fn skip(&self, i: usize) -> Option<&str> {
+        let a = self.skip.as_string::<i32>();
+        (!a.is_null(i)).then(|| a.value(i))
+    }
+}
+
+/// Re-reads every part: line counts, the key encoding, and the (key, version) sequence.
+async fn verify_parts(
+    dest: &Destination,
+    parts: &[Part],
+    versioned: bool,
+    expected: [u8; 16],
+) -> Result<u64> {
+    let mut h = Md5::new();
+    let mut total = 0;
+    let mut line = Vec::new();
+    let fields = if versioned { 3 } else { 2 };
+    for part in parts {
+        let mut lines = dest.read_lines(&part.file.name).await?;
+        let mut n = 0u64;
+        let bad = |n: u64, why: &str| {
+            Error::bad_data(
+                &part.file.location,
+                format!("line {n}: {why} (the manifest was not written correctly)"),
+            )
+        };
+        while lines.next_line(&mut line).await? {
+            n += 1;
+            let text = std::str::from_utf8(&line).map_err(|_| bad(n, "not UTF-8"))?;
+            let cols: Vec<&str> = text.split(',').collect();
+            if cols.len() != fields {
+                return Err(bad(
+                    n,
+                    &format!("{} fields instead of {fields}", cols.len()),
+                ));
+            }
+            if cols[1]
+                .bytes()
+                .any(|b| matches!(b, b'"' | b' ' | b'+' | b'\t' | b'\r' | b'\n'))
+            {
+                return Err(bad(n, "key not fully encoded"));
+            }
+            let key = percent_decode(cols[1]).map_err(|e| bad(n, &e.to_string()))?;
+            let version = (versioned && cols[2] != "null").then(|| cols[2]);
+            hash_entry(&mut h, &key, version);
+        }
+        if n != part.lines {
+            return Err(Error::bad_data(
+                &part.file.location,
+                format!("holds {n} lines, {} were written", part.lines),
+            ));
+        }
+        total += n;
+    }
+    let actual: [u8; 16] = h.finalize().into();
+    if actual != expected {
+        return Err(Error::Query(
+            "the manifests do not decode back to the selected inventory keys".into(),
+        ));
+    }
+    Ok(total)
+}
+
+fn description(session: &Session, opts: &ManifestOptions, part: Option<(usize, usize)>) -> String {
+    let d = &session.delivery;
+    let source = d.manifest.source_bucket.clone().unwrap_or_default();
+    let mut s = format!(
+        "s3inv: replicate {} objects of {source} (inventory {})",
+        opts.selection.statuses.join("+"),
+        d.name.as_deref().unwrap_or("")
+    );
+    if let Some((i, n)) = part
+        && n > 1
+    {
+        s.push_str(&format!(", part {i} of {n}"));
+    }
+    s
+}
+
+async fn write_jobs(
+    session: &Session,
+    dest: &Destination,
+    opts: &ManifestOptions,
+    report: &mut ManifestReport,
+) -> Result<()> {
+    if report.parts.is_empty() {
+        return Ok(());
+    }
+    let Some(settings) = &opts.job else {
+        report
+            .notes
+            .push("no --role-arn given: job requests were not written".into());
+        return Ok(());
+    };
+    let Some((bucket, prefix)) = &opts.site else {
+        report.notes.push(
+            "the manifests are local: give --manifest-url s3://BUCKET/PREFIX (where you will upload them) to get job requests".into(),
+        );
+        return Ok(());
+    };
+    let key = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", prefix.trim_end_matches('/'))
+        }
+    };
+    let arn = |name: &str| format!("arn:aws:s3:::{bucket}/{}", key(name));
+    if !opts.one_job {
+        let n = report.parts.len();
+        for (i, part) in report.parts.iter().enumerate() {
+            let job = create_job(
+                settings,
+                ManifestSpec::Csv {
+                    versioned: report.versioned,
+                },
+                &arn(&part.file.name),
+                &part.file.etag,
+                &description(session, opts, Some((i + 1, n))),
+            );
+            let name = format!("job-{:05}.json", i + 1);
+            let text = serde_json::to_string_pretty(&job).expect("json") + "\n";
+            report
+                .jobs
+                .push(dest.write_whole(&name, text.as_bytes()).await?);
+        }
+        return Ok(());
+    }
+    // One inventory-format manifest per 20 billion objects (one, in practice).
+    let mut groups: Vec<Vec<&Part>> = vec![Vec::new()];
+    let mut objects = 0;
+    for part in &report.parts {
+        if objects + part.lines > MAX_OBJECTS_PER_JOB && !groups.last().expect("one").is_empty() {
+            groups.push(Vec::new());
+            objects = 0;
+        }
+        objects += part.lines;
+        groups.last_mut().expect("one").push(part);
+    }
+    let single = groups.len() == 1;
+    let fields = if report.versioned {
+        "Bucket, Key, VersionId"
+    } else {
+        "Bucket, Key"
+    };
+    let mut jobs = Vec::new();
+    for (i, group) in groups.iter().enumerate() {
+        let (manifest_name, checksum_name, job_name) = if single {
+            (
+                "manifest.json".to_string(),
+                "manifest.checksum".to_string(),
+                "job.json".to_string(),
+            )
+        } else {
+            (
+                format!("manifest-job-{:05}.json", i + 1),
+                format!("manifest-job-{:05}.checksum", i + 1),
+                format!("job-{:05}.json", i + 1),
+            )
+        };
+        let files: Vec<Value> = group
+            .iter()
+            .map(|p| json!({ "key": key(&p.file.name), "size": p.file.bytes, "MD5checksum": p.file.md5 }))
+            .collect();
+        let manifest = json!({
+            "sourceBucket": session.delivery.manifest.source_bucket,
+            "destinationBucket": format!("arn:aws:s3:::{bucket}"),
+            "version": "2016-11-30",
+            "creationTimestamp": session.delivery.manifest.creation_timestamp_ms.to_string(),
+            "fileFormat": "CSV",
+            "fileSchema": fields,
+            "files": files,
+        });
+        let text = serde_json::to_string_pretty(&manifest).expect("json") + "\n";
+        let written = dest.write_whole(&manifest_name, text.as_bytes()).await?;
+        dest.write_whole(&checksum_name, format!("{}\n", written.md5).as_bytes())
+            .await?;
+        let job = create_job(
+            settings,
+            ManifestSpec::InventoryReport,
+            &arn(&manifest_name),
+            &written.etag,
+            &description(session, opts, Some((i + 1, groups.len()))),
+        );
+        let text = serde_json::to_string_pretty(&job).expect("json") + "\n";
+        jobs.push(dest.write_whole(&job_name, text.as_bytes()).await?);
+    }
+    report.jobs = jobs;
+    Ok(())
+}
+
+fn summary_json(session: &Session, opts: &ManifestOptions, report: &ManifestReport) -> Value {
+    let s = &opts.selection;
+    let counts = |m: &BTreeMap<String, Counts>| -> Value {
+        m.iter()
+            .map(|(k, c)| (k.clone(), json!({"objects": c.objects, "bytes": c.bytes})))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let total = report.total();
+    json!({
+        "s3inv_manifest_version": 1,
+        "delivery": crate::output::summary::delivery_json(&session.delivery),
+        "selection": {
+            "statuses": s.statuses,
+            "pending_older_than_ms": s.pending_older_than_ms,
+            "prefixes": s.prefixes,
+            "min_size": s.min_size,
+            "max_size": s.max_size,
+            "storage_classes": s.storage_classes,
+            "exclude_storage_classes": s.exclude_storage_classes,
+            "where": s.where_sql,
+            "all_versions": s.all_versions,
+            "max_objects": opts.max_objects,
+            "max_bytes": opts.max_bytes,
+            "one_job": opts.one_job,
+        },
+        "format": {
+            "fields": if report.versioned { json!(["Bucket", "Key", "VersionId"]) } else { json!(["Bucket", "Key"]) },
+            "key_encoding": "percent-encoded: every byte except A-Z a-z 0-9 - _ . ~ /",
+            "null_version": "null",
+        },
+        "selected": { "objects": total.objects, "bytes": total.bytes, "statuses": counts(&report.selected) },
+        "skipped": counts(&report.skipped),
+        "files": report.parts,
+        "jobs": report.jobs,
+        "verification": {
+            "lines_written": report.parts.iter().map(|p| p.lines).sum::<u64>(),
+            "lines_reread": report.verified_lines,
+            "selected_objects": total.objects,
+            "keys_decode_to_inventory_keys": true,
+        },
+        "notes": report.notes,
+    })
+}

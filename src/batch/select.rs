@@ -1,0 +1,206 @@
+//! Which objects a Batch Replication manifest lists: statuses, stuck PENDING, prefixes,
+//! sizes, storage classes, a free SQL predicate, versions. The selection is one SQL query
+//! over `inventory`, sorted by (bucket, key, version_id) so that the same input and options
+//! always give the same manifests, whatever the format or file order of the delivery.
+
+use crate::error::{Error, Result};
+use crate::table::status_sql;
+
+/// The statuses a selection may name (`NONE` = never replicated).
+pub const SELECTABLE: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
+
+/// Storage classes Batch Replication refuses; excluded (and reported) by default.
+pub const DEFAULT_EXCLUDED_CLASSES: [&str; 2] = ["GLACIER", "DEEP_ARCHIVE"];
+
+/// What to select.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub statuses: Vec<String>,
+    /// Keep only PENDING objects older than this at delivery time (stuck ones).
+    pub pending_older_than_ms: Option<i64>,
+    pub prefixes: Vec<String>,
+    pub min_size: Option<u64>,
+    pub max_size: Option<u64>,
+    /// Only these storage classes (empty: all).
+    pub storage_classes: Vec<String>,
+    /// Counted and reported as skipped, never written.
+    pub exclude_storage_classes: Vec<String>,
+    /// A SQL predicate over the `inventory` columns.
+    pub where_sql: Option<String>,
+    pub all_versions: bool,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            statuses: vec!["FAILED".into(), "PENDING".into()],
+            pending_older_than_ms: None,
+            prefixes: Vec::new(),
+            min_size: None,
+            max_size: None,
+            storage_classes: Vec::new(),
+            exclude_storage_classes: DEFAULT_EXCLUDED_CLASSES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            where_sql: None,
+            all_versions: false,
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| quote(s))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Selection {
+    /// Checks the parts that need no I/O.
+    pub fn validate(&self) -> Result<()> {
+        if self.statuses.is_empty() {
+            return Err(Error::Usage("--status needs at least one status".into()));
+        }
+        for s in &self.statuses {
+            if !SELECTABLE.contains(&s.as_str()) {
+                return Err(Error::Usage(format!(
+                    "unknown --status {s:?}; use {}",
+                    SELECTABLE.join(", ")
+                )));
+            }
+        }
+        if self.pending_older_than_ms.is_some() && !self.statuses.iter().any(|s| s == "PENDING") {
+            return Err(Error::Usage(
+                "--pending-older-than filters PENDING objects, but --status does not select PENDING".into(),
+            ));
+        }
+        if let (Some(lo), Some(hi)) = (self.min_size, self.max_size)
+            && lo > hi
+        {
+            return Err(Error::Usage(format!(
+                "--min-size {lo} is larger than --max-size {hi}: nothing could match"
+            )));
+        }
+        if let Some(c) = self
+            .storage_classes
+            .iter()
+            .find(|c| self.exclude_storage_classes.contains(c))
+        {
+            return Err(Error::Usage(format!(
+                "--storage-class {c} is also excluded by --exclude-storage-class (GLACIER and DEEP_ARCHIVE are excluded by default; pass --exclude-storage-class '' to exclude nothing)"
+            )));
+        }
+        if let Some(w) = &self.where_sql
+            && w.trim().is_empty()
+        {
+            return Err(Error::Usage("--where is empty".into()));
+        }
+        Ok(())
+    }
+
+    /// The selection query: every candidate row with its status, size and, when it must not
+    /// be written, the reason (`skip`).
+    pub fn sql(&self, delivery_ms: i64) -> String {
+        let status = status_sql("replication_status");
+        let mut filters = vec![format!("({status}) IN ({})", list(&self.statuses))];
+        if !self.all_versions {
+            filters.push("coalesce(is_latest, true)".into());
+        }
+        if let Some(ms) = self.pending_older_than_ms {
+            filters.push(format!(
+                "(({status}) <> 'PENDING' OR last_modified_date < to_timestamp_millis({}))",
+                delivery_ms - ms
+            ));
+        }
+        if !self.prefixes.is_empty() {
+            let any: Vec<String> = self
+                .prefixes
+                .iter()
+                .map(|p| format!("starts_with(key, {})", quote(p)))
+                .collect();
+            filters.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(n) = self.min_size {
+            filters.push(format!("size >= {n}"));
+        }
+        if let Some(n) = self.max_size {
+            filters.push(format!("size <= {n}"));
+        }
+        if !self.storage_classes.is_empty() {
+            filters.push(format!(
+                "storage_class IN ({})",
+                list(&self.storage_classes)
+            ));
+        }
+        if let Some(w) = &self.where_sql {
+            filters.push(format!("({w})"));
+        }
+        let excluded = if self.exclude_storage_classes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " WHEN storage_class IN ({}) THEN 'storage class ' || storage_class",
+                list(&self.exclude_storage_classes)
+            )
+        };
+        format!(
+            "SELECT bucket, key, version_id, coalesce(size, 0) AS size, {status} AS status, \
+             CASE WHEN coalesce(is_delete_marker, false) THEN 'delete marker'{excluded} END AS skip \
+             FROM inventory WHERE {} \
+             ORDER BY bucket, key, version_id NULLS FIRST",
+            filters.join(" AND ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(Selection::default().validate().is_ok());
+        let bad = Selection {
+            statuses: vec!["DONE".into()],
+            ..Default::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("unknown --status \"DONE\"")
+        );
+        let bad = Selection {
+            statuses: vec!["FAILED".into()],
+            pending_older_than_ms: Some(1),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = Selection {
+            storage_classes: vec!["GLACIER".into()],
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+        let bad = Selection {
+            min_size: Some(10),
+            max_size: Some(5),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn sql_quotes_values() {
+        let s = Selection {
+            prefixes: vec!["it's/".into()],
+            ..Default::default()
+        };
+        assert!(s.sql(0).contains("starts_with(key, 'it''s/')"));
+    }
+}

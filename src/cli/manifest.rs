@@ -1,0 +1,337 @@
+//! `s3inv manifest LOCATION --out DEST`: Batch Replication manifests and CreateJob requests
+//! for PENDING, FAILED and never-replicated objects. `s3inv job-report`: what a job did.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
+use crate::batch::dest::Destination;
+use crate::batch::manifest::{ManifestReport, write_manifests};
+use crate::batch::report::read_job_report;
+use crate::error::Result;
+use crate::output::{OutputFormat, human_bytes, thousands, write_text};
+use crate::settings::{RawManifest, RawSource};
+use crate::table::{Session, SessionOptions};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Lines are bucket,key,version_id: no header, keys percent-encoded (every byte \
+except A-Z a-z 0-9 - _ . ~ /), `null` for null-version objects. Delete markers are never written; \
+GLACIER and DEEP_ARCHIVE objects are skipped by default (Batch Replication refuses them); both are \
+counted in summary.json. With --role-arn, job-00001.json … hold complete CreateJob requests:\n\n  \
+aws s3control create-job --region REGION --cli-input-json file://job-00001.json"
+)]
+pub struct ManifestArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Where to write: a local folder or an s3:// prefix.
+    #[arg(long, value_name = "DEST")]
+    pub out: String,
+
+    /// Statuses to select: COMPLETED, PENDING, FAILED, REPLICA, NONE (never replicated).
+    #[arg(long, value_delimiter = ',', default_value = "FAILED,PENDING")]
+    pub status: Vec<String>,
+
+    /// Keep only PENDING objects older than this at delivery time (stuck ones), e.g. 24h.
+    #[arg(long, value_name = "DURATION")]
+    pub pending_older_than: Option<String>,
+
+    /// Only keys starting with this prefix (repeatable).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Vec<String>,
+
+    /// Only objects of at least this size (e.g. 1M).
+    #[arg(long, value_name = "SIZE")]
+    pub min_size: Option<String>,
+
+    /// Only objects of at most this size.
+    #[arg(long, value_name = "SIZE")]
+    pub max_size: Option<String>,
+
+    /// Only these storage classes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "CLASSES")]
+    pub storage_class: Vec<String>,
+
+    /// Skip (and count) these storage classes; '' skips none.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "GLACIER,DEEP_ARCHIVE",
+        value_name = "CLASSES"
+    )]
+    pub exclude_storage_class: Vec<String>,
+
+    /// Any SQL predicate over the inventory columns, e.g. "encryption_status = 'SSE-KMS'".
+    #[arg(long, value_name = "SQL")]
+    pub r#where: Option<String>,
+
+    /// Include noncurrent versions (default: current versions only).
+    #[arg(long)]
+    pub all_versions: bool,
+
+    /// At most this many objects per manifest file.
+    #[arg(long, value_name = "N")]
+    pub max_objects: Option<u64>,
+
+    /// At most this many object bytes per manifest file (e.g. 10T).
+    #[arg(long, value_name = "SIZE")]
+    pub max_bytes: Option<String>,
+
+    /// One inventory-format manifest.json over all parts and a single job.json.
+    #[arg(long)]
+    pub one_job: bool,
+
+    /// Replace manifests an earlier run left in DEST.
+    #[arg(long)]
+    pub force: bool,
+
+    /// IAM role Batch Operations assumes (needed for job requests).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Account that runs the job (default: the role's account).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Bucket for the completion report (default: the manifests' bucket).
+    #[arg(long, value_name = "BUCKET")]
+    pub report_bucket: Option<String>,
+
+    /// Prefix for the completion report (default: <manifest prefix>/reports).
+    #[arg(long, value_name = "PREFIX")]
+    pub report_prefix: Option<String>,
+
+    /// Which tasks the completion report lists.
+    #[arg(long, default_value = "FailedTasksOnly", value_parser = ["FailedTasksOnly", "AllTasks"])]
+    pub report_scope: String,
+
+    /// Job priority (higher runs first).
+    #[arg(long, default_value_t = 10)]
+    pub priority: u32,
+
+    /// Submit jobs ready to run (default: they wait for confirmation).
+    #[arg(long)]
+    pub no_confirmation: bool,
+
+    /// For a local DEST: the s3:// prefix you will upload the manifests to (job requests
+    /// name the manifests by their S3 ARN).
+    #[arg(long, value_name = "URL")]
+    pub manifest_url: Option<String>,
+
+    /// How to print the result: table (a few lines for people) or json (summary.json).
+    #[arg(long, short, value_parser = ["table", "json"])]
+    pub format: Option<String>,
+}
+
+pub(super) async fn run(args: ManifestArgs, quiet: bool) -> Result<i32> {
+    let source = args.source.raw().validate()?;
+    let raw = RawManifest {
+        out: args.out.clone(),
+        statuses: args.status.clone(),
+        pending_older_than: args.pending_older_than.clone(),
+        prefixes: args.prefix.clone(),
+        min_size: args.min_size.clone(),
+        max_size: args.max_size.clone(),
+        storage_classes: args.storage_class.clone(),
+        exclude_storage_classes: args.exclude_storage_class.clone(),
+        where_sql: args.r#where.clone(),
+        all_versions: args.all_versions,
+        max_objects: args.max_objects,
+        max_bytes: args.max_bytes.clone(),
+        one_job: args.one_job,
+        force: args.force,
+        role_arn: args.role_arn.clone(),
+        account_id: args.account_id.clone(),
+        report_bucket: args.report_bucket.clone(),
+        report_prefix: args.report_prefix.clone(),
+        report_scope: args.report_scope.clone(),
+        priority: args.priority,
+        confirmation_required: !args.no_confirmation,
+        manifest_url: args.manifest_url.clone(),
+    };
+    let (dest_location, options) = raw.validate()?;
+    // Sorting the selection spills to disk past this, so memory stays flat.
+    let memory_limit = source.memory_limit.or(Some(1 << 30));
+    let session_options = SessionOptions {
+        at: source.at.clone(),
+        verify: source.verify,
+        memory_limit,
+        target_partitions: source.threads,
+        ..SessionOptions::default()
+    };
+    let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
+    let result = async {
+        let dest = Destination::open(&dest_location, &source.s3).await?;
+        let session = Session::open(&source.location, &source.s3, &session_options).await?;
+        print_notes(&session.delivery.notes, quiet);
+        let report = write_manifests(&session, &dest, &options).await?;
+        Ok::<_, crate::Error>((dest, report))
+    }
+    .await;
+    progress.finish();
+    let (dest, report) = result?;
+    print_notes(&report.notes, quiet);
+    if args.format.as_deref() == Some("json") {
+        let text = serde_json::to_string_pretty(&report.summary).expect("json") + "\n";
+        write_text(&text, &crate::output::Target::Stdout)?;
+    } else {
+        write_text(&human(&dest, &report), &crate::output::Target::Stdout)?;
+    }
+    Ok(0)
+}
+
+fn human(dest: &Destination, r: &ManifestReport) -> String {
+    let total = r.total();
+    let mut s = String::new();
+    if total.objects == 0 {
+        s.push_str("no objects match the selection: no manifest written");
+    } else {
+        let per: Vec<String> = r
+            .selected
+            .iter()
+            .map(|(k, c)| format!("{k} {}", thousands(c.objects)))
+            .collect();
+        s.push_str(&format!(
+            "selected {} objects ({}): {}",
+            thousands(total.objects),
+            human_bytes(total.bytes),
+            per.join(", ")
+        ));
+    }
+    s.push('\n');
+    if !r.skipped.is_empty() {
+        let per: Vec<String> = r
+            .skipped
+            .iter()
+            .map(|(k, c)| format!("{k}: {} ({})", thousands(c.objects), human_bytes(c.bytes)))
+            .collect();
+        s.push_str(&format!("skipped {}\n", per.join(", ")));
+    }
+    for p in &r.parts {
+        s.push_str(&format!(
+            "wrote {} ({} lines, {}, etag {})\n",
+            p.file.location,
+            thousands(p.lines),
+            human_bytes(p.file.bytes),
+            p.file.etag
+        ));
+    }
+    if !r.parts.is_empty() {
+        s.push_str(&format!(
+            "verified: {} lines re-read, every key decodes to its inventory key\n",
+            thousands(r.verified_lines)
+        ));
+    }
+    for j in &r.jobs {
+        s.push_str(&format!("job request: {}\n", j.location));
+    }
+    if let Some(first) = r.jobs.first() {
+        s.push_str(&format!(
+            "submit with: aws s3control create-job --cli-input-json file://{}\n",
+            first.name
+        ));
+    }
+    s.push_str(&format!("summary: {}/summary.json\n", dest.shown()));
+    s
+}
+
+#[derive(Debug, Args)]
+pub struct JobReportArgs {
+    /// The report folder …/job-<id>/ (or its manifest.json), local or s3://.
+    pub location: String,
+
+    /// Also write the failed tasks as a Batch Operations manifest (to re-drive them).
+    #[arg(long, value_name = "PATH")]
+    pub failed_manifest: Option<std::path::PathBuf>,
+
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: the bucket's own region).
+    #[arg(long)]
+    pub region: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
+    let source = RawSource {
+        location: args.location.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+        region: args.region.clone(),
+        ..Default::default()
+    }
+    .validate()?;
+    let output = args.output.raw().validate(stdout_is_terminal())?;
+    let report = read_job_report(&source.location, &source.s3).await?;
+    if let Some(path) = &args.failed_manifest {
+        let versioned = report.failed.iter().any(|t| t.version_id.is_some());
+        let mut text = String::new();
+        for t in &report.failed {
+            text.push_str(&format!("{},{}", t.bucket, t.encoded_key));
+            if versioned {
+                text.push_str(&format!(",{}", t.version_id.as_deref().unwrap_or("null")));
+            }
+            text.push('\n');
+        }
+        write_text(&text, &crate::output::Target::File(path.clone()))?;
+    }
+    let rows: Vec<[String; 5]> = report
+        .groups
+        .iter()
+        .map(|((status, code, http), (n, msg))| {
+            [
+                status.clone(),
+                code.clone(),
+                http.clone(),
+                n.to_string(),
+                msg.clone(),
+            ]
+        })
+        .collect();
+    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
+        [
+            "task_status",
+            "error_code",
+            "http_status",
+            "tasks",
+            "example_message",
+        ]
+        .iter()
+        .map(|n| {
+            datafusion::arrow::datatypes::Field::new(
+                *n,
+                datafusion::arrow::datatypes::DataType::Utf8,
+                false,
+            )
+        })
+        .collect::<Vec<_>>(),
+    ));
+    let columns: Vec<datafusion::arrow::array::ArrayRef> = (0..5)
+        .map(|c| {
+            Arc::new(datafusion::arrow::array::StringArray::from(
+                rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
+            )) as datafusion::arrow::array::ArrayRef
+        })
+        .collect();
+    let batch = datafusion::arrow::array::RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(|e| crate::Error::Query(e.to_string()))?;
+    let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter([Ok(batch)]),
+    );
+    if output.format == OutputFormat::Table {
+        eprintln!(
+            "{} tasks in {} result files ({} failed)",
+            thousands(report.tasks),
+            report.result_files,
+            thousands(report.failed.len() as u64)
+        );
+    }
+    crate::output::write_stream(Box::pin(stream), output.format, &output.target).await?;
+    Ok(0)
+}

@@ -1,0 +1,597 @@
+//! `s3inv manifest`: the lines equal an independent selection over the generator's rows,
+//! the format is exactly Batch Operations', files split and verify, writes are safe, and
+//! S3 destinations get real uploads with S3's ETags.
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use s3inv::format::key::{batch_encode, percent_decode};
+use s3inv::generate::{HOSTILE_KEYS, Row, Versions, long_key};
+use s3inv::manifest::{InventoryManifest, md5_hex};
+use serde_json::Value;
+
+use crate::harness::{S3Server, buckets, bundled_options, generated, run, s3inv};
+
+fn manifest(location: &Path, out: &Path, args: &[&str]) -> (i32, String, String) {
+    run(s3inv()
+        .arg("manifest")
+        .arg(location)
+        .arg("--out")
+        .arg(out)
+        .args(args))
+}
+
+fn ok(location: &Path, out: &Path, args: &[&str]) -> Value {
+    let (code, stdout, err) = manifest(location, out, args);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    assert!(stdout.contains("summary: "), "{stdout}");
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+fn parts(out: &Path) -> Vec<PathBuf> {
+    let mut p: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.starts_with("manifest-") && n.ends_with(".csv")
+        })
+        .collect();
+    p.sort();
+    p
+}
+
+fn all_lines(out: &Path) -> Vec<String> {
+    parts(out)
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// The default selection, computed from the rows: current versions, FAILED or PENDING, not
+/// delete markers, not GLACIER/DEEP_ARCHIVE; sorted by key then version (NULL first).
+fn expected_lines(rows: &[Row], versioned: bool) -> Vec<String> {
+    let mut sel: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.is_latest && !r.is_delete_marker)
+        .filter(|r| {
+            matches!(
+                r.replication_status.as_deref(),
+                Some("FAILED") | Some("PENDING")
+            )
+        })
+        .filter(|r| {
+            !matches!(
+                r.storage_class.as_deref(),
+                Some("GLACIER") | Some("DEEP_ARCHIVE")
+            )
+        })
+        .collect();
+    sel.sort_by(|a, b| {
+        a.key
+            .as_bytes()
+            .cmp(b.key.as_bytes())
+            .then(a.version_id.cmp(&b.version_id))
+    });
+    sel.iter()
+        .map(|r| {
+            let mut line = format!("{},{}", r.bucket, encode_independently(&r.key));
+            if versioned {
+                line.push(',');
+                line.push_str(r.version_id.as_deref().unwrap_or("null"));
+            }
+            line
+        })
+        .collect()
+}
+
+/// The spec's encoding, written out again here rather than calling the code under test.
+fn encode_independently(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[test]
+fn lines_equal_an_independent_selection_in_every_format() {
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    let expected = expected_lines(&rows, true);
+    assert!(expected.len() > 10);
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = Vec::new();
+    for config in ["csv-all", "orc-all", "parquet-all"] {
+        let out = dir.path().join(config);
+        let summary = ok(&generated(config), &out, &[]);
+        assert_eq!(all_lines(&out), expected, "{config}");
+        assert_eq!(summary["selected"]["objects"], expected.len() as u64);
+        assert_eq!(
+            summary["verification"]["lines_reread"],
+            expected.len() as u64
+        );
+        bytes.push(std::fs::read(out.join("manifest-00001.csv")).unwrap());
+        // No header, \n endings, UTF-8 ASCII only.
+        assert!(bytes.last().unwrap().ends_with(b"\n"));
+        assert!(!bytes.last().unwrap().contains(&b'\r'));
+    }
+    assert_eq!(bytes[0], bytes[1]);
+    assert_eq!(bytes[0], bytes[2]);
+}
+
+#[test]
+fn summary_counts_statuses_and_skips() {
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let summary = ok(
+        &generated("parquet-all"),
+        &out,
+        &["--status", "FAILED,PENDING,NONE", "--all-versions"],
+    );
+    let matches = |r: &&Row| {
+        matches!(
+            r.replication_status.as_deref(),
+            Some("FAILED") | Some("PENDING") | None
+        )
+    };
+    let markers = rows
+        .iter()
+        .filter(matches)
+        .filter(|r| r.is_delete_marker)
+        .count() as u64;
+    let archived = rows
+        .iter()
+        .filter(matches)
+        .filter(|r| {
+            !r.is_delete_marker
+                && matches!(
+                    r.storage_class.as_deref(),
+                    Some("GLACIER") | Some("DEEP_ARCHIVE")
+                )
+        })
+        .count() as u64;
+    let written = rows.iter().filter(matches).count() as u64 - markers - archived;
+    assert!(markers > 0 && archived > 0);
+    assert_eq!(summary["skipped"]["delete marker"]["objects"], markers);
+    assert_eq!(summary["skipped"]["delete marker"]["bytes"], 0);
+    let skipped_archived: u64 = summary["skipped"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("storage class"))
+        .map(|(_, v)| v["objects"].as_u64().unwrap())
+        .sum();
+    assert_eq!(skipped_archived, archived);
+    assert_eq!(summary["selected"]["objects"], written);
+    assert_eq!(all_lines(&out).len() as u64, written);
+    let none = rows
+        .iter()
+        .filter(|r| r.replication_status.is_none() && !r.is_delete_marker)
+        .filter(|r| {
+            !matches!(
+                r.storage_class.as_deref(),
+                Some("GLACIER") | Some("DEEP_ARCHIVE")
+            )
+        })
+        .count() as u64;
+    assert_eq!(summary["selected"]["statuses"]["NONE"]["objects"], none);
+    // Per-file entries carry lines, bytes and MD5s that match the files.
+    for f in summary["files"].as_array().unwrap() {
+        let data = std::fs::read(out.join(f["name"].as_str().unwrap())).unwrap();
+        assert_eq!(f["bytes"], data.len() as u64);
+        assert_eq!(f["md5"], md5_hex(&data));
+        assert_eq!(f["etag"], md5_hex(&data));
+    }
+}
+
+#[test]
+fn splitting_by_objects_and_bytes_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    ok(&generated("csv-all"), &whole, &[]);
+    let lines = all_lines(&whole);
+    let split = dir.path().join("split");
+    let summary = ok(&generated("csv-all"), &split, &["--max-objects", "7"]);
+    let files = parts(&split);
+    assert_eq!(files.len(), lines.len().div_ceil(7));
+    assert_eq!(all_lines(&split), lines);
+    assert!(
+        files
+            .iter()
+            .all(|f| std::fs::read_to_string(f).unwrap().lines().count() <= 7)
+    );
+    assert_eq!(summary["files"][0]["lines"], 7);
+    let by_bytes = dir.path().join("bytes");
+    let summary = ok(&generated("orc-all"), &by_bytes, &["--max-bytes", "1M"]);
+    assert_eq!(all_lines(&by_bytes), lines);
+    for f in summary["files"].as_array().unwrap() {
+        // A part exceeds the limit only when a single object does.
+        assert!(
+            f["object_bytes"].as_u64().unwrap() <= 1 << 20 || f["lines"] == 1,
+            "{f}"
+        );
+    }
+    // Same input and options: the same bytes.
+    let again = dir.path().join("again");
+    ok(&generated("parquet-all"), &again, &["--max-objects", "7"]);
+    for (a, b) in parts(&split).iter().zip(parts(&again)) {
+        assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    }
+}
+
+#[test]
+fn current_only_inventories_write_bucket_and_key() {
+    let rows: Vec<Row> = bundled_options().rows(Versions::Current).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let (code, _, err) = manifest(&generated("csv-current"), &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no version ids"), "{err}");
+    assert_eq!(all_lines(&out), expected_lines(&rows, false));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["format"]["fields"],
+        serde_json::json!(["Bucket", "Key"])
+    );
+}
+
+#[test]
+fn existing_manifests_need_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    ok(&generated("csv-all"), &out, &["--max-objects", "5"]);
+    let before = parts(&out).len();
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("already holds manifests (manifest-00001.csv"),
+        "{err}"
+    );
+    assert!(err.contains("pass --force to replace them"), "{err}");
+    assert_eq!(parts(&out).len(), before);
+    ok(&generated("csv-all"), &out, &["--force"]);
+    assert_eq!(
+        parts(&out).len(),
+        1,
+        "stale parts of the earlier run must go"
+    );
+}
+
+#[test]
+fn empty_selection_writes_only_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let (code, stdout, err) = manifest(
+        &generated("csv-all"),
+        &out,
+        &[
+            "--prefix",
+            "no/such/prefix/",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/r",
+            "--manifest-url",
+            "s3://b/p",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("no objects match the selection: no manifest written"),
+        "{stdout}"
+    );
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["summary.json"]);
+}
+
+#[test]
+fn bad_manifest_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = dir.path().join("m");
+    for (args, message, out) in [
+        (
+            vec!["--where", "no_such_column = 1"],
+            "invalid --where \"no_such_column = 1\"",
+            out.clone(),
+        ),
+        (
+            vec!["--where", "size >"],
+            "invalid --where \"size >\"",
+            out.clone(),
+        ),
+        (
+            vec!["--status", "DONE"],
+            "unknown --status \"DONE\"",
+            out.clone(),
+        ),
+        (
+            vec!["--storage-class", "GLACIER"],
+            "--storage-class GLACIER is also excluded",
+            out.clone(),
+        ),
+        (
+            vec!["--status", "FAILED", "--pending-older-than", "24h"],
+            "does not select PENDING",
+            out.clone(),
+        ),
+        (
+            vec!["--min-size", "2M", "--max-size", "1M"],
+            "nothing could match",
+            out.clone(),
+        ),
+        (
+            vec!["--account-id", "111122223333"],
+            "give --role-arn too",
+            out.clone(),
+        ),
+        (
+            vec!["--max-objects", "0"],
+            "must be at least 1",
+            out.clone(),
+        ),
+        (vec![], "a-file", file.join("sub")),
+    ] {
+        let (code, stdout, err) = manifest(&generated("csv-all"), &out, &args);
+        assert_eq!(code, 2, "{args:?}: {stdout} {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(!out.join("summary.json").exists());
+}
+
+#[test]
+fn one_job_writes_an_inventory_format_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let summary = ok(
+        &generated("parquet-all"),
+        &out,
+        &[
+            "--max-objects",
+            "5",
+            "--one-job",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/batch",
+            "--manifest-url",
+            "s3://acme-ops/bops/run",
+        ],
+    );
+    let text = std::fs::read(out.join("manifest.json")).unwrap();
+    let checksum = std::fs::read_to_string(out.join("manifest.checksum")).unwrap();
+    assert_eq!(checksum, format!("{}\n", md5_hex(&text)));
+    let m = InventoryManifest::parse(&text, "manifest.json").unwrap();
+    assert_eq!(m.csv_columns(), ["Bucket", "Key", "VersionId"]);
+    assert_eq!(m.files.len(), parts(&out).len());
+    for (f, p) in m.files.iter().zip(parts(&out)) {
+        let data = std::fs::read(&p).unwrap();
+        assert_eq!(
+            f.key,
+            format!("bops/run/{}", p.file_name().unwrap().to_str().unwrap())
+        );
+        assert_eq!(
+            (f.size, f.md5.as_str()),
+            (data.len() as u64, md5_hex(&data).as_str())
+        );
+    }
+    let job: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("job.json")).unwrap()).unwrap();
+    assert_eq!(
+        job["Manifest"]["Spec"]["Format"],
+        "S3InventoryReport_CSV_20161130"
+    );
+    assert_eq!(
+        job["Manifest"]["Location"]["ObjectArn"],
+        "arn:aws:s3:::acme-ops/bops/run/manifest.json"
+    );
+    assert_eq!(job["Manifest"]["Location"]["ETag"], md5_hex(&text));
+    assert_eq!(job["RoleArn"], "arn:aws:iam::111122223333:role/batch");
+    assert_eq!(job["AccountId"], "111122223333");
+    assert_eq!(job["ConfirmationRequired"], true);
+    assert_eq!(summary["jobs"].as_array().unwrap().len(), 1);
+    assert!(!out.join("job-00001.json").exists());
+}
+
+#[test]
+fn s3_destination_uploads_and_records_s3_etags() {
+    let server = S3Server::start(&buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let (code, stdout, err) = run(server.s3inv().args([
+        "manifest",
+        "s3://acme-inventory/acme-data/csv-all",
+        "--out",
+        "s3://acme-ops/bops/run1",
+        "--max-objects",
+        "10",
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/batch",
+        "--format",
+        "json",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    let on_disk = server.root.path().join("acme-ops/bops/run1");
+    assert_eq!(all_lines(&on_disk), expected_lines(&rows, true));
+    for (i, f) in summary["files"].as_array().unwrap().iter().enumerate() {
+        let data = std::fs::read(on_disk.join(f["name"].as_str().unwrap())).unwrap();
+        assert_eq!(f["md5"], md5_hex(&data));
+        assert!(!f["etag"].as_str().unwrap().is_empty());
+        let job: Value = serde_json::from_str(
+            &std::fs::read_to_string(on_disk.join(format!("job-{:05}.json", i + 1))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(job["Manifest"]["Location"]["ETag"], f["etag"]);
+        assert_eq!(
+            job["Manifest"]["Location"]["ObjectArn"],
+            format!(
+                "arn:aws:s3:::acme-ops/bops/run1/{}",
+                f["name"].as_str().unwrap()
+            )
+        );
+        assert_eq!(job["Report"]["Bucket"], "arn:aws:s3:::acme-ops");
+        assert_eq!(job["Report"]["Prefix"], "bops/run1/reports");
+    }
+    assert!(on_disk.join("summary.json").exists());
+    // No write-check object is left behind.
+    assert!(std::fs::read_dir(&on_disk).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".s3inv")
+    }));
+    // A destination we may not write to is refused before the scan.
+    let (code, _, err) = run(server.s3inv().args([
+        "manifest",
+        "s3://acme-inventory/acme-data/csv-all",
+        "--out",
+        "s3://acme-ops/denied",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("access denied: s3://acme-ops/denied/.s3inv-write-check-"),
+        "{err}"
+    );
+    assert!(err.contains("the credentials need s3:PutObject"), "{err}");
+}
+
+#[test]
+fn every_hostile_key_round_trips() {
+    let mut keys: Vec<String> = HOSTILE_KEYS.iter().map(|k| k.to_string()).collect();
+    keys.push(long_key());
+    for key in keys {
+        let encoded = batch_encode(&key);
+        assert_eq!(encoded, encode_independently(&key));
+        assert!(
+            !encoded.contains([',', '"', ' ', '+', '\t', '\n', '\r']),
+            "{encoded}"
+        );
+        assert_eq!(percent_decode(&encoded).unwrap(), key);
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_unicode_key_round_trips(key in "\\PC{0,300}|[ -~]{0,50}|.{0,40}") {
+        let encoded = batch_encode(&key);
+        prop_assert!(!encoded.contains([',', '"', ' ', '+', '\t', '\n', '\r']));
+        prop_assert_eq!(percent_decode(&encoded).unwrap(), key);
+    }
+}
+
+#[test]
+fn job_report_summarises_tasks_and_writes_the_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir
+        .path()
+        .join("reports/backfill/job-f8fb9d89-a3aa-461d-bddc-ea6a1b131955");
+    std::fs::create_dir_all(job.join("results")).unwrap();
+    let failed = "acme-data,archived.txt,MPJOm_.lSga3Ql8P4u3oHCfdi3qsWvEJ,failed,500,SrcObjectNotEligible,Object is not eligible for replication\n\
+acme-data,a%20b.txt,v2,failed,403,AccessDenied,\"Access Denied, really\"\n";
+    let ok_rows = "acme-data,control.txt,lIX2YStkv89bYPmWWEC_kjyko28mvprC,succeeded,200,,success\n";
+    std::fs::write(job.join("results/b2dd.csv"), failed).unwrap();
+    std::fs::write(job.join("results/6217.csv"), ok_rows).unwrap();
+    let manifest = serde_json::json!({
+        "Format": "Report_CSV_20180820",
+        "ReportCreationDate": "2026-11-21T17:48:39.725Z",
+        "Results": [
+            {"TaskExecutionStatus": "succeeded", "Bucket": "acme-ops", "MD5Checksum": md5_hex(ok_rows.as_bytes()),
+             "Key": "reports/backfill/job-f8fb9d89-a3aa-461d-bddc-ea6a1b131955/results/6217.csv"},
+            {"TaskExecutionStatus": "failed", "Bucket": "acme-ops", "MD5Checksum": md5_hex(failed.as_bytes()),
+             "Key": "reports/backfill/job-f8fb9d89-a3aa-461d-bddc-ea6a1b131955/results/b2dd.csv"}
+        ],
+        "ReportSchema": "Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage"
+    });
+    std::fs::write(job.join("manifest.json"), manifest.to_string()).unwrap();
+    let redo = dir.path().join("redo.csv");
+    let (code, out, err) = run(s3inv()
+        .arg("job-report")
+        .arg(&job)
+        .args(["-f", "csv", "--failed-manifest"])
+        .arg(&redo));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "task_status,error_code,http_status,tasks,example_message\n\
+         failed,AccessDenied,403,1,\"Access Denied, really\"\n\
+         failed,SrcObjectNotEligible,500,1,Object is not eligible for replication\n\
+         succeeded,,200,1,success\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&redo).unwrap(),
+        "acme-data,archived.txt,MPJOm_.lSga3Ql8P4u3oHCfdi3qsWvEJ\nacme-data,a%20b.txt,v2\n"
+    );
+    // A corrupted result file is caught by its MD5.
+    std::fs::write(job.join("results/6217.csv"), "x").unwrap();
+    let (code, _, err) = run(s3inv().arg("job-report").arg(&job));
+    assert_eq!(code, 2);
+    assert!(err.contains("6217.csv: md5 mismatch"), "{err}");
+}
+
+#[test]
+fn large_manifests_go_up_as_multipart_uploads() {
+    // ~150k lines (> 8 MiB): the upload switches to multipart; the ETag is S3's "<md5>-<parts>".
+    let dir = tempfile::tempdir().unwrap();
+    let opts = s3inv::generate::GenerateOptions {
+        rows: 150_000,
+        files: 2,
+        hostile: false,
+        ..bundled_options()
+    };
+    crate::harness::write_generated(
+        dir.path(),
+        &opts,
+        s3inv::manifest::FileFormat::Parquet,
+        Versions::All,
+    );
+    std::fs::create_dir_all(dir.path().join("acme-ops")).unwrap();
+    let server = S3Server::start(dir.path());
+    let (code, stdout, err) = run(server.s3inv().args([
+        "manifest",
+        "s3://acme-inventory/acme-data/parquet-all",
+        "--out",
+        "s3://acme-ops/big",
+        "--status",
+        "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+        "--all-versions",
+        "--exclude-storage-class",
+        "",
+        "--format",
+        "json",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let file = &summary["files"][0];
+    assert!(file["bytes"].as_u64().unwrap() > 8 << 20, "{file}");
+    assert!(
+        file["etag"].as_str().unwrap().contains('-'),
+        "multipart ETag expected: {file}"
+    );
+    let rows = opts
+        .rows(Versions::All)
+        .filter(|r| !r.is_delete_marker)
+        .count() as u64;
+    assert_eq!(file["lines"], rows);
+    let data = std::fs::read(server.root.path().join("acme-ops/big/manifest-00001.csv")).unwrap();
+    assert_eq!(file["md5"], md5_hex(&data));
+    assert_eq!(data.iter().filter(|b| **b == b'\n').count() as u64, rows);
+}

@@ -222,7 +222,7 @@ fn corrupt_orc_names_the_file() {
     let err = fails(&config, &[]);
     let name = file.file_name().unwrap().to_str().unwrap();
     assert!(
-        err.contains(&format!("{name}: cannot read ORC file")),
+        err.contains(&format!("{name}: cannot read ORC footer")),
         "{err}"
     );
 }

@@ -1,4 +1,5 @@
-//! Writing Batch Operations manifests: stream the sorted selection, split it into
+//! Writing Batch Operations manifests: stream the selection into a spool (an external
+//! sort: bounded memory, one canonical order), split the sorted lines into
 //! `manifest-00001.csv`, … by `--max-objects` / `--max-bytes`, re-read what was written to
 //! prove it (line counts, every key decoding back to the inventory key), then write
 //! `summary.json` and the `CreateJob` requests.
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 use super::dest::{Destination, FileWriter, Pending, Written};
 use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, create_job};
 use super::select::Selection;
+use super::spool::{DEFAULT_RUN_BYTES, Spool};
 use crate::error::{Error, Result};
 use crate::format::key::{batch_encode, percent_decode};
 use crate::table::Session;
@@ -99,23 +101,76 @@ fn part_name(n: usize) -> String {
     format!("manifest-{n:05}.csv")
 }
 
-/// Hash of the (key, version) sequence: the writer hashes what it encodes, the re-read
-/// hashes what it decodes; equal digests mean every key came back intact, in order.
-fn hash_entry(h: &mut Md5, key: &str, version: Option<&str>) {
-    h.update(key.as_bytes());
-    h.update([0]);
-    match version {
-        Some(v) => h.update(v.as_bytes()),
-        None => h.update([1]),
+/// An order-independent digest of (key, version) entries: the sum of their MD5s. The
+/// selection adds what it encodes, the re-read adds what it decodes; equal sums mean every
+/// key came back intact.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct EntrySum(u128);
+
+impl EntrySum {
+    fn add(&mut self, key: &str, version: Option<&str>) {
+        let mut h = Md5::new();
+        h.update(key.as_bytes());
+        h.update([0]);
+        match version {
+            Some(v) => h.update(v.as_bytes()),
+            None => h.update([1]),
+        }
+        self.0 = self
+            .0
+            .wrapping_add(u128::from_le_bytes(h.finalize().into()));
     }
-    h.update([b'\n']);
 }
 
 struct PartInProgress {
     writer: FileWriter,
     lines: u64,
     object_bytes: u64,
-    bucket: String,
+    bucket: Vec<u8>,
+}
+
+/// Writes sorted lines, starting a new part at the limits or when the bucket changes.
+async fn write_lines(
+    dest: &Destination,
+    opts: &ManifestOptions,
+    chunk: &mut Vec<(Vec<u8>, u64)>,
+    current: &mut Option<PartInProgress>,
+    pending: &mut Vec<(Pending, u64, u64)>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    for (line, size) in chunk.drain(..) {
+        let bucket = &line[..line.iter().position(|b| *b == b',').unwrap_or(line.len())];
+        let split = match current.as_ref() {
+            None => false,
+            Some(p) => {
+                p.bucket != bucket
+                    || opts.max_objects.is_some_and(|m| p.lines >= m)
+                    || opts
+                        .max_bytes
+                        .is_some_and(|m| p.lines > 0 && p.object_bytes + size > m)
+            }
+        };
+        if split {
+            let p = current.take().expect("checked");
+            pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
+        }
+        if current.is_none() {
+            *current = Some(PartInProgress {
+                writer: dest.create(&part_name(pending.len() + 1)).await?,
+                lines: 0,
+                object_bytes: 0,
+                bucket: bucket.to_vec(),
+            });
+        }
+        let part = current.as_mut().expect("set above");
+        out.clear();
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+        part.writer.write(out).await?;
+        part.lines += 1;
+        part.object_bytes += size;
+    }
+    Ok(())
 }
 
 /// Writes the manifests for `opts` into `dest`.
@@ -166,69 +221,68 @@ pub async fn write_manifests(
 
     let mut selected: BTreeMap<String, Counts> = BTreeMap::new();
     let mut skipped: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut pending: Vec<(Pending, u64, u64)> = Vec::new();
-    let mut current: Option<PartInProgress> = None;
-    let mut written_hash = Md5::new();
+    let mut spool = Spool::new(DEFAULT_RUN_BYTES);
+    let mut sum = EntrySum::default();
     let mut line = Vec::with_capacity(1024);
-    let result: Result<()> = async {
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(Error::from)?;
-            let rows = Rows::new(&batch)?;
-            for i in 0..batch.num_rows() {
-                let size = rows.size(i);
-                if let Some(reason) = rows.skip(i) {
-                    skipped.entry(reason.to_string()).or_default().add(size);
-                    continue;
-                }
-                let bucket = rows.bucket(i);
-                let split = match &current {
-                    None => false,
-                    Some(p) => {
-                        p.bucket != bucket
-                            || opts.max_objects.is_some_and(|m| p.lines >= m)
-                            || opts
-                                .max_bytes
-                                .is_some_and(|m| p.lines > 0 && p.object_bytes + size > m)
-                    }
-                };
-                if split {
-                    let p = current.take().expect("checked");
-                    pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
-                }
-                if current.is_none() {
-                    current = Some(PartInProgress {
-                        writer: dest.create(&part_name(pending.len() + 1)).await?,
-                        lines: 0,
-                        object_bytes: 0,
-                        bucket: bucket.to_string(),
-                    });
-                }
-                let part = current.as_mut().expect("set above");
-                let key = rows.key(i);
-                let version = rows.version(i);
-                line.clear();
-                line.extend_from_slice(bucket.as_bytes());
-                line.push(b',');
-                line.extend_from_slice(batch_encode(key).as_bytes());
-                if versioned {
-                    line.push(b',');
-                    line.extend_from_slice(version.unwrap_or("null").as_bytes());
-                }
-                line.push(b'\n');
-                part.writer.write(&line).await?;
-                part.lines += 1;
-                part.object_bytes += size;
-                hash_entry(
-                    &mut written_hash,
-                    key,
-                    if versioned { version } else { None },
-                );
-                selected
-                    .entry(rows.status(i).to_string())
-                    .or_default()
-                    .add(size);
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(Error::from)?;
+        let rows = Rows::new(&batch)?;
+        for i in 0..batch.num_rows() {
+            let size = rows.size(i);
+            if let Some(reason) = rows.skip(i) {
+                skipped.entry(reason.to_string()).or_default().add(size);
+                continue;
             }
+            let key = rows.key(i);
+            let version = if versioned { rows.version(i) } else { None };
+            line.clear();
+            line.extend_from_slice(rows.bucket(i).as_bytes());
+            line.push(b',');
+            line.extend_from_slice(batch_encode(key).as_bytes());
+            if versioned {
+                line.push(b',');
+                line.extend_from_slice(version.unwrap_or("null").as_bytes());
+            }
+            spool.push(&line, size)?;
+            sum.add(key, version);
+            selected
+                .entry(rows.status(i).to_string())
+                .or_default()
+                .add(size);
         }
+    }
+    tracing::info!(runs = spool.spilled_runs(), "selection sorted");
+
+    let mut pending: Vec<(Pending, u64, u64)> = Vec::new();
+    let result: Result<()> = async {
+        let mut current: Option<PartInProgress> = None;
+        let mut out = Vec::with_capacity(1024);
+        // Writing is async (S3 uploads) but the merge is a plain callback: collect the
+        // lines of one part at a time in a bounded buffer between the two.
+        let mut chunk: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut sorted = Some(spool.finish()?);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(Vec<u8>, u64)>>(4096);
+        let merge = tokio::task::spawn_blocking(move || {
+            let sorted = sorted.take().expect("once");
+            let res = sorted.for_each(|l, s| {
+                tx.blocking_send(Ok((l.to_vec(), s)))
+                    .map_err(|_| Error::Query("manifest writer stopped".into()))
+            });
+            if let Err(e) = res {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        while let Some(item) = rx.recv().await {
+            chunk.push(item?);
+            if chunk.len() < 1024 {
+                continue;
+            }
+            write_lines(dest, opts, &mut chunk, &mut current, &mut pending, &mut out).await?;
+        }
+        write_lines(dest, opts, &mut chunk, &mut current, &mut pending, &mut out).await?;
+        merge
+            .await
+            .map_err(|e| Error::Query(format!("manifest merge failed: {e}")))?;
         if let Some(p) = current.take() {
             pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
         }
@@ -256,8 +310,7 @@ pub async fn write_manifests(
             object_bytes,
         });
     }
-    let verified = match verify_parts(dest, &parts, versioned, written_hash.finalize().into()).await
-    {
+    let verified = match verify_parts(dest, &parts, versioned, sum).await {
         Ok(n) => n,
         Err(e) => {
             let names: Vec<String> = parts.iter().map(|p| p.file.name.clone()).collect();
@@ -345,9 +398,9 @@ async fn verify_parts(
     dest: &Destination,
     parts: &[Part],
     versioned: bool,
-    expected: [u8; 16],
+    expected: EntrySum,
 ) -> Result<u64> {
-    let mut h = Md5::new();
+    let mut h = EntrySum::default();
     let mut total = 0;
     let mut line = Vec::new();
     let fields = if versioned { 3 } else { 2 };
@@ -378,7 +431,7 @@ async fn verify_parts(
             }
             let key = percent_decode(cols[1]).map_err(|e| bad(n, &e.to_string()))?;
             let version = (versioned && cols[2] != "null").then(|| cols[2]);
-            hash_entry(&mut h, &key, version);
+            h.add(&key, version);
         }
         if n != part.lines {
             return Err(Error::bad_data(
@@ -388,8 +441,7 @@ async fn verify_parts(
         }
         total += n;
     }
-    let actual: [u8; 16] = h.finalize().into();
-    if actual != expected {
+    if h != expected {
         return Err(Error::Query(
             "the manifests do not decode back to the selected inventory keys".into(),
         ));

@@ -9,3 +9,4 @@ pub mod job;
 pub mod manifest;
 pub mod report;
 pub mod select;
+pub mod spool;

@@ -1,7 +1,6 @@
 //! Which objects a Batch Replication manifest lists: statuses, stuck PENDING, prefixes,
 //! sizes, storage classes, a free SQL predicate, versions. The selection is one SQL query
-//! over `inventory`, sorted by (bucket, key, version_id) so that the same input and options
-//! always give the same manifests, whatever the format or file order of the delivery.
+//! over `inventory`; its order does not matter, `spool` puts the lines in canonical order.
 
 use crate::error::{Error, Result};
 use crate::table::status_sql;
@@ -152,8 +151,7 @@ impl Selection {
         format!(
             "SELECT bucket, key, version_id, coalesce(size, 0) AS size, {status} AS status, \
              CASE WHEN coalesce(is_delete_marker, false) THEN 'delete marker'{excluded} END AS skip \
-             FROM inventory WHERE {} \
-             ORDER BY bucket, key, version_id NULLS FIRST",
+             FROM inventory WHERE {}",
             filters.join(" AND ")
         )
     }

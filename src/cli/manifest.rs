@@ -164,6 +164,8 @@ pub(super) async fn run(args: ManifestArgs, quiet: bool) -> Result<i32> {
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
     let result = async {
         let dest = Destination::open(&dest_location, &source.s3).await?;
+        // Before verifying and scanning a large delivery: can we write at all?
+        dest.check_writable().await?;
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_notes(&session.delivery.notes, quiet);
         let report = write_manifests(&session, &dest, &options).await?;

@@ -535,6 +535,23 @@ acme-data,a%20b.txt,v2,failed,403,AccessDenied,\"Access Denied, really\"\n";
         std::fs::read_to_string(&redo).unwrap(),
         "acme-data,archived.txt,MPJOm_.lSga3Ql8P4u3oHCfdi3qsWvEJ\nacme-data,a%20b.txt,v2\n"
     );
+    // The same report read from S3 (results named by bucket and key, as AWS writes them).
+    let server = S3Server::start(dir.path());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    crate::harness::copy_dir(
+        &dir.path().join("reports"),
+        &server.root.path().join("acme-ops/reports"),
+    );
+    let (code, out_s3, err) = run(server.s3inv().args([
+        "job-report",
+        "s3://acme-ops/reports/backfill/job-f8fb9d89-a3aa-461d-bddc-ea6a1b131955/",
+        "-f",
+        "csv",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out_s3, out);
     // A corrupted result file is caught by its MD5.
     std::fs::write(job.join("results/6217.csv"), "x").unwrap();
     let (code, _, err) = run(s3inv().arg("job-report").arg(&job));

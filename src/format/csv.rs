@@ -90,17 +90,25 @@ impl ColumnBuilder {
 }
 
 /// Streams canonical batches out of one CSV data file.
+///
+/// AWS writes every value in double quotes, with keys URL-encoded, so a line is a record and
+/// a quoted field never holds a quote, comma or newline: a fast path splits such lines with
+/// `memchr` in place. Anything else (escaped quotes, quoted newlines, unquoted fields with
+/// quotes) goes through csv-core, so any RFC 4180 file still reads correctly.
 pub struct CsvBatchReader<R: Read> {
     input: R,
     path: String,
     buf: Vec<u8>,
-    pos: usize,
+    /// Start of the unconsumed bytes in `buf`.
+    start: usize,
     len: usize,
     eof: bool,
     done: bool,
+    /// Field ranges of the current record, in `buf` (fast path) or `slow` (csv-core).
+    ranges: Vec<(usize, usize)>,
     parser: csv_core::Reader,
-    record: Vec<u8>,
-    ends: Vec<usize>,
+    slow: Vec<u8>,
+    slow_ends: Vec<usize>,
     expected_fields: usize,
     /// For each CSV field: the output builder it feeds and its canonical index.
     targets: Vec<Option<(usize, usize)>>,
@@ -110,8 +118,47 @@ pub struct CsvBatchReader<R: Read> {
     assembler: Assembler,
     batch_size: usize,
     rows_in_batch: usize,
+    /// Lines consumed so far; `record_line` is where the current record starts.
     line: u64,
+    record_line: u64,
     scratch: Vec<u8>,
+}
+
+/// Where the current record's bytes are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Buffer,
+    Slow,
+}
+
+/// Splits one line of all-quoted fields; `false` when it needs the general parser.
+fn split_quoted(line: &[u8], offset: usize, ranges: &mut Vec<(usize, usize)>) -> bool {
+    ranges.clear();
+    let mut i = 0;
+    loop {
+        if i < line.len() && line[i] == b'"' {
+            let Some(close) = memchr::memchr(b'"', &line[i + 1..]) else {
+                return false; // a quoted newline: the record continues on the next line
+            };
+            let close = i + 1 + close;
+            ranges.push((offset + i + 1, offset + close));
+            match line.get(close + 1) {
+                None => return true,
+                Some(b',') => i = close + 2,
+                Some(_) => return false, // an escaped quote, or text after the quote
+            }
+        } else {
+            let end = memchr::memchr(b',', &line[i..]).map_or(line.len(), |c| i + c);
+            if memchr::memchr(b'"', &line[i..end]).is_some() {
+                return false;
+            }
+            ranges.push((offset + i, offset + end));
+            if end == line.len() {
+                return true;
+            }
+            i = end + 1;
+        }
+    }
 }
 
 impl<R: Read> CsvBatchReader<R> {
@@ -140,14 +187,15 @@ impl<R: Read> CsvBatchReader<R> {
         CsvBatchReader {
             input,
             path,
-            buf: vec![0; 256 * 1024],
-            pos: 0,
+            buf: vec![0; 1 << 20],
+            start: 0,
             len: 0,
             eof: false,
             done: false,
+            ranges: Vec::with_capacity(layout.fields.len() + 1),
             parser: csv_core::ReaderBuilder::new().build(),
-            record: vec![0; 4096],
-            ends: vec![0; layout.fields.len().max(1) + 1],
+            slow: vec![0; 4096],
+            slow_ends: vec![0; layout.fields.len().max(1) + 1],
             expected_fields: layout.fields.len(),
             targets,
             builders,
@@ -156,6 +204,7 @@ impl<R: Read> CsvBatchReader<R> {
             batch_size,
             rows_in_batch: 0,
             line: 0,
+            record_line: 0,
             scratch: Vec::with_capacity(1024),
         }
     }
@@ -164,9 +213,20 @@ impl<R: Read> CsvBatchReader<R> {
         Error::bad_data(&self.path, message)
     }
 
-    fn fill(&mut self) -> Result<()> {
-        self.len = loop {
-            match self.input.read(&mut self.buf) {
+    /// Moves the unconsumed bytes to the front (growing the buffer when a record fills
+    /// it) and reads more.
+    fn refill(&mut self) -> Result<()> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.len, 0);
+            self.len -= self.start;
+            self.start = 0;
+        }
+        if self.len == self.buf.len() {
+            let n = self.buf.len() * 2;
+            self.buf.resize(n, 0);
+        }
+        let n = loop {
+            match self.input.read(&mut self.buf[self.len..]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -178,66 +238,109 @@ impl<R: Read> CsvBatchReader<R> {
                 }
             }
         };
-        self.pos = 0;
-        if self.len == 0 {
+        if n == 0 {
             self.eof = true;
         }
+        self.len += n;
         Ok(())
     }
 
-    /// Reads the next record into `self.record`/`self.ends`; returns the field count, or
-    /// `None` at the end of the file.
-    fn next_record(&mut self) -> Result<Option<usize>> {
-        let (mut out, mut nends) = (0usize, 0usize);
+    /// Finds the next record; `None` at the end of the file.
+    fn next_record(&mut self) -> Result<Option<Source>> {
         loop {
-            if self.pos == self.len && !self.eof {
-                self.fill()?;
+            let rest = &self.buf[self.start..self.len];
+            let line_end = match memchr::memchr(b'\n', rest) {
+                Some(nl) => self.start + nl,
+                None if self.eof && rest.is_empty() => return Ok(None),
+                None if self.eof => self.len,
+                None => {
+                    self.refill()?;
+                    continue;
+                }
+            };
+            let mut end = line_end;
+            if end > self.start && self.buf[end - 1] == b'\r' {
+                end -= 1;
             }
-            let (res, nin, nout, nend) = self.parser.read_record(
-                &self.buf[self.pos..self.len],
-                &mut self.record[out..],
-                &mut self.ends[nends..],
-            );
-            self.pos += nin;
+            if split_quoted(&self.buf[self.start..end], self.start, &mut self.ranges) {
+                self.line += 1;
+                self.record_line = self.line;
+                self.start = (line_end + 1).min(self.len);
+                return Ok(Some(Source::Buffer));
+            }
+            return self.slow_record();
+        }
+    }
+
+    /// Reads the record at `self.start` with csv-core (it may span lines).
+    fn slow_record(&mut self) -> Result<Option<Source>> {
+        let (mut rel, mut out, mut nends) = (0usize, 0usize, 0usize);
+        loop {
+            let input = &self.buf[self.start + rel..self.len];
+            let (res, nin, nout, nend) =
+                self.parser
+                    .read_record(input, &mut self.slow[out..], &mut self.slow_ends[nends..]);
+            rel += nin;
             out += nout;
             nends += nend;
             match res {
-                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::InputEmpty => {
+                    if !self.eof {
+                        self.refill()?;
+                    }
+                }
                 ReadRecordResult::OutputFull => {
-                    let n = self.record.len() * 2;
-                    self.record.resize(n, 0);
+                    let n = self.slow.len() * 2;
+                    self.slow.resize(n, 0);
                 }
                 ReadRecordResult::OutputEndsFull => {
-                    let n = self.ends.len() * 2;
-                    self.ends.resize(n, 0);
+                    let n = self.slow_ends.len() * 2;
+                    self.slow_ends.resize(n, 0);
                 }
                 ReadRecordResult::Record => {
-                    self.line += 1;
-                    return Ok(Some(nends));
+                    let consumed = &self.buf[self.start..self.start + rel];
+                    self.record_line = self.line + 1;
+                    self.line += memchr::memchr_iter(b'\n', consumed).count().max(1) as u64;
+                    self.start += rel;
+                    self.ranges.clear();
+                    let mut from = 0;
+                    for &end in &self.slow_ends[..nends] {
+                        self.ranges.push((from, end));
+                        from = end;
+                    }
+                    return Ok(Some(Source::Slow));
                 }
                 ReadRecordResult::End => return Ok(None),
             }
         }
     }
 
-    fn push_record(&mut self, nfields: usize) -> Result<()> {
+    fn push_record(&mut self, source: Source) -> Result<()> {
+        let nfields = self.ranges.len();
         if nfields != self.expected_fields {
             return Err(self.error(format!(
                 "line {}: expected {} fields (the manifest's fileSchema), found {nfields}",
-                self.line, self.expected_fields
+                self.record_line, self.expected_fields
             )));
         }
-        for field in 0..nfields {
-            let Some((b, canonical)) = self.targets[field] else {
+        let data = match source {
+            Source::Buffer => &self.buf,
+            Source::Slow => &self.slow,
+        };
+        for (field, &(a, b)) in self.ranges.iter().enumerate() {
+            let Some((builder, canonical)) = self.targets[field] else {
                 continue;
             };
-            let start = if field == 0 { 0 } else { self.ends[field - 1] };
-            let value = &self.record[start..self.ends[field]];
-            if let Err(msg) = push_value(&mut self.builders[b], value, &mut self.scratch) {
-                return Err(self.error(format!(
-                    "line {}: {}: {msg}",
-                    self.line, COLUMNS[canonical].csv_name
-                )));
+            if let Err(msg) =
+                push_value(&mut self.builders[builder], &data[a..b], &mut self.scratch)
+            {
+                return Err(Error::bad_data(
+                    &self.path,
+                    format!(
+                        "line {}: {}: {msg}",
+                        self.record_line, COLUMNS[canonical].csv_name
+                    ),
+                ));
             }
         }
         self.rows_in_batch += 1;
@@ -361,13 +464,16 @@ impl<R: Read> Iterator for CsvBatchReader<R> {
                     }
                     return Some(self.finish_batch());
                 }
-                Ok(Some(nfields)) => {
+                Ok(Some(source)) => {
                     // A blank line parses as one empty field: AWS never writes one, but
                     // some copies end with one. Skip it.
-                    if nfields == 1 && self.ends[0] == 0 && self.expected_fields != 1 {
+                    if self.ranges.len() == 1
+                        && self.ranges[0].0 == self.ranges[0].1
+                        && self.expected_fields != 1
+                    {
                         continue;
                     }
-                    if let Err(e) = self.push_record(nfields) {
+                    if let Err(e) = self.push_record(source) {
                         self.done = true;
                         return Some(Err(e));
                     }
@@ -442,6 +548,40 @@ mod tests {
                 .starts_with("f.csv: line 1: Key: key \"a%FF\" is not valid UTF-8"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn general_csv_falls_back_to_the_full_parser() {
+        // Escaped quotes, a quoted newline and comma, an unquoted field, CRLF, no final newline.
+        let data =
+            "\"b\",\"say \"\"hi\"\"\"\r\n\"b\",\"two\nlines, here\"\nb,plain\n\n\"b\",\"last\"";
+        let batches = read(data, "Bucket, Key", &[0, 1]).unwrap();
+        let keys: Vec<&str> = batches
+            .iter()
+            .flat_map(|b| {
+                b.column(1)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|k| k.unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(keys, ["say \"hi\"", "two\nlines, here", "plain", "last"]);
+        // Line numbers count physical lines, also after a record spanning two.
+        let e = read("\"b\",\"a\nb\"\n\"b\"\n", "Bucket, Key", &[1]).unwrap_err();
+        assert!(e.to_string().contains("line 3: expected 2 fields"), "{e}");
+    }
+
+    #[test]
+    fn fast_split_is_exact() {
+        let mut r = Vec::new();
+        assert!(split_quoted(b"\"a\",\"\",\"c\"", 10, &mut r));
+        assert_eq!(r, [(11, 12), (15, 15), (18, 19)]);
+        assert!(split_quoted(b"\"a\",", 0, &mut r));
+        assert_eq!(r, [(1, 2), (4, 4)]);
+        assert!(!split_quoted(b"\"a\"\"b\"", 0, &mut r));
+        assert!(!split_quoted(b"\"a", 0, &mut r));
+        assert!(!split_quoted(b"a\"b", 0, &mut r));
     }
 
     #[test]

@@ -51,6 +51,11 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_hostile: bool,
 
+    /// Deliveries per configuration, one a day from --at on (later ones show objects
+    /// moving on: PENDING completing, new objects arriving).
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+
     /// Also write tag sources for `summary --tags` into DIR/<destination-bucket>-tags/: an S3
     /// Metadata live inventory export and a tag table.
     #[arg(long)]
@@ -77,6 +82,7 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
         created_ms: parse_at(&args.at)?,
         files: args.files.max(1),
         hostile: !args.no_hostile,
+        day: 0,
     };
     let root = args.dir.join(&args.destination_bucket);
     for format in &args.formats {
@@ -91,15 +97,21 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
                 versions: v,
                 config_id: format!("{}-{suffix}", format.as_str().to_ascii_lowercase()),
             };
-            let written = write_delivery(&root, &opts, &spec)?;
-            if !quiet {
-                eprintln!(
-                    "wrote {} ({} rows, {} files, {} bytes)",
-                    written.manifest.display(),
-                    written.rows,
-                    written.files,
-                    written.bytes
-                );
+            for day in 0..args.days.max(1) {
+                let opts = GenerateOptions {
+                    day,
+                    ..opts.clone()
+                };
+                let written = write_delivery(&root, &opts, &spec)?;
+                if !quiet {
+                    eprintln!(
+                        "wrote {} ({} rows, {} files, {} bytes)",
+                        written.manifest.display(),
+                        written.rows,
+                        written.files,
+                        written.bytes
+                    );
+                }
             }
         }
     }

@@ -6,6 +6,7 @@
 //! themselves) and the benchmarks. Rows stream from a seeded generator, so memory stays
 //! flat for any row count.
 
+mod evolve;
 mod rows;
 mod tags;
 mod writers;
@@ -47,19 +48,41 @@ pub struct GenerateOptions {
     pub files: usize,
     /// Start with the hostile keys.
     pub hostile: bool,
+    /// Days after the first delivery (0 = the first). Later deliveries list the same
+    /// objects with statuses moved on (PENDING mostly completes, some FAILED are re-driven)
+    /// plus the objects written since, so trends between deliveries are realistic.
+    pub day: u32,
 }
 
 impl GenerateOptions {
-    /// The rows a delivery with `versions` lists, in file order.
-    pub fn rows(&self, versions: Versions) -> impl Iterator<Item = Row> + use<> {
-        RowGen::new(
+    /// The delivery's creation time (epoch ms): `created_ms` plus `day` days.
+    pub fn delivery_ms(&self) -> i64 {
+        self.created_ms + self.day as i64 * evolve::DAY_MS
+    }
+
+    /// Every row of the delivery (all versions), in file order.
+    pub fn all_rows(&self) -> impl Iterator<Item = Row> + use<> {
+        let day = self.day;
+        let base = RowGen::new(
             self.seed,
             &self.source_bucket,
             self.created_ms,
             self.hostile,
         )
         .take(self.rows as usize)
-        .filter(move |r| versions == Versions::All || r.is_current())
+        .map(move |r| evolve::evolve(r, day));
+        base.chain(evolve::new_objects(self.clone()))
+    }
+
+    /// Number of rows of [`Self::all_rows`].
+    pub fn row_count(&self) -> u64 {
+        self.rows + evolve::new_per_day(self.rows) * self.day as u64
+    }
+
+    /// The rows a delivery with `versions` lists, in file order.
+    pub fn rows(&self, versions: Versions) -> impl Iterator<Item = Row> + use<> {
+        self.all_rows()
+            .filter(move |r| versions == Versions::All || r.is_current())
     }
 }
 
@@ -109,24 +132,20 @@ pub fn write_delivery(
     config_key.push_str(&format!("{}/{}", opts.source_bucket, spec.config_id));
     let config_dir = bucket_root.join(&config_key);
     let data_dir = config_dir.join("data");
-    let delivery_dir = config_dir.join(delivery_name(opts.created_ms));
+    let delivery_dir = config_dir.join(delivery_name(opts.delivery_ms()));
     fs::create_dir_all(&data_dir).map_err(io(&data_dir))?;
     fs::create_dir_all(&delivery_dir).map_err(io(&delivery_dir))?;
 
     let files = opts.files.max(1);
     let mut names =
-        rows::Rng::new(opts.seed ^ spec.config_id.len() as u64 ^ opts.created_ms as u64);
+        rows::Rng::new(opts.seed ^ spec.config_id.len() as u64 ^ opts.delivery_ms() as u64);
     let mut entries = Vec::with_capacity(files);
-    let mut source = RowGen::new(
-        opts.seed,
-        &opts.source_bucket,
-        opts.created_ms,
-        opts.hostile,
-    );
+    let mut source = opts.all_rows();
+    let count = opts.row_count();
     let mut total_rows = 0u64;
     let mut total_bytes = 0u64;
     for f in 0..files as u64 {
-        let share = opts.rows * (f + 1) / files as u64 - opts.rows * f / files as u64;
+        let share = count * (f + 1) / files as u64 - count * f / files as u64;
         let name = format!("{}.{}", names.uuid(), extension(spec.format));
         let path = data_dir.join(&name);
         let mut writer = FileWriter::create(&path, spec.format, spec.versions)?;
@@ -193,7 +212,7 @@ fn manifest_json(
         "{{\n  \"sourceBucket\" : {},\n  \"destinationBucket\" : {},\n  \"version\" : \"2016-11-30\",\n  \"creationTimestamp\" : \"{}\",\n  \"fileFormat\" : \"{}\",\n  \"fileSchema\" : {},\n  \"files\" : [ {} ]\n}}",
         json_string(&opts.source_bucket),
         json_string(&format!("arn:aws:s3:::{}", opts.destination_bucket)),
-        opts.created_ms,
+        opts.delivery_ms(),
         spec.format.as_str(),
         json_string(&writers::file_schema(spec.format, spec.versions)),
         file_entries.join(", ")

@@ -39,6 +39,7 @@ pub fn bundled_options() -> GenerateOptions {
         created_ms: 1_795_136_400_000, // 2026-11-20T01:00Z
         files: 2,
         hostile: true,
+        day: 0,
     }
 }
 

@@ -180,7 +180,13 @@ impl StatusCounts {
         self.0.entry(status_key(status)).or_default().add(c);
     }
 
-    fn merge(&mut self, other: &StatusCounts) {
+    /// Adds objects and bytes to one status.
+    pub fn add_counts(&mut self, status: &str, objects: u64, bytes: u64) {
+        self.add(status, Counts { objects, bytes });
+    }
+
+    /// Adds another set of counts.
+    pub fn merge(&mut self, other: &StatusCounts) {
         for (k, c) in &other.0 {
             self.0.entry(k.clone()).or_default().add(*c);
         }

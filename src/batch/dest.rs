@@ -199,6 +199,33 @@ impl Destination {
         pending.commit()
     }
 
+    /// The whole content of a small file; `None` when it does not exist.
+    pub async fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match &self.kind {
+            Kind::Local(dir) => match std::fs::read(dir.join(name)) {
+                Ok(b) => Ok(Some(b)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::Io {
+                    path: dir.join(name).display().to_string(),
+                    source: e,
+                }),
+            },
+            Kind::S3 { store, prefix } => {
+                let path = Store::join(prefix, name);
+                match store.object_store.get(&path).await {
+                    Ok(r) => Ok(Some(
+                        r.bytes()
+                            .await
+                            .map_err(|e| store.error(e, &path, Action::Get))?
+                            .to_vec(),
+                    )),
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(store.error(e, &path, Action::Get)),
+                }
+            }
+        }
+    }
+
     /// Reads a file back (for the conservation check).
     pub async fn read_lines(&self, name: &str) -> Result<ByteLines> {
         match &self.kind {

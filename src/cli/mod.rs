@@ -9,6 +9,7 @@ mod generate;
 mod manifest;
 mod progress;
 mod queries;
+mod report;
 mod sql;
 mod summary;
 
@@ -65,6 +66,8 @@ delivery_time(), batch_key(key).")]
     Manifest(Box<manifest::ManifestArgs>),
     /// Summarise a Batch Operations completion report by task status and error code.
     JobReport(manifest::JobReportArgs),
+    /// The nightly report: report.html/json/md, trends between deliveries, alerts.
+    Report(Box<report::ReportArgs>),
     /// List the canned questions (`s3inv sql LOCATION --query NAME` runs one).
     Queries(queries::QueriesArgs),
     /// List the deliveries of an inventory configuration folder.
@@ -190,6 +193,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Summary(args) => summary::run(args, quiet).await,
         Command::Queries(args) => queries::run(args).await,
         Command::Manifest(args) => manifest::run(*args, quiet).await,
+        Command::Report(args) => report::run(*args, quiet).await,
         Command::JobReport(args) => manifest::job_report(args).await,
         Command::Deliveries(args) => deliveries::run(args).await,
         Command::Generate(args) => generate::run(args, quiet),

@@ -134,6 +134,23 @@ impl Session {
         })
     }
 
+    /// Registers another delivery (of the same store) as table `name`, e.g. an earlier
+    /// delivery to compare with. Its sizes are checked; MD5s too when `verify`.
+    pub async fn attach(
+        &self,
+        name: &str,
+        delivery: Delivery,
+        verify: bool,
+    ) -> Result<(Arc<Delivery>, PresentColumns)> {
+        verify_data_files(&delivery.store, &delivery.files, verify, 4, &self.progress).await?;
+        let delivery = Arc::new(delivery);
+        let table =
+            InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&self.progress)).await?;
+        let columns = table.present();
+        self.ctx.register_table(name, Arc::new(table))?;
+        Ok((delivery, columns))
+    }
+
     /// Plans `sql`, refusing anything that would change state (DDL, DML, COPY, SET).
     pub async fn query(&self, sql: &str) -> Result<DataFrame> {
         let plan = self.ctx.state().create_logical_plan(sql).await?;

@@ -1,0 +1,219 @@
+//! `s3inv report LOCATION --out DIR`: the nightly report, trends, alerts and metrics.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+
+use super::{SourceArgs, print_notes, progress::ProgressLine};
+use crate::batch::dest::Destination;
+use crate::batch::manifest::{ManifestOptions, write_manifests};
+use crate::error::{Error, Result};
+use crate::output::{Target, write_text};
+use crate::progress::Progress;
+use crate::report::alert::{Condition, prometheus};
+use crate::report::{ReportOptions, build, html, markdown, status_rows};
+use crate::storage::Location;
+use crate::table::age::parse_duration;
+use crate::table::{Session, SessionOptions};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Writes report.html (self-contained), report.json (versioned), report.md and \
+history/<delivery>.json into DIR (local or s3://).\n\nAlert metrics for --fail-on: objects, bytes, \
+failed_objects, failed_bytes, pending_objects, pending_bytes, stuck_pending, stuck_pending_bytes, \
+never_replicated_objects, never_replicated_bytes, unreplicated_objects, unreplicated_bytes, \
+unreplicated_objects_pct, unreplicated_bytes_pct, replicated_pct, newly_failed, left_failed, \
+became_stuck. Operators: > >= < <= == !=.\n\nExit codes: 0 no condition holds, 1 a --fail-on \
+condition holds (the reasons on one line), 2 error.\n\nCron: \
+17 3 * * * s3inv report s3://acme-inventory/acme-data/daily/ --out s3://acme-ops/replication-report/ \
+--fail-on 'failed_objects>0' --fail-on 'stuck_pending>1000' --metrics /var/lib/node_exporter/s3inv.prom -q"
+)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Where to write the report: a local folder or an s3:// prefix.
+    #[arg(long, value_name = "DIR")]
+    pub out: String,
+
+    /// Compare with the N latest earlier deliveries [default: the previous one and the
+    /// one 7 days earlier, when present].
+    #[arg(long, value_name = "N")]
+    pub compare: Option<usize>,
+
+    /// PENDING objects older than this at delivery time are stuck.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub pending_older_than: String,
+
+    /// Prefix depth of the top-prefixes breakdown.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub depth: usize,
+
+    /// Rows in the top-prefixes and largest-FAILED tables.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    /// Exit 1 when this condition holds, e.g. "failed_objects>0" (repeatable).
+    #[arg(long, value_name = "CONDITION")]
+    pub fail_on: Vec<String>,
+
+    /// Also write the headline numbers in Prometheus text format to this local file.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<std::path::PathBuf>,
+
+    /// Also write the FAILED+PENDING Batch Replication manifests into DIR/manifests/.
+    #[arg(long)]
+    pub with_manifests: bool,
+}
+
+fn step(quiet: bool, text: String) {
+    if !quiet {
+        eprintln!("s3inv: {text}");
+    }
+}
+
+pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
+    let source = args.source.raw().validate()?;
+    if args.depth == 0 {
+        return Err(Error::Usage("--depth must be at least 1".into()));
+    }
+    let fail_on = args
+        .fail_on
+        .iter()
+        .map(|c| Condition::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let options = ReportOptions {
+        compare: args.compare,
+        pending_older_than_ms: parse_duration(&args.pending_older_than)
+            .map_err(|e| Error::Usage(format!("--pending-older-than: {e}")))?,
+        pending_older_than_label: args.pending_older_than.trim().to_string(),
+        prefix_depth: args.depth,
+        top: args.top.max(1),
+        fail_on,
+        verify: source.verify,
+    };
+    let out = Location::parse(&args.out)?;
+    let sub = |name: &str| -> Location {
+        match &out {
+            Location::Local(p) => Location::Local(p.join(name)),
+            Location::S3 { bucket, key } => Location::S3 {
+                bucket: bucket.clone(),
+                key: format!("{}/{name}", key.trim_end_matches('/'))
+                    .trim_start_matches('/')
+                    .to_string(),
+            },
+        }
+    };
+    let dest = Destination::open(&out, &source.s3).await?;
+    dest.check_writable().await?;
+    let history = Destination::open(&sub("history"), &source.s3).await?;
+    let session_options = SessionOptions {
+        at: source.at.clone(),
+        verify: source.verify,
+        memory_limit: source.memory_limit.or(Some(2 << 30)),
+        target_partitions: source.threads,
+        ..SessionOptions::default()
+    };
+    let started = Instant::now();
+    let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
+    let result = async {
+        let session = Session::open(&source.location, &source.s3, &session_options).await?;
+        let d = &session.delivery;
+        step(
+            quiet,
+            format!(
+                "step=open delivery={} format={} files={} bytes={} verified={} elapsed_ms={}",
+                d.name.as_deref().unwrap_or("-"),
+                d.manifest.file_format,
+                d.files.len(),
+                d.manifest.total_bytes(),
+                source.verify,
+                started.elapsed().as_millis()
+            ),
+        );
+        print_notes(&d.notes, quiet);
+        let t = Instant::now();
+        let (report, record) = build(&session, &source.location, &history, &options).await?;
+        let p = &session.progress;
+        step(
+            quiet,
+            format!(
+                "step=analyse rows={} bytes_read={} comparisons={} elapsed_ms={}",
+                Progress::get(&p.rows),
+                Progress::get(&p.scanned_bytes),
+                report.comparisons.len(),
+                t.elapsed().as_millis()
+            ),
+        );
+        let manifests = if args.with_manifests {
+            let mdest = Destination::open(&sub("manifests"), &source.s3).await?;
+            let m = write_manifests(
+                &session,
+                &mdest,
+                &ManifestOptions {
+                    force: true,
+                    ..ManifestOptions::default()
+                },
+            )
+            .await?;
+            Some(m.total().objects)
+        } else {
+            None
+        };
+        Ok::<_, Error>((report, record, manifests))
+    }
+    .await;
+    progress.finish();
+    let (report, record, manifests) = result?;
+    print_notes(&report.notes, quiet);
+    let t = Instant::now();
+    let json = serde_json::to_string_pretty(&report).expect("json") + "\n";
+    dest.write_whole("report.json", json.as_bytes()).await?;
+    dest.write_whole("report.md", markdown::render(&report).as_bytes())
+        .await?;
+    dest.write_whole("report.html", html::render(&report).as_bytes())
+        .await?;
+    history
+        .write_whole(
+            &record.file_name(),
+            (serde_json::to_string_pretty(&record).expect("json") + "\n").as_bytes(),
+        )
+        .await?;
+    if let Some(path) = &args.metrics {
+        let source_bucket = report.delivery["source_bucket"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let delivery = report.delivery["name"].as_str().unwrap_or("").to_string();
+        let text = prometheus(
+            &report.metrics,
+            &[("source_bucket", &source_bucket), ("delivery", &delivery)],
+            &status_rows(&report),
+        );
+        write_text(&text, &Target::File(path.clone()))?;
+    }
+    step(
+        quiet,
+        format!(
+            "step=write out={} files=report.html,report.json,report.md,history/{}{} elapsed_ms={}",
+            dest.shown(),
+            record.file_name(),
+            manifests
+                .map(|n| format!(" manifest_objects={n}"))
+                .unwrap_or_default(),
+            t.elapsed().as_millis()
+        ),
+    );
+    let fired: Vec<String> = report
+        .alerts
+        .iter()
+        .filter(|a| a.triggered)
+        .map(|a| format!("{} (value {})", a.condition, a.value))
+        .collect();
+    if fired.is_empty() {
+        return Ok(0);
+    }
+    eprintln!("s3inv: alert: {}", fired.join("; "));
+    Ok(1)
+}

@@ -1,0 +1,226 @@
+//! Alert conditions (`--fail-on "failed_objects>0"`) over the report's headline numbers, and
+//! the same numbers in Prometheus text format (`--metrics`).
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// The numbers conditions may name, with their meaning (for `--help` and errors).
+pub const METRICS: &[(&str, &str)] = &[
+    (
+        "objects",
+        "objects in scope (current versions, no delete markers)",
+    ),
+    ("bytes", "their bytes"),
+    ("failed_objects", "FAILED objects"),
+    ("failed_bytes", "FAILED bytes"),
+    ("pending_objects", "PENDING objects"),
+    ("pending_bytes", "PENDING bytes"),
+    (
+        "stuck_pending",
+        "PENDING objects older than --pending-older-than",
+    ),
+    ("stuck_pending_bytes", "their bytes"),
+    (
+        "never_replicated_objects",
+        "objects with an empty status (NONE)",
+    ),
+    ("never_replicated_bytes", "their bytes"),
+    ("unreplicated_objects", "PENDING + FAILED + NONE objects"),
+    ("unreplicated_bytes", "PENDING + FAILED + NONE bytes"),
+    (
+        "unreplicated_objects_pct",
+        "unreplicated objects, % of objects",
+    ),
+    ("unreplicated_bytes_pct", "unreplicated bytes, % of bytes"),
+    (
+        "replicated_pct",
+        "COMPLETED bytes, % of bytes that are not replicas",
+    ),
+    (
+        "newly_failed",
+        "objects FAILED now but not in the previous delivery",
+    ),
+    (
+        "left_failed",
+        "objects FAILED in the previous delivery but not now",
+    ),
+    (
+        "became_stuck",
+        "PENDING objects that aged past the stuck threshold since the previous delivery",
+    ),
+];
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Op {
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+}
+
+/// One `--fail-on` condition.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Condition {
+    pub text: String,
+    pub metric: String,
+    pub op: Op,
+    pub value: f64,
+}
+
+impl Condition {
+    /// Parses `metric OP number`, e.g. `stuck_pending>1000`, `unreplicated_bytes_pct >= 0.1`.
+    pub fn parse(s: &str) -> Result<Condition> {
+        let text = s.trim().to_string();
+        let ops = [
+            (">=", Op::Ge),
+            ("<=", Op::Le),
+            ("==", Op::Eq),
+            ("!=", Op::Ne),
+            (">", Op::Gt),
+            ("<", Op::Lt),
+            ("=", Op::Eq),
+        ];
+        let Some((pos, sym, op)) = ops
+            .iter()
+            .filter_map(|(sym, op)| text.find(sym).map(|p| (p, *sym, *op)))
+            .min_by_key(|(p, sym, _)| (*p, std::cmp::Reverse(sym.len())))
+        else {
+            return Err(Error::Usage(format!(
+                "invalid --fail-on {text:?}: write METRIC OP NUMBER, like failed_objects>0"
+            )));
+        };
+        let metric = text[..pos].trim().to_string();
+        let number = text[pos + sym.len()..].trim();
+        if !METRICS.iter().any(|(m, _)| *m == metric) {
+            return Err(Error::Usage(format!(
+                "unknown metric {metric:?} in --fail-on {text:?}; use one of {}",
+                METRICS
+                    .iter()
+                    .map(|(m, _)| *m)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let value: f64 = number.parse().map_err(|_| {
+            Error::Usage(format!("invalid number {number:?} in --fail-on {text:?}"))
+        })?;
+        Ok(Condition {
+            text,
+            metric,
+            op,
+            value,
+        })
+    }
+
+    /// Whether the condition holds for `actual`.
+    pub fn holds(&self, actual: f64) -> bool {
+        match self.op {
+            Op::Gt => actual > self.value,
+            Op::Ge => actual >= self.value,
+            Op::Lt => actual < self.value,
+            Op::Le => actual <= self.value,
+            Op::Eq => actual == self.value,
+            Op::Ne => actual != self.value,
+        }
+    }
+}
+
+/// The result of one condition.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Alert {
+    pub condition: String,
+    pub value: f64,
+    pub triggered: bool,
+}
+
+/// Evaluates conditions against the metrics.
+pub fn evaluate(conditions: &[Condition], metrics: &BTreeMap<String, f64>) -> Vec<Alert> {
+    conditions
+        .iter()
+        .map(|c| {
+            let value = metrics.get(&c.metric).copied().unwrap_or(0.0);
+            Alert {
+                condition: c.text.clone(),
+                value,
+                triggered: c.holds(value),
+            }
+        })
+        .collect()
+}
+
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The metrics in Prometheus text exposition format.
+pub fn prometheus(
+    metrics: &BTreeMap<String, f64>,
+    labels: &[(&str, &str)],
+    statuses: &[(String, u64, u64)],
+) -> String {
+    let labels_text: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+        .collect();
+    let base = labels_text.join(",");
+    let mut out = String::new();
+    out.push_str("# HELP s3inv_objects Objects per replication status in the delivery (current versions).\n# TYPE s3inv_objects gauge\n");
+    for (s, o, _) in statuses {
+        out.push_str(&format!("s3inv_objects{{{base},status=\"{s}\"}} {o}\n"));
+    }
+    out.push_str("# HELP s3inv_bytes Bytes per replication status in the delivery (current versions).\n# TYPE s3inv_bytes gauge\n");
+    for (s, _, b) in statuses {
+        out.push_str(&format!("s3inv_bytes{{{base},status=\"{s}\"}} {b}\n"));
+    }
+    for (name, help) in METRICS {
+        if let Some(v) = metrics.get(*name) {
+            out.push_str(&format!("# HELP s3inv_{name} {help}.\n# TYPE s3inv_{name} gauge\ns3inv_{name}{{{base}}} {v}\n"));
+        }
+    }
+    if let Some(t) = metrics.get("delivery_timestamp_seconds") {
+        out.push_str(&format!(
+            "# HELP s3inv_delivery_timestamp_seconds Creation time of the delivery.\n# TYPE s3inv_delivery_timestamp_seconds gauge\ns3inv_delivery_timestamp_seconds{{{base}}} {t}\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_parse_and_hold() {
+        let c = Condition::parse("failed_objects>0").unwrap();
+        assert_eq!(
+            (c.metric.as_str(), c.op, c.value),
+            ("failed_objects", Op::Gt, 0.0)
+        );
+        assert!(c.holds(1.0) && !c.holds(0.0));
+        let c = Condition::parse(" unreplicated_bytes_pct >= 0.1 ").unwrap();
+        assert_eq!(c.op, Op::Ge);
+        assert!(c.holds(0.1));
+        assert!(Condition::parse("stuck_pending=5").unwrap().holds(5.0));
+        assert!(Condition::parse("stuck_pending!=5").unwrap().holds(4.0));
+        assert!(
+            Condition::parse("colour>1")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown metric \"colour\"")
+        );
+        assert!(Condition::parse("failed_objects>lots").is_err());
+        assert!(Condition::parse("failed_objects").is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! report.md: a short Markdown summary fit for a chat message or a ticket.
+
+use super::Report;
+use crate::output::{human_bytes, thousands};
+
+fn delivery_name(r: &Report) -> String {
+    r.delivery["name"]
+        .as_str()
+        .unwrap_or("(delivery)")
+        .to_string()
+}
+
+/// The Markdown text.
+pub fn render(r: &Report) -> String {
+    let t = &r.totals;
+    let get = |s: &str| t.statuses.get(s).copied().unwrap_or_default();
+    let source = r.delivery["source_bucket"].as_str().unwrap_or("");
+    let mut out = format!(
+        "**S3 replication — {source} — inventory {}**\n\n",
+        delivery_name(r)
+    );
+    out.push_str(&format!(
+        "- {} objects, {}; {:.1}% of bytes replicated\n",
+        thousands(t.objects),
+        human_bytes(t.bytes),
+        t.replicated_pct
+    ));
+    out.push_str(&format!(
+        "- Not replicated: {} objects, {} — FAILED {} ({}), PENDING {} ({}), never replicated {} ({})\n",
+        thousands(t.unreplicated.objects),
+        human_bytes(t.unreplicated.bytes),
+        thousands(get("FAILED").objects),
+        human_bytes(get("FAILED").bytes),
+        thousands(get("PENDING").objects),
+        human_bytes(get("PENDING").bytes),
+        thousands(get("NONE").objects),
+        human_bytes(get("NONE").bytes),
+    ));
+    if r.pending.stuck.objects > 0 {
+        out.push_str(&format!(
+            "- Stuck PENDING (older than {}): {} objects, {}, oldest last modified {} — live replication will not finish them; re-drive with Batch Replication\n",
+            r.pending.older_than,
+            thousands(r.pending.stuck.objects),
+            human_bytes(r.pending.stuck.bytes),
+            r.pending.oldest_stuck.as_deref().unwrap_or("?")
+        ));
+    }
+    for c in &r.comparisons {
+        let f = c.change.get("FAILED").copied().unwrap_or_default();
+        out.push_str(&format!(
+            "- Since {} ({} day{} earlier): FAILED {:+}, newly FAILED {}, left FAILED {}, became stuck {}\n",
+            c.delivery,
+            c.days_earlier,
+            if c.days_earlier == 1.0 { "" } else { "s" },
+            f.objects,
+            thousands(c.newly_failed.objects),
+            thousands(c.left_failed.objects),
+            thousands(c.became_stuck.objects)
+        ));
+    }
+    let fired: Vec<String> = r
+        .alerts
+        .iter()
+        .filter(|a| a.triggered)
+        .map(|a| format!("`{}` (value {})", a.condition, a.value))
+        .collect();
+    if !fired.is_empty() {
+        out.push_str(&format!("- **Alerts**: {}\n", fired.join(", ")));
+    }
+    if let Some(p) = r.top_prefixes.first().filter(|p| p.unreplicated.bytes > 0) {
+        out.push_str(&format!(
+            "- Most bytes not replicated under `{}`: {}\n",
+            p.value.replace('`', "'"),
+            human_bytes(p.unreplicated.bytes)
+        ));
+    }
+    out
+}

@@ -1,0 +1,477 @@
+//! The nightly replication report: the newest delivery's numbers, trends against earlier
+//! deliveries, alerts, written as report.html (self-contained), report.json (versioned),
+//! report.md, and a small history record so later runs draw trends without rescanning.
+
+pub mod alert;
+mod compare;
+mod history;
+pub mod html;
+pub mod markdown;
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimestampMillisecondType};
+use serde::Serialize;
+use serde_json::Value;
+
+pub use compare::Comparison;
+pub use history::{HistoryRecord, TrendPoint};
+
+use crate::analytics::summary::{Dimension, STATUSES, StatusCounts, SummaryOptions, summarize};
+use crate::batch::dest::Destination;
+use crate::error::{Error, Result};
+use crate::manifest::{AtSpec, DeliveryInfo, list_deliveries, open_delivery};
+use crate::output::summary::delivery_json;
+use crate::storage::{Location, Store};
+use crate::table::Session;
+use crate::table::age::AgeBuckets;
+use alert::{Alert, Condition};
+
+/// Version of report.json; bumped only on incompatible changes.
+pub const REPORT_VERSION: u32 = 1;
+
+/// What the report compares and how.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Compare with the N latest earlier deliveries; `None`: the previous one and the one
+    /// 7 days earlier when present.
+    pub compare: Option<usize>,
+    pub pending_older_than_ms: i64,
+    pub pending_older_than_label: String,
+    pub prefix_depth: usize,
+    pub top: usize,
+    pub fail_on: Vec<Condition>,
+    pub verify: bool,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            compare: None,
+            pending_older_than_ms: 24 * 3_600_000,
+            pending_older_than_label: "24h".into(),
+            prefix_depth: 1,
+            top: 10,
+            fail_on: Vec::new(),
+            verify: true,
+        }
+    }
+}
+
+/// Objects and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Counts {
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+impl From<crate::analytics::summary::Counts> for Counts {
+    fn from(c: crate::analytics::summary::Counts) -> Self {
+        Counts {
+            objects: c.objects,
+            bytes: c.bytes,
+        }
+    }
+}
+
+/// One row of a breakdown (age bucket, prefix, storage class, …).
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupLine {
+    pub value: String,
+    pub objects: u64,
+    pub bytes: u64,
+    pub unreplicated: Counts,
+    pub statuses: BTreeMap<String, Counts>,
+}
+
+/// A FAILED object among the largest.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedObject {
+    pub key: String,
+    pub version_id: Option<String>,
+    pub size: i64,
+    pub last_modified: Option<String>,
+    pub storage_class: Option<String>,
+    pub encryption_status: Option<String>,
+}
+
+/// The report, as report.json holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub s3inv_report_version: u32,
+    pub delivery: Value,
+    pub scope: &'static str,
+    pub totals: Totals,
+    pub pending: Pending,
+    pub by_age: Vec<GroupLine>,
+    pub prefix_depth: usize,
+    pub top_prefixes: Vec<GroupLine>,
+    pub storage_classes: Vec<GroupLine>,
+    pub encryption_statuses: Vec<GroupLine>,
+    pub largest_failed: Vec<FailedObject>,
+    pub comparisons: Vec<Comparison>,
+    pub trend: Vec<TrendPoint>,
+    pub alerts: Vec<Alert>,
+    pub notes: Vec<String>,
+    #[serde(skip)]
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Headline numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub objects: u64,
+    pub bytes: u64,
+    pub unreplicated: Counts,
+    /// COMPLETED bytes as % of the bytes that are not replicas.
+    pub replicated_pct: f64,
+    pub statuses: BTreeMap<String, Counts>,
+}
+
+/// PENDING split at the stuck threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pending {
+    pub older_than: String,
+    pub recent: Counts,
+    pub stuck: Counts,
+    pub oldest_stuck: Option<String>,
+}
+
+fn iso(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 1e6 / whole as f64).round() / 1e4
+    }
+}
+
+fn status_map(s: &StatusCounts) -> BTreeMap<String, Counts> {
+    s.all().into_iter().map(|(k, c)| (k, c.into())).collect()
+}
+
+/// Sums the groups of a multi-dimension summary by one dimension.
+fn marginal(
+    groups: &[crate::analytics::summary::Group],
+    dim: usize,
+) -> Vec<(String, StatusCounts)> {
+    let mut by: BTreeMap<String, StatusCounts> = BTreeMap::new();
+    for g in groups {
+        by.entry(g.values[dim].clone())
+            .or_default()
+            .merge(&g.statuses);
+    }
+    by.into_iter().collect()
+}
+
+fn line(value: String, s: &StatusCounts) -> GroupLine {
+    let t = s.total();
+    GroupLine {
+        value,
+        objects: t.objects,
+        bytes: t.bytes,
+        unreplicated: s.unreplicated().into(),
+        statuses: s.iter().map(|(k, c)| (k.to_string(), c.into())).collect(),
+    }
+}
+
+/// Builds the report for the session's delivery; `dir` holds earlier runs' history.
+pub async fn build(
+    session: &Session,
+    location: &Location,
+    history_dir: &Destination,
+    opts: &ReportOptions,
+) -> Result<(Report, HistoryRecord)> {
+    let delivery = &session.delivery;
+    let ages = AgeBuckets::default();
+    let summary_options = SummaryOptions {
+        dimensions: vec![
+            Dimension::Prefix {
+                depth: opts.prefix_depth,
+            },
+            Dimension::Age(ages.clone()),
+            Dimension::Column("storage_class"),
+            Dimension::Column("encryption_status"),
+        ],
+        pending_older_than_ms: opts.pending_older_than_ms,
+        pending_older_than_label: opts.pending_older_than_label.clone(),
+        ..SummaryOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let summary = summarize(session, &summary_options).await?;
+    step_log("summary", session, started);
+
+    let totals_counts = summary.totals.total();
+    let statuses = status_map(&summary.totals);
+    let replica = summary.totals.get("REPLICA").bytes;
+    let unreplicated = summary.totals.unreplicated();
+    let totals = Totals {
+        objects: totals_counts.objects,
+        bytes: totals_counts.bytes,
+        unreplicated: unreplicated.into(),
+        replicated_pct: pct(
+            summary.totals.get("COMPLETED").bytes,
+            totals_counts.bytes - replica,
+        ),
+        statuses,
+    };
+    let p = &summary.pending;
+    let pending = Pending {
+        older_than: p.threshold_label.clone(),
+        recent: p.recent.into(),
+        stuck: p.stuck.into(),
+        oldest_stuck: p.oldest_stuck_ms.and_then(iso),
+    };
+    let mut by_age: Vec<GroupLine> = marginal(&summary.groups, 1)
+        .into_iter()
+        .map(|(v, s)| line(v, &s))
+        .collect();
+    by_age.sort_by_key(|g| {
+        ages.labels()
+            .iter()
+            .position(|l| *l == g.value)
+            .unwrap_or(usize::MAX)
+    });
+    let mut prefixes: Vec<GroupLine> = marginal(&summary.groups, 0)
+        .into_iter()
+        .map(|(v, s)| line(v, &s))
+        .collect();
+    prefixes.sort_by(|a, b| {
+        b.unreplicated
+            .bytes
+            .cmp(&a.unreplicated.bytes)
+            .then(a.value.cmp(&b.value))
+    });
+    prefixes.truncate(opts.top);
+    let mut classes: Vec<GroupLine> = marginal(&summary.groups, 2)
+        .into_iter()
+        .map(|(v, s)| line(v, &s))
+        .collect();
+    classes.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.value.cmp(&b.value)));
+    let mut encryption: Vec<GroupLine> = marginal(&summary.groups, 3)
+        .into_iter()
+        .map(|(v, s)| line(v, &s))
+        .collect();
+    encryption.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.value.cmp(&b.value)));
+
+    let started = std::time::Instant::now();
+    let largest_failed = largest_failed(session, opts.top.max(10)).await?;
+    step_log("largest_failed", session, started);
+
+    // Earlier deliveries of the same configuration.
+    let mut notes = Vec::new();
+    let mut comparisons = Vec::new();
+    match config_location(location, delivery) {
+        Some(config) => {
+            // Earlier deliveries sit in the same bucket as the newest one.
+            let store = delivery.store.clone();
+            let earlier = earlier_deliveries(&config, &store, delivery, opts).await?;
+            for (i, info) in earlier.iter().enumerate() {
+                let started = std::time::Instant::now();
+                let previous = open_delivery(&config, &store, Some(&AtSpec::Exact(info.name.clone())), opts.verify).await?;
+                let table = format!("earlier_{i}");
+                let (previous, columns) = session.attach(&table, previous, opts.verify).await?;
+                let cmp = compare::compare(session, &table, &previous, columns, &summary.totals, opts).await?;
+                tracing::info!(delivery = %info.name, elapsed_ms = started.elapsed().as_millis() as u64, "compared");
+                step_log(&format!("compare {}", info.name), session, started);
+                comparisons.push(cmp);
+            }
+            if earlier.is_empty() {
+                notes.push("no earlier complete delivery of this configuration: no comparison".into());
+            }
+        }
+        None => notes.push("LOCATION is a manifest outside a dated delivery folder: no comparison with earlier deliveries".into()),
+    }
+
+    // History: this run's record plus what earlier runs stored.
+    let record = HistoryRecord::from_summary(session, &summary);
+    let mut trend = history::read_trend(history_dir).await?;
+    trend.retain(|t| t.delivery != record.point.delivery);
+    for c in &comparisons {
+        if !trend.iter().any(|t| t.delivery == c.delivery) {
+            trend.push(c.point.clone());
+        }
+    }
+    trend.push(record.point.clone());
+    trend.sort_by_key(|t| t.created);
+    if trend.len() > 60 {
+        trend.drain(..trend.len() - 60);
+    }
+
+    let mut metrics = BTreeMap::new();
+    let f = |c: crate::analytics::summary::Counts| (c.objects as f64, c.bytes as f64);
+    metrics.insert("objects".into(), totals_counts.objects as f64);
+    metrics.insert("bytes".into(), totals_counts.bytes as f64);
+    for (name, status) in [
+        ("failed", "FAILED"),
+        ("pending", "PENDING"),
+        ("never_replicated", "NONE"),
+    ] {
+        let (o, b) = f(summary.totals.get(status));
+        metrics.insert(format!("{name}_objects"), o);
+        metrics.insert(format!("{name}_bytes"), b);
+    }
+    metrics.insert("stuck_pending".into(), p.stuck.objects as f64);
+    metrics.insert("stuck_pending_bytes".into(), p.stuck.bytes as f64);
+    metrics.insert("unreplicated_objects".into(), unreplicated.objects as f64);
+    metrics.insert("unreplicated_bytes".into(), unreplicated.bytes as f64);
+    metrics.insert(
+        "unreplicated_objects_pct".into(),
+        pct(unreplicated.objects, totals_counts.objects),
+    );
+    metrics.insert(
+        "unreplicated_bytes_pct".into(),
+        pct(unreplicated.bytes, totals_counts.bytes),
+    );
+    metrics.insert("replicated_pct".into(), totals.replicated_pct);
+    let previous = comparisons.first();
+    metrics.insert(
+        "newly_failed".into(),
+        previous.map_or(0.0, |c| c.newly_failed.objects as f64),
+    );
+    metrics.insert(
+        "left_failed".into(),
+        previous.map_or(0.0, |c| c.left_failed.objects as f64),
+    );
+    metrics.insert(
+        "became_stuck".into(),
+        previous.map_or(0.0, |c| c.became_stuck.objects as f64),
+    );
+    metrics.insert(
+        "delivery_timestamp_seconds".into(),
+        delivery.manifest.creation_timestamp_ms as f64 / 1000.0,
+    );
+    let alerts = alert::evaluate(&opts.fail_on, &metrics);
+
+    let report = Report {
+        s3inv_report_version: REPORT_VERSION,
+        delivery: delivery_json(delivery),
+        scope: "current",
+        totals,
+        pending,
+        by_age,
+        prefix_depth: opts.prefix_depth,
+        top_prefixes: prefixes,
+        storage_classes: classes,
+        encryption_statuses: encryption,
+        largest_failed,
+        comparisons,
+        trend,
+        alerts,
+        notes,
+        metrics,
+    };
+    Ok((report, record))
+}
+
+/// One structured line per step, for logs of unattended runs.
+fn step_log(step: &str, session: &Session, started: std::time::Instant) {
+    use crate::progress::Progress;
+    let p = &session.progress;
+    tracing::info!(
+        step,
+        delivery = session.delivery.name.as_deref().unwrap_or(""),
+        files = session.delivery.files.len(),
+        bytes_read = Progress::get(&p.scanned_bytes),
+        rows = Progress::get(&p.rows),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "report step"
+    );
+}
+
+/// The configuration folder of a delivery that sits in a dated folder.
+fn config_location(location: &Location, delivery: &crate::manifest::Delivery) -> Option<Location> {
+    delivery.name.as_ref()?;
+    let config = delivery.manifest_path.parent()?.parent()?;
+    Some(match location {
+        Location::Local(_) => Location::Local(Store::local_path(&config)),
+        Location::S3 { bucket, .. } => Location::S3 {
+            bucket: bucket.clone(),
+            key: config.to_string(),
+        },
+    })
+}
+
+async fn earlier_deliveries(
+    config: &Location,
+    store: &Store,
+    delivery: &crate::manifest::Delivery,
+    opts: &ReportOptions,
+) -> Result<Vec<DeliveryInfo>> {
+    let current = delivery.name.clone().unwrap_or_default();
+    let created = delivery.manifest.creation_timestamp_ms;
+    let mut earlier: Vec<DeliveryInfo> = list_deliveries(config, store)
+        .await?
+        .into_iter()
+        .filter(|d| d.complete && d.name < current && d.problem.is_none())
+        .collect();
+    earlier.sort_by(|a, b| b.name.cmp(&a.name));
+    if let Some(n) = opts.compare {
+        earlier.truncate(n);
+        return Ok(earlier);
+    }
+    let mut chosen: Vec<DeliveryInfo> = earlier.first().cloned().into_iter().collect();
+    let week = created - 7 * 86_400_000;
+    if let Some(w) = earlier
+        .iter()
+        .filter(|d| {
+            d.creation_timestamp_ms
+                .is_some_and(|t| (t - week).abs() <= 12 * 3_600_000)
+        })
+        .min_by_key(|d| (d.creation_timestamp_ms.unwrap_or(0) - week).abs())
+        && !chosen.iter().any(|c| c.name == w.name)
+    {
+        chosen.push(w.clone());
+    }
+    Ok(chosen)
+}
+
+async fn largest_failed(session: &Session, n: usize) -> Result<Vec<FailedObject>> {
+    let sql = format!(
+        "SELECT key, version_id, size, last_modified_date, storage_class, encryption_status FROM inventory \
+         WHERE replication_status = 'FAILED' AND coalesce(is_latest, true) AND NOT coalesce(is_delete_marker, false) \
+         ORDER BY size DESC, key, version_id LIMIT {n}"
+    );
+    let mut out = Vec::new();
+    for b in session.sql(&sql).await? {
+        let text = |i: usize| {
+            datafusion::arrow::compute::cast(b.column(i), &DataType::Utf8)
+                .map_err(|e| Error::Query(e.to_string()))
+        };
+        let (key, version, class, enc) = (text(0)?, text(1)?, text(4)?, text(5)?);
+        let size = datafusion::arrow::compute::cast(b.column(2), &DataType::Int64)
+            .map_err(|e| Error::Query(e.to_string()))?;
+        let lm = b.column(3).as_primitive::<TimestampMillisecondType>();
+        let opt = |a: &datafusion::arrow::array::ArrayRef, i: usize| {
+            let s = a.as_string::<i32>();
+            (!s.is_null(i)).then(|| s.value(i).to_string())
+        };
+        for i in 0..b.num_rows() {
+            out.push(FailedObject {
+                key: key.as_string::<i32>().value(i).to_string(),
+                version_id: opt(&version, i),
+                size: size.as_primitive::<Int64Type>().value(i),
+                last_modified: (!lm.is_null(i)).then(|| lm.value(i)).and_then(iso),
+                storage_class: opt(&class, i),
+                encryption_status: opt(&enc, i),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `(status, objects, bytes)` for the Prometheus output, all five statuses.
+pub fn status_rows(report: &Report) -> Vec<(String, u64, u64)> {
+    STATUSES
+        .iter()
+        .map(|s| {
+            let c = report.totals.statuses.get(*s).copied().unwrap_or_default();
+            (s.to_string(), c.objects, c.bytes)
+        })
+        .collect()
+}

@@ -257,11 +257,12 @@ pub fn render(r: &Report) -> String {
     );
     let _ = write!(
         out,
-        "<h1>Replication report — {}</h1><p class=\"sub\">Inventory delivery {} · {} · {} files, {} · current versions, delete markers excluded</p>",
+        "<h1>Replication report — {}</h1><p class=\"sub\">Inventory delivery {} · {} · {} file{}, {} · current versions, delete markers excluded</p>",
         esc(source),
         esc(name),
         esc(r.delivery["format"].as_str().unwrap_or("")),
         r.delivery["files"],
+        if r.delivery["files"] == 1 { "" } else { "s" },
         human_bytes(r.delivery["bytes"].as_u64().unwrap_or(0))
     );
     out.push_str("<section class=\"cards\">");

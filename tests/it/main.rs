@@ -7,5 +7,6 @@ mod harness;
 mod manifest;
 mod queries;
 mod real_fixtures;
+mod report;
 mod s3;
 mod summary;

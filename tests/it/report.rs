@@ -1,0 +1,475 @@
+//! `s3inv report`: the JSON numbers equal `summary`'s, comparisons equal a plain-Rust join of
+//! the generator's rows of two days, history feeds the trend, alerts set the exit code, and
+//! the HTML renders in headless Chromium.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use s3inv::generate::{DeliverySpec, GenerateOptions, Row, Versions, write_delivery};
+use s3inv::manifest::FileFormat;
+use serde_json::Value;
+
+use crate::harness::{S3Server, buckets, run, s3inv};
+
+fn logs() -> PathBuf {
+    buckets().join("acme-inventory/acme-logs/csv-all")
+}
+
+/// How the acme-logs deliveries were generated (testdata/README.md).
+fn logs_options(day: u32) -> GenerateOptions {
+    GenerateOptions {
+        rows: 300,
+        seed: 1,
+        source_bucket: "acme-logs".into(),
+        destination_bucket: "acme-inventory".into(),
+        destination_prefix: String::new(),
+        created_ms: 1_795_136_400_000,
+        files: 1,
+        hostile: true,
+        day,
+    }
+}
+
+fn report(location: &Path, out: &Path, args: &[&str]) -> (i32, String, Value) {
+    let (code, _, err) = run(s3inv()
+        .arg("report")
+        .arg(location)
+        .arg("--out")
+        .arg(out)
+        .args(args));
+    let doc = std::fs::read_to_string(out.join("report.json"))
+        .ok()
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (code, err, doc)
+}
+
+fn summary(location: &Path, args: &[&str]) -> Value {
+    let (code, out, err) = run(s3inv()
+        .arg("summary")
+        .arg(location)
+        .args(args)
+        .args(["-f", "json"]));
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn numbers_equal_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err, r) = report(&logs(), dir.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["s3inv_report_version"], 1);
+    let s = summary(&logs(), &[]);
+    assert_eq!(r["totals"]["objects"], s["totals"]["objects"]);
+    assert_eq!(r["totals"]["bytes"], s["totals"]["bytes"]);
+    assert_eq!(r["totals"]["unreplicated"], s["totals"]["unreplicated"]);
+    for (status, c) in s["totals"]["statuses"].as_object().unwrap() {
+        assert_eq!(
+            r["totals"]["statuses"][status]["objects"], c["objects"],
+            "{status}"
+        );
+        assert_eq!(
+            r["totals"]["statuses"][status]["bytes"], c["bytes"],
+            "{status}"
+        );
+    }
+    assert_eq!(r["pending"]["stuck"], json_counts(&s["pending"]["stuck"]));
+    assert_eq!(r["pending"]["recent"], s["pending"]["recent"]);
+    // Breakdowns equal summary --by of the same dimension.
+    for (field, by) in [
+        ("by_age", "age"),
+        ("storage_classes", "storage_class"),
+        ("encryption_statuses", "encryption_status"),
+    ] {
+        let s = summary(&logs(), &["--by", by]);
+        let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for g in s["groups"].as_array().unwrap() {
+            expected.insert(
+                g["values"][by].as_str().unwrap().into(),
+                (g["objects"].as_u64().unwrap(), g["bytes"].as_u64().unwrap()),
+            );
+        }
+        let got: BTreeMap<String, (u64, u64)> = r[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["value"].as_str().unwrap().into(),
+                    (g["objects"].as_u64().unwrap(), g["bytes"].as_u64().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{field}");
+    }
+    let s = summary(&logs(), &["--by", "prefix", "--depth", "1", "--top", "10"]);
+    let top: Vec<(String, u64)> = s["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["values"]["prefix"] != "(other)")
+        .map(|g| {
+            (
+                g["values"]["prefix"].as_str().unwrap().into(),
+                g["unreplicated"]["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, u64)> = r["top_prefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap().into(),
+                g["unreplicated"]["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, top);
+    assert!(r["largest_failed"].as_array().unwrap().len() <= 10);
+    for name in ["report.html", "report.md", "history/2026-11-27T01-00Z.json"] {
+        assert!(dir.path().join(name).exists(), "{name}");
+    }
+}
+
+fn json_counts(v: &Value) -> Value {
+    serde_json::json!({ "objects": v["objects"], "bytes": v["bytes"] })
+}
+
+type Key = (String, Option<String>);
+
+/// FAILED/PENDING state per object of one day, current versions only.
+fn states(day: u32) -> BTreeMap<Key, (String, i64, u64)> {
+    logs_options(day)
+        .rows(Versions::All)
+        .filter(Row::is_current)
+        .filter_map(|r| {
+            let s = r.replication_status.clone()?;
+            (s == "FAILED" || s == "PENDING").then(|| {
+                (
+                    (r.key.clone(), r.version_id.clone()),
+                    (s, r.last_modified_ms, r.size.unwrap_or(0) as u64),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The transitions between two days, computed directly.
+fn transitions(now: u32, then: u32) -> [(u64, u64); 3] {
+    let (c, p) = (states(now), states(then));
+    let threshold = 86_400_000;
+    let now_ms = logs_options(now).delivery_ms();
+    let then_ms = logs_options(then).delivery_ms();
+    let mut out = [(0, 0); 3];
+    for (k, (s, lm, size)) in &c {
+        let before = p.get(k);
+        if s == "FAILED" && before.is_none_or(|b| b.0 != "FAILED") {
+            out[0].0 += 1;
+            out[0].1 += size;
+        }
+        let stuck_now = s == "PENDING" && *lm < now_ms - threshold;
+        let stuck_then = before.is_some_and(|b| b.0 == "PENDING" && b.1 < then_ms - threshold);
+        if stuck_now && !stuck_then {
+            out[2].0 += 1;
+            out[2].1 += size;
+        }
+    }
+    for (k, (s, _, size)) in &p {
+        if s == "FAILED" && c.get(k).is_none_or(|n| n.0 != "FAILED") {
+            out[1].0 += 1;
+            out[1].1 += size;
+        }
+    }
+    out
+}
+
+fn check_comparison(c: &Value, now: u32, then: u32) {
+    let t = transitions(now, then);
+    for (i, field) in ["newly_failed", "left_failed", "became_stuck"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(
+            (
+                c[field]["objects"].as_u64().unwrap(),
+                c[field]["bytes"].as_u64().unwrap()
+            ),
+            t[i],
+            "{field} day {now} vs {then}"
+        );
+    }
+}
+
+#[test]
+fn comparisons_equal_an_independent_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err, r) = report(&logs(), dir.path(), &[]);
+    assert_eq!(code, 0, "{err}");
+    let cmp = r["comparisons"].as_array().unwrap();
+    assert_eq!(cmp.len(), 2, "previous and 7 days earlier");
+    assert_eq!(cmp[0]["delivery"], "2026-11-26T01-00Z");
+    assert_eq!(cmp[1]["delivery"], "2026-11-20T01-00Z");
+    assert_eq!(cmp[1]["days_earlier"], 7.0);
+    check_comparison(&cmp[0], 7, 6);
+    check_comparison(&cmp[1], 7, 0);
+    let t = transitions(7, 0);
+    assert!(
+        t[0].0 > 0 && t[1].0 > 0,
+        "the fixture should show movement: {t:?}"
+    );
+    // --compare N picks the N latest earlier deliveries.
+    let dir = tempfile::tempdir().unwrap();
+    let (_, _, r) = report(
+        &logs(),
+        dir.path(),
+        &["--compare", "3", "--at", "2026-11-25"],
+    );
+    let names: Vec<&str> = r["comparisons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "2026-11-24T01-00Z",
+            "2026-11-23T01-00Z",
+            "2026-11-22T01-00Z"
+        ]
+    );
+    check_comparison(&r["comparisons"][2], 5, 2);
+}
+
+#[test]
+fn history_feeds_the_trend_without_rescanning() {
+    let dir = tempfile::tempdir().unwrap();
+    for day in ["2026-11-21", "2026-11-23", "2026-11-25"] {
+        let (code, err, _) = report(&logs(), dir.path(), &["--at", day, "--compare", "0"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (_, _, r) = report(&logs(), dir.path(), &["--compare", "0"]);
+    let trend: Vec<&str> = r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        trend,
+        [
+            "2026-11-21T01-00Z",
+            "2026-11-23T01-00Z",
+            "2026-11-25T01-00Z",
+            "2026-11-27T01-00Z"
+        ]
+    );
+    // The stored points carry the numbers a summary of that delivery gives.
+    let s = summary(&logs(), &["--at", "2026-11-23"]);
+    let p = &r["trend"][1];
+    assert_eq!(p["objects"], s["totals"]["objects"]);
+    assert_eq!(
+        p["unreplicated_bytes"],
+        s["totals"]["unreplicated"]["bytes"]
+    );
+    assert_eq!(p["stuck_pending"], s["pending"]["stuck"]["objects"]);
+    assert!(r["comparisons"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn alerts_set_the_exit_code_and_metrics_are_prometheus_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("s3inv.prom");
+    let (code, err, r) = report(
+        &logs(),
+        &dir.path().join("r"),
+        &[
+            "--fail-on",
+            "failed_objects>0",
+            "--fail-on",
+            "stuck_pending>1000",
+            "--metrics",
+            prom.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    let failed = r["totals"]["statuses"]["FAILED"]["objects"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l == format!("s3inv: alert: failed_objects>0 (value {failed})")),
+        "{err}"
+    );
+    assert_eq!(r["alerts"][1]["triggered"], false);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(text.contains(&format!("s3inv_failed_objects{{source_bucket=\"acme-logs\",delivery=\"2026-11-27T01-00Z\"}} {failed}")), "{text}");
+    assert!(text.contains("# TYPE s3inv_objects gauge"));
+    assert!(text.contains(
+        "s3inv_objects{source_bucket=\"acme-logs\",delivery=\"2026-11-27T01-00Z\",status=\"NONE\"}"
+    ));
+    let (code, _, _) = report(
+        &logs(),
+        &dir.path().join("r2"),
+        &["--fail-on", "unreplicated_bytes_pct>99.9", "-q"],
+    );
+    assert_eq!(code, 0);
+    let (code, err, _) = report(
+        &logs(),
+        &dir.path().join("r3"),
+        &["--fail-on", "failures>0"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown metric \"failures\""), "{err}");
+}
+
+#[test]
+fn earlier_delivery_in_another_format_is_still_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("acme-inventory");
+    for (day, format) in [(0, FileFormat::Parquet), (1, FileFormat::Csv)] {
+        let spec = DeliverySpec {
+            format,
+            versions: Versions::All,
+            config_id: "daily".into(),
+        };
+        write_delivery(&root, &logs_options(day), &spec).unwrap();
+    }
+    let out = dir.path().join("report");
+    let (code, err, r) = report(&root.join("acme-logs/daily"), &out, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["delivery"]["format"], "CSV");
+    assert_eq!(r["comparisons"][0]["format"], "Parquet");
+    check_comparison(&r["comparisons"][0], 1, 0);
+}
+
+#[test]
+fn bad_input_is_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    // No delivery yet.
+    let empty = dir.path().join("acme-inventory/acme-logs/none");
+    std::fs::create_dir_all(empty.join("data")).unwrap();
+    let (code, err, _) = report(&empty, &dir.path().join("r"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no inventory manifest at"), "{err}");
+    // An incomplete newest delivery: fall back to the previous complete one and say so.
+    let copy = dir.path().join("copy/acme-inventory/acme-logs/csv-all");
+    crate::harness::copy_dir(&logs(), &copy);
+    std::fs::remove_file(copy.join("2026-11-27T01-00Z/manifest.checksum")).unwrap();
+    let (code, err, r) = report(&copy, &dir.path().join("r"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("skipped incomplete deliveries (no manifest.checksum yet): 2026-11-27T01-00Z; using 2026-11-26T01-00Z"), "{err}");
+    assert_eq!(r["delivery"]["name"], "2026-11-26T01-00Z");
+    // An unwritable DIR fails before any scan.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let (code, err, _) = report(&logs(), &file.join("report"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("a-file"), "{err}");
+    assert!(!err.contains("step=open"), "{err}");
+}
+
+#[test]
+fn report_over_s3_with_manifests() {
+    let server = S3Server::start(&buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let (code, _, err) = run(server.s3inv().args([
+        "report",
+        "s3://acme-inventory/acme-logs/parquet-all/",
+        "--out",
+        "s3://acme-ops/replication-report",
+        "--with-manifests",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let out = server.root.path().join("acme-ops/replication-report");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(r["comparisons"].as_array().unwrap().len(), 2);
+    check_comparison(&r["comparisons"][0], 7, 6);
+    assert!(out.join("manifests/summary.json").exists());
+    assert!(out.join("history/2026-11-27T01-00Z.json").exists());
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .map(|n| Path::new("/usr/bin").join(n))
+        .find(|p| p.exists())
+}
+
+#[test]
+fn html_renders_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err, _) = report(&logs(), dir.path(), &["--fail-on", "failed_objects>0"]);
+    assert_eq!(code, 1, "{err}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the page must need no network"
+    );
+    assert!(html.contains("<svg"));
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("S3INV_REQUIRE_BROWSER").is_none(),
+            "S3INV_REQUIRE_BROWSER is set but no Chromium was found (apt-get install chromium)"
+        );
+        eprintln!(
+            "skipping the browser check: no Chromium (apt-get install chromium; .ci/run installs it)"
+        );
+        return;
+    };
+    let shot = dir.path().join("report.png");
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("report.html").display());
+    let common = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+    ];
+    let status = std::process::Command::new(&browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1366,2400")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        shot.exists(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1366, 2400));
+    assert!(
+        png.len() > 40_000,
+        "a rendered report is not a blank page ({} bytes)",
+        png.len()
+    );
+    // The DOM the browser built holds the headline numbers and the charts.
+    let dom = std::process::Command::new(&browser)
+        .args(common)
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("Replication report — acme-logs"), "{dom}");
+    assert!(dom.contains("Stuck PENDING") && dom.contains("Largest FAILED objects"));
+    assert!(dom.matches("<svg").count() >= 3);
+}

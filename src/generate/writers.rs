@@ -134,7 +134,9 @@ impl FileWriter {
             }
             FileFormat::Orc => {
                 let schema = arrow_schema(format, versions);
+                // AWS writes ORC with ZLIB.
                 let w = orc_rust::ArrowWriterBuilder::new(file, Arc::clone(&schema))
+                    .with_compression(orc_rust::compression::CompressionType::Zlib)
                     .try_build()
                     .map_err(|e| err(path, e))?;
                 FileWriter::Orc(w, Vec::with_capacity(BATCH), schema)

@@ -14,6 +14,7 @@ use super::tags::{TagKind, TagSource};
 use crate::error::{Error, Result};
 use crate::table::Session;
 use crate::table::age::AgeBuckets;
+use crate::table::sql_literal;
 
 /// The statuses in report order; `NONE` stands for an empty status (never replicated).
 pub const STATUSES: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
@@ -279,10 +280,6 @@ impl Summary {
     }
 }
 
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// The SQL of the aggregation (exposed so users can see and adapt it).
 pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<TagKind>) -> String {
     let mut dims = Vec::new();
@@ -291,7 +288,7 @@ pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<TagKind
             Dimension::Prefix { depth } => format!("key_prefix(i.key, {depth})"),
             Dimension::Age(b) => format!(
                 "coalesce(age_bucket(i.last_modified_date, {}), '(unknown)')",
-                sql_string(&b.spec())
+                sql_literal(&b.spec())
             ),
             Dimension::Column(c) => format!("coalesce(CAST(i.{c} AS VARCHAR), '{NULL_LABEL}')"),
             Dimension::Tag(_) => format!(

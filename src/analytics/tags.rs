@@ -15,6 +15,7 @@ use object_store::ObjectStoreExt;
 use crate::error::{Error, Result};
 use crate::storage::{Location, S3Options, Store};
 use crate::table::Session;
+use crate::table::sql_literal;
 
 /// Where tags come from.
 #[derive(Debug, Clone)]
@@ -34,10 +35,6 @@ pub enum TagKind {
 
 const TABLE: &str = "s3inv_tags";
 
-fn sql_string(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 impl TagKind {
     /// One row per object version with its value for each requested tag key, as columns
     /// `bucket, key, version_id, has_data, v{i}` (`i` = the dimension index).
@@ -47,11 +44,11 @@ impl TagKind {
             .map(|(i, k)| match self {
                 TagKind::Metadata => format!(
                     "max(map_extract(object_tags, {})[1]) AS v{i}",
-                    sql_string(k)
+                    sql_literal(k)
                 ),
                 TagKind::Table => format!(
                     "max(CASE WHEN tag_key = {} THEN tag_value END) AS v{i}",
-                    sql_string(k)
+                    sql_literal(k)
                 ),
             })
             .collect();

@@ -3,6 +3,7 @@
 //! over `inventory`; its order does not matter, `spool` puts the lines in canonical order.
 
 use crate::error::{Error, Result};
+use crate::table::sql_literal;
 use crate::table::status_sql;
 
 /// The statuses a selection may name (`NONE` = never replicated).
@@ -48,14 +49,10 @@ impl Default for Selection {
     }
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 fn list(items: &[String]) -> String {
     items
         .iter()
-        .map(|s| quote(s))
+        .map(|s| sql_literal(s))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -121,7 +118,7 @@ impl Selection {
             let any: Vec<String> = self
                 .prefixes
                 .iter()
-                .map(|p| format!("starts_with(key, {})", quote(p)))
+                .map(|p| format!("starts_with(key, {})", sql_literal(p)))
                 .collect();
             filters.push(format!("({})", any.join(" OR ")));
         }

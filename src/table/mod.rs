@@ -181,6 +181,11 @@ impl Session {
     }
 }
 
+/// A SQL string literal: `'it''s'`.
+pub fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// SQL for a row's replication status as reports name it: `NONE` for empty (never
 /// replicated), the legacy `COMPLETE` as `COMPLETED`, anything else as AWS wrote it.
 pub fn status_sql(column: &str) -> String {

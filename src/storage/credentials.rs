@@ -55,21 +55,11 @@ pub(super) async fn default_chain(
     if let Err(e) = provider.provide_credentials().await {
         return Err(Error::NoCredentials {
             bucket: bucket.to_string(),
-            reason: first_line(&aws_error_text(&e)),
+            reason: first_line(&super::errors::error_chain(&e)),
         });
     }
     let region = config.region().map(|r| r.to_string());
     Ok((Arc::new(ChainProvider { inner: provider }), region))
-}
-
-fn aws_error_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 fn first_line(s: &str) -> String {

@@ -7,15 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use md5::{Digest, Md5};
-use object_store::ObjectStoreExt;
-use object_store::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::format::key::percent_decode;
-use crate::storage::{Action, Location, S3Options, Store};
+use crate::storage::{Location, S3Options, Store};
 
 #[derive(Deserialize)]
 struct RawReport {
@@ -132,17 +129,6 @@ pub fn csv_rows(data: &[u8]) -> Vec<Vec<String>> {
     }
 }
 
-async fn get(store: &Store, path: &Path) -> Result<Bytes> {
-    let r = store
-        .object_store
-        .get(path)
-        .await
-        .map_err(|e| store.error(e, path, Action::Get))?;
-    r.bytes()
-        .await
-        .map_err(|e| store.error(e, path, Action::Get))
-}
-
 /// Reads the report at `location` (the `job-<id>/` folder or its `manifest.json`).
 pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobReport> {
     let store = Store::open(location, s3).await?;
@@ -155,7 +141,7 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
     let job_dir = manifest_path.parent().unwrap_or_default();
     let shown = store.display(&manifest_path);
     let raw: RawReport =
-        serde_json::from_slice(&get(&store, &manifest_path).await?).map_err(|e| {
+        serde_json::from_slice(&store.get_bytes(&manifest_path).await?).map_err(|e| {
             Error::InvalidManifest {
                 path: shown.clone(),
                 reason: format!("not a Batch Operations completion report manifest: {e}"),
@@ -194,7 +180,7 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
                 )
             }
         };
-        let data = get(&file_store, &file_path).await?;
+        let data = file_store.get_bytes(&file_path).await?;
         if let Some(expected) = &result.md5 {
             let actual = hex::encode(Md5::digest(&data));
             if !actual.eq_ignore_ascii_case(expected) {

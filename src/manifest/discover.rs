@@ -1,7 +1,6 @@
 //! Finding a delivery from a LOCATION: a `manifest.json`, a dated delivery folder, or a
 //! configuration folder (newest complete delivery, or the one `--at` names).
 
-use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use object_store::path::Path;
 
@@ -131,17 +130,6 @@ pub struct DeliveryInfo {
     pub problem: Option<String>,
 }
 
-async fn get_bytes(store: &Store, path: &Path) -> Result<Bytes> {
-    let r = store
-        .object_store
-        .get(path)
-        .await
-        .map_err(|e| store.error(e, path, Action::Get))?;
-    r.bytes()
-        .await
-        .map_err(|e| store.error(e, path, Action::Get))
-}
-
 async fn exists(store: &Store, path: &Path) -> Result<bool> {
     match store.object_store.head(path).await {
         Ok(_) => Ok(true),
@@ -207,15 +195,13 @@ pub async fn open_delivery(
         choose_delivery(store, &path, &names, at, &mut notes, &shown).await?
     };
     let manifest_display = store.display(&manifest_path);
-    let bytes = get_bytes(store, &manifest_path)
-        .await
-        .map_err(|e| match e {
-            Error::NotFound { path, .. } => Error::NoManifest {
-                location: path,
-                reason: "the file does not exist".into(),
-            },
-            other => other,
-        })?;
+    let bytes = store.get_bytes(&manifest_path).await.map_err(|e| match e {
+        Error::NotFound { path, .. } => Error::NoManifest {
+            location: path,
+            reason: "the file does not exist".into(),
+        },
+        other => other,
+    })?;
     let checksum = if verify {
         verify_manifest_checksum(store, &manifest_path, &bytes).await?;
         ChecksumState::Verified
@@ -309,7 +295,7 @@ async fn verify_manifest_checksum(store: &Store, manifest_path: &Path, bytes: &[
     let checksum_name = format!("{}.checksum", name.strip_suffix(".json").unwrap_or(name));
     let parent = manifest_path.parent().unwrap_or_default();
     let checksum_path = Store::join(&parent, &checksum_name);
-    let expected = match get_bytes(store, &checksum_path).await {
+    let expected = match store.get_bytes(&checksum_path).await {
         Ok(b) => String::from_utf8_lossy(&b).trim().to_ascii_lowercase(),
         Err(Error::NotFound { path, .. }) => {
             return Err(Error::NotFound {
@@ -405,7 +391,7 @@ pub async fn list_deliveries(location: &Location, store: &Store) -> Result<Vec<D
             creation_timestamp_ms: None,
             problem: None,
         };
-        match get_bytes(store, &manifest_path).await {
+        match store.get_bytes(&manifest_path).await {
             Ok(bytes) => match InventoryManifest::parse(&bytes, &display) {
                 Ok(m) => {
                     info.format = Some(m.file_format.to_string());

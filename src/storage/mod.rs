@@ -79,6 +79,19 @@ impl Store {
         std::path::PathBuf::from(format!("/{path}"))
     }
 
+    /// The whole content of a (small) object.
+    pub async fn get_bytes(&self, path: &Path) -> Result<bytes::Bytes> {
+        use object_store::ObjectStoreExt;
+        let r = self
+            .object_store
+            .get(path)
+            .await
+            .map_err(|e| self.error(e, path, Action::Get))?;
+        r.bytes()
+            .await
+            .map_err(|e| self.error(e, path, Action::Get))
+    }
+
     /// Maps a storage error about `path` to our error, naming the object and the action.
     pub fn error(&self, e: object_store::Error, path: &Path, action: Action) -> Error {
         map_store_error(e, self.bucket.as_deref(), path, &self.display(path), action)

@@ -14,17 +14,10 @@ use crate::error::{Error, Result};
 use crate::format::schema::timestamp_type;
 use crate::manifest::list_deliveries;
 use crate::output::write_stream;
-use crate::settings::RawSource;
 use crate::storage::Store;
 
 pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
-    let source = RawSource {
-        location: args.location.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        region: args.region.clone(),
-        ..Default::default()
-    }
-    .validate()?;
+    let source = args.store.raw(&args.location).validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let store = Store::open(&source.location, &source.s3).await?;
     let list = list_deliveries(&source.location, &store).await?;

@@ -11,7 +11,7 @@ use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
 use crate::error::Result;
 use crate::output::{OutputFormat, human_bytes, thousands, write_text};
-use crate::settings::{RawManifest, RawSource};
+use crate::settings::RawManifest;
 use crate::table::{Session, SessionOptions};
 
 #[derive(Debug, Args)]
@@ -248,26 +248,15 @@ pub struct JobReportArgs {
     #[arg(long, value_name = "PATH")]
     pub failed_manifest: Option<std::path::PathBuf>,
 
-    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// AWS region (default: the bucket's own region).
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub store: super::StoreArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
-    let source = RawSource {
-        location: args.location.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        region: args.region.clone(),
-        ..Default::default()
-    }
-    .validate()?;
+    let source = args.store.raw(&args.location).validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let report = read_job_report(&source.location, &source.s3).await?;
     if let Some(path) = &args.failed_manifest {

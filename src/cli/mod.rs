@@ -76,6 +76,30 @@ delivery_time(), batch_key(key).")]
     Generate(generate::GenerateArgs),
 }
 
+/// How to reach S3 (credentials always come from the AWS default chain).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// AWS region (default: the bucket's own region).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+impl StoreArgs {
+    /// A raw source for `location` reached this way.
+    fn raw(&self, location: &str) -> RawSource {
+        RawSource {
+            location: location.to_string(),
+            endpoint_url: self.endpoint_url.clone(),
+            region: self.region.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Where the delivery is and how to read it.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
@@ -91,13 +115,8 @@ pub struct SourceArgs {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// AWS region (default: the bucket's own region).
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Bound DataFusion's memory pool, e.g. 2G; queries that need more fail or spill.
     #[arg(long, value_name = "SIZE")]
@@ -114,8 +133,8 @@ impl SourceArgs {
             location: self.location.clone(),
             at: self.at.clone(),
             no_verify: self.no_verify,
-            endpoint_url: self.endpoint_url.clone(),
-            region: self.region.clone(),
+            endpoint_url: self.store.endpoint_url.clone(),
+            region: self.store.region.clone(),
             memory_limit: self.memory_limit.clone(),
             threads: self.threads,
         }
@@ -173,13 +192,8 @@ pub struct DeliveriesArgs {
     /// A configuration folder …/<source-bucket>/<config-id>/ (local or s3://).
     pub location: String,
 
-    /// S3-compatible endpoint, e.g. http://127.0.0.1:9000.
-    #[arg(long, value_name = "URL")]
-    pub endpoint_url: Option<String>,
-
-    /// AWS region (default: the bucket's own region).
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

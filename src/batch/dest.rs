@@ -4,7 +4,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -175,7 +174,6 @@ impl Destination {
                 Inner::Local { file, handle }
             }
             Kind::S3 { store, prefix } => Inner::S3 {
-                store: Arc::clone(&store.object_store),
                 s3: store.clone(),
                 path: Store::join(prefix, name),
                 buffer: Vec::new(),
@@ -315,7 +313,6 @@ enum Inner {
         handle: std::io::BufWriter<std::fs::File>,
     },
     S3 {
-        store: Arc<dyn ObjectStore>,
         s3: Store,
         path: Path,
         buffer: Vec<u8>,
@@ -363,7 +360,6 @@ impl FileWriter {
                 source: e,
             }),
             Inner::S3 {
-                store,
                 s3,
                 path,
                 buffer,
@@ -372,7 +368,8 @@ impl FileWriter {
                 buffer.extend_from_slice(data);
                 if buffer.len() >= SINGLE_PUT_LIMIT {
                     if upload.is_none() {
-                        let u = store
+                        let u = s3
+                            .object_store
                             .put_multipart(path)
                             .await
                             .map_err(|e| s3.error(e, path, Action::Put))?;
@@ -408,14 +405,14 @@ impl FileWriter {
                 (md5.clone(), Some(file))
             }
             Inner::S3 {
-                store,
                 s3,
                 path,
                 buffer,
                 upload,
             } => {
                 let result = match upload {
-                    None => store
+                    None => s3
+                        .object_store
                         .put(&path, PutPayload::from(buffer))
                         .await
                         .map_err(|e| s3.error(e, &path, Action::Put))?,

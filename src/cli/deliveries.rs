@@ -7,13 +7,12 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 
 use super::{DeliveriesArgs, stdout_is_terminal};
 use crate::error::{Error, Result};
 use crate::format::schema::timestamp_type;
 use crate::manifest::list_deliveries;
-use crate::output::write_stream;
+use crate::output::write_batch;
 use crate::storage::Store;
 
 pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
@@ -56,9 +55,7 @@ pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
             list.iter().map(|d| d.manifest.as_str()),
         )),
     ];
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| Error::Query(e.to_string()))?;
-    let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
-    write_stream(Box::pin(stream), output.format, &output.target).await?;
+    let batch = RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))?;
+    write_batch(batch, output.format, &output.target).await?;
     Ok(0)
 }

@@ -10,7 +10,7 @@ use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
 use crate::error::Result;
-use crate::output::{OutputFormat, human_bytes, thousands, write_text};
+use crate::output::{OutputFormat, human_bytes, text_batch, thousands, write_batch, write_text};
 use crate::settings::RawManifest;
 use crate::table::{Session, SessionOptions};
 
@@ -284,37 +284,16 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
             ]
         })
         .collect();
-    let schema = Arc::new(datafusion::arrow::datatypes::Schema::new(
-        [
+    let batch = text_batch(
+        &[
             "task_status",
             "error_code",
             "http_status",
             "tasks",
             "example_message",
-        ]
-        .iter()
-        .map(|n| {
-            datafusion::arrow::datatypes::Field::new(
-                *n,
-                datafusion::arrow::datatypes::DataType::Utf8,
-                false,
-            )
-        })
-        .collect::<Vec<_>>(),
-    ));
-    let columns: Vec<datafusion::arrow::array::ArrayRef> = (0..5)
-        .map(|c| {
-            Arc::new(datafusion::arrow::array::StringArray::from(
-                rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
-            )) as datafusion::arrow::array::ArrayRef
-        })
-        .collect();
-    let batch = datafusion::arrow::array::RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| crate::Error::Query(e.to_string()))?;
-    let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
-        schema,
-        futures::stream::iter([Ok(batch)]),
-    );
+        ],
+        &rows,
+    )?;
     if output.format == OutputFormat::Table {
         eprintln!(
             "{} tasks in {} result files ({} failed)",
@@ -323,6 +302,6 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
             thousands(report.failed.len() as u64)
         );
     }
-    crate::output::write_stream(Box::pin(stream), output.format, &output.target).await?;
+    write_batch(batch, output.format, &output.target).await?;
     Ok(0)
 }

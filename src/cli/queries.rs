@@ -1,16 +1,11 @@
 //! `s3inv queries`: the canned questions `s3inv sql LOCATION --query NAME` runs.
 
-use std::sync::Arc;
-
 use clap::Args;
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 
 use super::{OutputArgs, stdout_is_terminal};
 use crate::analytics::queries;
-use crate::error::{Error, Result};
-use crate::output::{write_stream, write_text};
+use crate::error::Result;
+use crate::output::{text_batch, write_batch, write_text};
 
 #[derive(Debug, Args)]
 pub struct QueriesArgs {
@@ -38,25 +33,12 @@ pub(super) async fn run(args: QueriesArgs) -> Result<i32> {
                 .join(" ")
         })
         .collect();
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("name", DataType::Utf8, false),
-        Field::new("question", DataType::Utf8, false),
-        Field::new("parameters", DataType::Utf8, false),
-        Field::new("columns", DataType::Utf8, false),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(all.iter().map(|q| q.name))),
-        Arc::new(StringArray::from_iter_values(
-            all.iter().map(|q| q.question.as_str()),
-        )),
-        Arc::new(StringArray::from(params)),
-        Arc::new(StringArray::from_iter_values(
-            all.iter().map(|q| q.columns.as_str()),
-        )),
-    ];
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| Error::Query(e.to_string()))?;
-    let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
-    write_stream(Box::pin(stream), output.format, &output.target).await?;
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .zip(params)
+        .map(|(q, p)| vec![q.name.to_string(), q.question.clone(), p, q.columns.clone()])
+        .collect();
+    let batch = text_batch(&["name", "question", "parameters", "columns"], &rows)?;
+    write_batch(batch, output.format, &output.target).await?;
     Ok(0)
 }

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 
 use clap::Args;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 
 use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::analytics::summary::summarize;
 use crate::analytics::tags::TagSource;
 use crate::error::Result;
-use crate::output::{OutputFormat, summary as render, write_stream, write_text};
+use crate::output::{OutputFormat, summary as render, write_batch, write_text};
 use crate::settings::RawSummary;
 use crate::storage::Location;
 use crate::table::{Session, SessionOptions};
@@ -126,9 +125,8 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
             write_text(&text, &output.target)?;
         }
         format => {
-            let (schema, batch) = render::long_form(&summary)?;
-            let stream = RecordBatchStreamAdapter::new(schema, futures::stream::iter([Ok(batch)]));
-            write_stream(Box::pin(stream), format, &output.target).await?;
+            let batch = render::long_form(&summary)?;
+            write_batch(batch, format, &output.target).await?;
         }
     }
     Ok(0)

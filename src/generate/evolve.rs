@@ -12,27 +12,13 @@ pub(super) fn new_per_day(rows: u64) -> u64 {
     rows / 50
 }
 
-fn object_hash(row: &Row, day: u32) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ day as u64;
-    for b in row
-        .key
-        .bytes()
-        .chain([0])
-        .chain(row.version_id.as_deref().unwrap_or("").bytes())
-    {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// The row as delivery `day` lists it.
 pub(super) fn evolve(mut row: Row, day: u32) -> Row {
     if row.is_delete_marker {
         return row;
     }
     for d in 1..=day {
-        let roll = object_hash(&row, d) % 100;
+        let roll = row.stable_hash(d as u64) % 100;
         row.replication_status = match (row.replication_status.as_deref(), roll) {
             (Some("PENDING"), 0..=69) => Some("COMPLETED".into()),
             (Some("PENDING"), 70..=74) => Some("FAILED".into()),

@@ -18,27 +18,12 @@ use crate::error::{Error, Result};
 
 const TEAMS: [&str; 4] = ["data", "ml", "web", "ops"];
 
-fn hash(row: &Row) -> u64 {
-    // FNV-1a over key and version: stable across runs and platforms.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in row
-        .key
-        .bytes()
-        .chain([0])
-        .chain(row.version_id.as_deref().unwrap_or("").bytes())
-    {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 /// The tags of one object version; `None` when the tag sources have no row for it.
 pub fn tags_for(row: &Row) -> Option<Vec<(&'static str, &'static str)>> {
     if row.is_delete_marker {
         return None;
     }
-    let h = hash(row);
+    let h = row.stable_hash(0);
     if h.is_multiple_of(10) {
         return None;
     }

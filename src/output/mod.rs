@@ -117,6 +117,34 @@ pub async fn write_stream(
     Ok(rows)
 }
 
+/// Writes one batch in `format` to `target`; returns the number of rows.
+pub async fn write_batch(batch: RecordBatch, format: OutputFormat, target: &Target) -> Result<u64> {
+    let schema = batch.schema();
+    let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+        schema,
+        futures::stream::iter([Ok(batch)]),
+    );
+    write_stream(Box::pin(stream), format, target).await
+}
+
+/// A batch of text columns named `headers`, one row per entry of `rows`.
+pub fn text_batch<R: AsRef<[String]>>(headers: &[&str], rows: &[R]) -> Result<RecordBatch> {
+    let schema = Arc::new(Schema::new(
+        headers
+            .iter()
+            .map(|h| Field::new(*h, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let columns: Vec<datafusion::arrow::array::ArrayRef> = (0..headers.len())
+        .map(|c| {
+            Arc::new(datafusion::arrow::array::StringArray::from_iter_values(
+                rows.iter().map(|r| r.as_ref()[c].as_str()),
+            )) as datafusion::arrow::array::ArrayRef
+        })
+        .collect();
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))
+}
+
 /// Writes `text` to `target` (a file appears complete or not at all).
 pub fn write_text(text: &str, target: &Target) -> Result<()> {
     match target {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use serde_json::{Value, json};
 
@@ -18,7 +18,7 @@ pub const JSON_VERSION: u32 = 1;
 
 /// Long form: `<dimensions…>, status, objects, bytes`. Without dimensions, one row per
 /// status (all five, zeros included).
-pub fn long_form(summary: &Summary) -> Result<(SchemaRef, RecordBatch)> {
+pub fn long_form(summary: &Summary) -> Result<RecordBatch> {
     let names = summary.dimension_names();
     let mut fields: Vec<Field> = names
         .iter()
@@ -55,9 +55,7 @@ pub fn long_form(summary: &Summary) -> Result<(SchemaRef, RecordBatch)> {
     columns.push(Arc::new(StringArray::from(status)));
     columns.push(Arc::new(UInt64Array::from(objects)));
     columns.push(Arc::new(UInt64Array::from(bytes)));
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
-        .map_err(|e| Error::Query(e.to_string()))?;
-    Ok((schema, batch))
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))
 }
 
 fn iso(ms: i64) -> Value {
@@ -177,20 +175,8 @@ fn pct(part: u64, whole: u64) -> String {
 }
 
 fn text_table(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
-    let schema = Arc::new(Schema::new(
-        headers
-            .iter()
-            .map(|h| Field::new(h, DataType::Utf8, false))
-            .collect::<Vec<_>>(),
-    ));
-    let columns: Vec<ArrayRef> = (0..headers.len())
-        .map(|c| {
-            Arc::new(StringArray::from(
-                rows.iter().map(|r| r[c].clone()).collect::<Vec<_>>(),
-            )) as ArrayRef
-        })
-        .collect();
-    let batch = RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))?;
+    let names: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let batch = super::text_batch(&names, rows)?;
     Ok(pretty_format_batches(&[batch])
         .map_err(|e| Error::Query(e.to_string()))?
         .to_string())

@@ -248,6 +248,7 @@ impl Destination {
                 Ok(ByteLines::S3 {
                     stream: r.into_stream(),
                     pending: Vec::new(),
+                    start: 0,
                     shown: store.display(&path),
                 })
             }
@@ -260,7 +261,9 @@ pub enum ByteLines {
     Local(std::io::BufReader<std::fs::File>),
     S3 {
         stream: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+        /// Received bytes; those before `start` are consumed.
         pending: Vec<u8>,
+        start: usize,
         shown: String,
     },
 }
@@ -284,13 +287,17 @@ impl ByteLines {
             ByteLines::S3 {
                 stream,
                 pending,
+                start,
                 shown,
             } => loop {
-                if let Some(i) = pending.iter().position(|b| *b == b'\n') {
-                    line.extend_from_slice(&pending[..i]);
-                    pending.drain(..=i);
+                if let Some(i) = memchr::memchr(b'\n', &pending[*start..]) {
+                    line.extend_from_slice(&pending[*start..*start + i]);
+                    *start += i + 1;
                     return Ok(true);
                 }
+                // Keep only the unfinished line before appending the next chunk.
+                pending.drain(..*start);
+                *start = 0;
                 match stream.try_next().await.map_err(|e| Error::Storage {
                     location: shown.clone(),
                     source: e,

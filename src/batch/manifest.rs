@@ -10,11 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use futures::StreamExt;
-use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
 use super::dest::{Destination, FileWriter, Pending, Written};
@@ -22,7 +21,7 @@ use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, create_job};
 use super::select::Selection;
 use super::spool::{DEFAULT_RUN_BYTES, Spool};
 use crate::error::{Error, Result};
-use crate::format::key::{batch_encode, percent_decode};
+use crate::format::key::{batch_encode_into, percent_decode_into};
 use crate::table::Session;
 
 /// Options besides the selection.
@@ -101,24 +100,53 @@ fn part_name(n: usize) -> String {
     format!("manifest-{n:05}.csv")
 }
 
-/// An order-independent digest of (key, version) entries: the sum of their MD5s. The
-/// selection adds what it encodes, the re-read adds what it decodes; equal sums mean every
-/// key came back intact.
+/// An order-independent digest of (key, version) entries: the wrapping sum of their 128-bit
+/// XXH3 hashes. The selection adds what it encodes, the re-read adds what it decodes; equal
+/// sums mean every key came back intact. (It guards against our own mistakes, not against
+/// an adversary, so a fast non-cryptographic hash serves; the key is length-prefixed so
+/// that no (key, version) pair can read as another.)
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct EntrySum(u128);
 
 impl EntrySum {
-    fn add(&mut self, key: &str, version: Option<&str>) {
-        let mut h = Md5::new();
-        h.update(key.as_bytes());
-        h.update([0]);
+    fn add(&mut self, key: &[u8], version: Option<&[u8]>, scratch: &mut Vec<u8>) {
+        scratch.clear();
+        scratch.extend_from_slice(&(key.len() as u64).to_le_bytes());
+        scratch.extend_from_slice(key);
         match version {
-            Some(v) => h.update(v.as_bytes()),
-            None => h.update([1]),
+            Some(v) => {
+                scratch.push(1);
+                scratch.extend_from_slice(v);
+            }
+            None => scratch.push(0),
         }
         self.0 = self
             .0
-            .wrapping_add(u128::from_le_bytes(h.finalize().into()));
+            .wrapping_add(twox_hash::XxHash3_128::oneshot(scratch));
+    }
+}
+
+/// Sorted lines on their way from the merge to the writer, about `CHUNK_BYTES` at a time:
+/// each line with its `\n`, and its object's size.
+#[derive(Default)]
+struct Chunk {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    sizes: Vec<u64>,
+}
+
+const CHUNK_BYTES: usize = 1 << 20;
+
+impl Chunk {
+    fn push(&mut self, line: &[u8], size: u64) {
+        self.bytes.extend_from_slice(line);
+        self.bytes.push(b'\n');
+        self.ends.push(self.bytes.len());
+        self.sizes.push(size);
+    }
+
+    fn is_full(&self) -> bool {
+        self.bytes.len() >= CHUNK_BYTES
     }
 }
 
@@ -129,17 +157,20 @@ struct PartInProgress {
     bucket: Vec<u8>,
 }
 
-/// Writes sorted lines, starting a new part at the limits or when the bucket changes.
+/// Writes sorted lines, starting a new part at the limits or when the bucket changes; the
+/// lines that go to one part are written in one call.
 async fn write_lines(
     dest: &Destination,
     opts: &ManifestOptions,
-    chunk: &mut Vec<(Vec<u8>, u64)>,
+    chunk: &Chunk,
     current: &mut Option<PartInProgress>,
     pending: &mut Vec<(Pending, u64, u64)>,
-    out: &mut Vec<u8>,
 ) -> Result<()> {
-    for (line, size) in chunk.drain(..) {
-        let bucket = &line[..line.iter().position(|b| *b == b',').unwrap_or(line.len())];
+    let mut span_start = 0;
+    let mut line_start = 0;
+    for (&end, &size) in chunk.ends.iter().zip(&chunk.sizes) {
+        let line = &chunk.bytes[line_start..end];
+        let bucket = &line[..memchr::memchr(b',', line).unwrap_or(line.len() - 1)];
         let split = match current.as_ref() {
             None => false,
             Some(p) => {
@@ -151,7 +182,9 @@ async fn write_lines(
             }
         };
         if split {
-            let p = current.take().expect("checked");
+            let mut p = current.take().expect("checked");
+            p.writer.write(&chunk.bytes[span_start..line_start]).await?;
+            span_start = line_start;
             pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
         }
         if current.is_none() {
@@ -163,12 +196,12 @@ async fn write_lines(
             });
         }
         let part = current.as_mut().expect("set above");
-        out.clear();
-        out.extend_from_slice(&line);
-        out.push(b'\n');
-        part.writer.write(out).await?;
         part.lines += 1;
         part.object_bytes += size;
+        line_start = end;
+    }
+    if let Some(p) = current.as_mut() {
+        p.writer.write(&chunk.bytes[span_start..line_start]).await?;
     }
     Ok(())
 }
@@ -224,31 +257,29 @@ pub async fn write_manifests(
     let mut spool = Spool::new(DEFAULT_RUN_BYTES);
     let mut sum = EntrySum::default();
     let mut line = Vec::with_capacity(1024);
+    let mut scratch = Vec::with_capacity(1024);
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(Error::from)?;
         let rows = Rows::new(&batch)?;
         for i in 0..batch.num_rows() {
             let size = rows.size(i);
             if let Some(reason) = rows.skip(i) {
-                skipped.entry(reason.to_string()).or_default().add(size);
+                count(&mut skipped, reason, size);
                 continue;
             }
-            let key = rows.key(i);
+            let key = rows.key(i).as_bytes();
             let version = if versioned { rows.version(i) } else { None };
             line.clear();
             line.extend_from_slice(rows.bucket(i).as_bytes());
             line.push(b',');
-            line.extend_from_slice(batch_encode(key).as_bytes());
+            batch_encode_into(key, &mut line);
             if versioned {
                 line.push(b',');
                 line.extend_from_slice(version.unwrap_or("null").as_bytes());
             }
             spool.push(&line, size)?;
-            sum.add(key, version);
-            selected
-                .entry(rows.status(i).to_string())
-                .or_default()
-                .add(size);
+            sum.add(key, version.map(str::as_bytes), &mut scratch);
+            count(&mut selected, rows.status(i), size);
         }
     }
     tracing::info!(runs = spool.spilled_runs(), "selection sorted");
@@ -256,30 +287,27 @@ pub async fn write_manifests(
     let mut pending: Vec<(Pending, u64, u64)> = Vec::new();
     let result: Result<()> = async {
         let mut current: Option<PartInProgress> = None;
-        let mut out = Vec::with_capacity(1024);
-        // Writing is async (S3 uploads) but the merge is a plain callback: collect the
-        // lines of one part at a time in a bounded buffer between the two.
-        let mut chunk: Vec<(Vec<u8>, u64)> = Vec::new();
+        // Writing is async (S3 uploads) but the merge is a plain callback: it hands over
+        // chunks of sorted lines through a small bounded channel.
         let mut sorted = Some(spool.finish()?);
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<(Vec<u8>, u64)>>(4096);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Chunk>>(4);
         let merge = tokio::task::spawn_blocking(move || {
             let sorted = sorted.take().expect("once");
+            let mut chunk = Chunk::default();
             let res = sorted.for_each(|l, s| {
-                tx.blocking_send(Ok((l.to_vec(), s)))
-                    .map_err(|_| Error::Query("manifest writer stopped".into()))
+                chunk.push(l, s);
+                if chunk.is_full() {
+                    tx.blocking_send(Ok(std::mem::take(&mut chunk)))
+                        .map_err(|_| Error::Query("manifest writer stopped".into()))?;
+                }
+                Ok(())
             });
-            if let Err(e) = res {
-                let _ = tx.blocking_send(Err(e));
-            }
+            let last = res.map(|()| chunk);
+            let _ = tx.blocking_send(last);
         });
-        while let Some(item) = rx.recv().await {
-            chunk.push(item?);
-            if chunk.len() < 1024 {
-                continue;
-            }
-            write_lines(dest, opts, &mut chunk, &mut current, &mut pending, &mut out).await?;
+        while let Some(chunk) = rx.recv().await {
+            write_lines(dest, opts, &chunk?, &mut current, &mut pending).await?;
         }
-        write_lines(dest, opts, &mut chunk, &mut current, &mut pending, &mut out).await?;
         merge
             .await
             .map_err(|e| Error::Query(format!("manifest merge failed: {e}")))?;
@@ -310,8 +338,12 @@ pub async fn write_manifests(
             object_bytes,
         });
     }
+    tracing::info!(parts = parts.len(), "manifests written");
     let verified = match verify_parts(dest, &parts, versioned, sum).await {
-        Ok(n) => n,
+        Ok(n) => {
+            tracing::info!(lines = n, "manifests verified");
+            n
+        }
         Err(e) => {
             let names: Vec<String> = parts.iter().map(|p| p.file.name.clone()).collect();
             let _ = dest.remove(&names).await;
@@ -340,42 +372,51 @@ pub async fn write_manifests(
     Ok(report)
 }
 
+/// Adds one object to the counts of `label`.
+fn count(counts: &mut BTreeMap<String, Counts>, label: &str, size: u64) {
+    match counts.get_mut(label) {
+        Some(c) => c.add(size),
+        None => counts.entry(label.to_string()).or_default().add(size),
+    }
+}
+
 /// Column access for one batch of the selection query.
 struct Rows {
-    bucket: datafusion::arrow::array::ArrayRef,
-    key: datafusion::arrow::array::ArrayRef,
-    version: datafusion::arrow::array::ArrayRef,
-    size: datafusion::arrow::array::ArrayRef,
-    status: datafusion::arrow::array::ArrayRef,
-    skip: datafusion::arrow::array::ArrayRef,
+    bucket: ArrayRef,
+    key: ArrayRef,
+    version: ArrayRef,
+    size: ArrayRef,
+    status: ArrayRef,
+    skip: ArrayRef,
 }
 
 impl Rows {
     fn new(batch: &RecordBatch) -> Result<Rows> {
-        let utf8 = |i: usize| {
-            cast(batch.column(i), &DataType::Utf8).map_err(|e| Error::Query(e.to_string()))
+        // The canonical string type; a no-op for the inventory columns.
+        let text = |i: usize| {
+            cast(batch.column(i), &DataType::Utf8View).map_err(|e| Error::Query(e.to_string()))
         };
         Ok(Rows {
-            bucket: utf8(0)?,
-            key: utf8(1)?,
-            version: utf8(2)?,
+            bucket: text(0)?,
+            key: text(1)?,
+            version: text(2)?,
             size: cast(batch.column(3), &DataType::Int64)
                 .map_err(|e| Error::Query(e.to_string()))?,
-            status: utf8(4)?,
-            skip: utf8(5)?,
+            status: text(4)?,
+            skip: text(5)?,
         })
     }
 
     fn bucket(&self, i: usize) -> &str {
-        self.bucket.as_string::<i32>().value(i)
+        self.bucket.as_string_view().value(i)
     }
 
     fn key(&self, i: usize) -> &str {
-        self.key.as_string::<i32>().value(i)
+        self.key.as_string_view().value(i)
     }
 
     fn version(&self, i: usize) -> Option<&str> {
-        let a = self.version.as_string::<i32>();
+        let a = self.version.as_string_view();
         (!a.is_null(i)).then(|| a.value(i))
     }
 
@@ -384,11 +425,11 @@ impl Rows {
     }
 
     fn status(&self, i: usize) -> &str {
-        self.status.as_string::<i32>().value(i)
+        self.status.as_string_view().value(i)
     }
 
     fn skip(&self, i: usize) -> Option<&str> {
-        let a = self.skip.as_string::<i32>();
+        let a = self.skip.as_string_view();
         (!a.is_null(i)).then(|| a.value(i))
     }
 }
@@ -403,6 +444,8 @@ async fn verify_parts(
     let mut h = EntrySum::default();
     let mut total = 0;
     let mut line = Vec::new();
+    let mut key = Vec::new();
+    let mut scratch = Vec::new();
     let fields = if versioned { 3 } else { 2 };
     for part in parts {
         let mut lines = dest.read_lines(&part.file.name).await?;
@@ -415,23 +458,28 @@ async fn verify_parts(
         };
         while lines.next_line(&mut line).await? {
             n += 1;
-            let text = std::str::from_utf8(&line).map_err(|_| bad(n, "not UTF-8"))?;
-            let cols: Vec<&str> = text.split(',').collect();
-            if cols.len() != fields {
-                return Err(bad(
-                    n,
-                    &format!("{} fields instead of {fields}", cols.len()),
-                ));
+            if std::str::from_utf8(&line).is_err() {
+                return Err(bad(n, "not UTF-8"));
             }
-            if cols[1]
-                .bytes()
+            let commas: Vec<usize> = memchr::memchr_iter(b',', &line).take(fields).collect();
+            if commas.len() != fields - 1 {
+                let found = memchr::memchr_iter(b',', &line).count() + 1;
+                return Err(bad(n, &format!("{found} fields instead of {fields}")));
+            }
+            let encoded = &line[commas[0] + 1..*commas.get(1).unwrap_or(&line.len())];
+            if encoded
+                .iter()
                 .any(|b| matches!(b, b'"' | b' ' | b'+' | b'\t' | b'\r' | b'\n'))
             {
                 return Err(bad(n, "key not fully encoded"));
             }
-            let key = percent_decode(cols[1]).map_err(|e| bad(n, &e.to_string()))?;
-            let version = (versioned && cols[2] != "null").then(|| cols[2]);
-            h.add(&key, version);
+            key.clear();
+            percent_decode_into(encoded, &mut key);
+            let version = match commas.get(1) {
+                Some(&c) if versioned && &line[c + 1..] != b"null" => Some(&line[c + 1..]),
+                _ => None,
+            };
+            h.add(&key, version, &mut scratch);
         }
         if n != part.lines {
             return Err(Error::bad_data(

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::table::sql_literal;
-use crate::table::status_sql;
+use crate::table::{status_filter_sql, status_sql};
 
 /// The statuses a selection may name (`NONE` = never replicated).
 pub const SELECTABLE: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
@@ -104,13 +104,15 @@ impl Selection {
     /// be written, the reason (`skip`).
     pub fn sql(&self, delivery_ms: i64) -> String {
         let status = status_sql("replication_status");
-        let mut filters = vec![format!("({status}) IN ({})", list(&self.statuses))];
+        // The filters use the raw column (no CASE per row; Parquet statistics can prune);
+        // the CASE labels only the rows that pass.
+        let mut filters = vec![status_filter_sql("replication_status", &self.statuses)];
         if !self.all_versions {
             filters.push("coalesce(is_latest, true)".into());
         }
         if let Some(ms) = self.pending_older_than_ms {
             filters.push(format!(
-                "(({status}) <> 'PENDING' OR last_modified_date < to_timestamp_millis({}))",
+                "(coalesce(replication_status, '') <> 'PENDING' OR last_modified_date < to_timestamp_millis({}))",
                 delivery_ms - ms
             ));
         }

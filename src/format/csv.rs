@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use csv_core::ReadRecordResult;
 use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayRef, BooleanBuilder, Int64Builder, StringViewBuilder, TimestampMillisecondBuilder,
 };
 use datafusion::arrow::record_batch::RecordBatch;
 
@@ -55,8 +55,8 @@ impl CsvLayout {
 }
 
 enum ColumnBuilder {
-    Utf8(StringBuilder),
-    Key(StringBuilder),
+    Utf8(StringViewBuilder),
+    Key(StringViewBuilder),
     Int64(Int64Builder),
     Boolean(BooleanBuilder),
     Timestamp(TimestampMillisecondBuilder),
@@ -65,12 +65,10 @@ enum ColumnBuilder {
 impl ColumnBuilder {
     fn new(canonical: usize, capacity: usize) -> Self {
         if canonical == KEY {
-            return ColumnBuilder::Key(StringBuilder::with_capacity(capacity, capacity * 32));
+            return ColumnBuilder::Key(StringViewBuilder::with_capacity(capacity));
         }
         match COLUMNS[canonical].kind {
-            Kind::Utf8 => {
-                ColumnBuilder::Utf8(StringBuilder::with_capacity(capacity, capacity * 16))
-            }
+            Kind::Utf8 => ColumnBuilder::Utf8(StringViewBuilder::with_capacity(capacity)),
             Kind::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(capacity)),
             Kind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(capacity)),
             Kind::Timestamp => {
@@ -85,6 +83,24 @@ impl ColumnBuilder {
             ColumnBuilder::Int64(b) => Arc::new(b.finish()),
             ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
             ColumnBuilder::Timestamp(b) => Arc::new(b.finish().with_timezone("UTC")),
+        }
+    }
+}
+
+/// Keeps a record only when one field is one of `values` (an empty field is NULL, kept
+/// when `keep_null`): a filter the reader applies before it decodes the other fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueFilter {
+    pub values: Vec<Vec<u8>>,
+    pub keep_null: bool,
+}
+
+impl ValueFilter {
+    fn keeps(&self, raw: &[u8]) -> bool {
+        if raw.is_empty() {
+            self.keep_null
+        } else {
+            self.values.iter().any(|v| v == raw)
         }
     }
 }
@@ -122,6 +138,12 @@ pub struct CsvBatchReader<R: Read> {
     line: u64,
     record_line: u64,
     scratch: Vec<u8>,
+    /// CSV field index of ReplicationStatus, if the file has it.
+    status_field: Option<usize>,
+    /// Records whose status this rejects are skipped (see `with_status_filter`).
+    status_filter: Option<ValueFilter>,
+    /// Records read, kept or skipped.
+    records: u64,
 }
 
 /// Where the current record's bytes are.
@@ -206,7 +228,28 @@ impl<R: Read> CsvBatchReader<R> {
             line: 0,
             record_line: 0,
             scratch: Vec::with_capacity(1024),
+            status_field: layout
+                .fields
+                .iter()
+                .position(|c| *c == Some(super::schema::REPLICATION_STATUS)),
+            status_filter: None,
+            records: 0,
         }
+    }
+
+    /// Skips the records whose ReplicationStatus `filter` rejects, without decoding their
+    /// other fields. Only for a filter the query applies anyway (the output then holds a
+    /// subset of the rows, never a row the query would not have kept).
+    pub fn with_status_filter(mut self, filter: ValueFilter) -> Self {
+        if self.status_field.is_some() {
+            self.status_filter = Some(filter);
+        }
+        self
+    }
+
+    /// Records read so far, those skipped by the status filter included.
+    pub fn records_read(&self) -> u64 {
+        self.records
     }
 
     fn error(&self, message: String) -> Error {
@@ -327,6 +370,13 @@ impl<R: Read> CsvBatchReader<R> {
             Source::Buffer => &self.buf,
             Source::Slow => &self.slow,
         };
+        self.records += 1;
+        if let (Some(filter), Some(field)) = (&self.status_filter, self.status_field) {
+            let (a, b) = self.ranges[field];
+            if !filter.keeps(&data[a..b]) {
+                return Ok(());
+            }
+        }
         for (field, &(a, b)) in self.ranges.iter().enumerate() {
             let Some((builder, canonical)) = self.targets[field] else {
                 continue;
@@ -516,7 +566,7 @@ mod tests {
         assert_eq!(batches.len(), 1);
         let b = &batches[0];
         assert_eq!(b.num_rows(), 2);
-        assert_eq!(b.column(0).as_string::<i32>().value(0), "a b+c");
+        assert_eq!(b.column(0).as_string_view().value(0), "a b+c");
         assert_eq!(b.column(1).as_primitive::<Int64Type>().value(0), 5);
         assert!(b.column(1).is_null(1));
         assert_eq!(
@@ -560,7 +610,7 @@ mod tests {
             .iter()
             .flat_map(|b| {
                 b.column(1)
-                    .as_string::<i32>()
+                    .as_string_view()
                     .iter()
                     .map(|k| k.unwrap())
                     .collect::<Vec<_>>()

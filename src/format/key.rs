@@ -99,41 +99,57 @@ pub fn form_decode(encoded: &str) -> Result<String, KeyError> {
 
 /// Percent-decodes (`%XX` only; `+` stays `+`), as Batch Operations completion reports need.
 pub fn percent_decode(encoded: &str) -> Result<String, KeyError> {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
-        {
-            out.push(h << 4 | l);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
+    let mut out = Vec::with_capacity(encoded.len());
+    percent_decode_into(encoded.as_bytes(), &mut out);
     String::from_utf8(out).map_err(|e| KeyError::NotUtf8 {
         valid_up_to: e.utf8_error().valid_up_to(),
     })
 }
 
+/// `percent_decode` into `out` (appending), without checking UTF-8.
+pub fn percent_decode_into(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'%', &bytes[i..]) {
+        let at = i + at;
+        out.extend_from_slice(&bytes[i..at]);
+        if at + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex_value(bytes[at + 1]), hex_value(bytes[at + 2]))
+        {
+            out.push(h << 4 | l);
+            i = at + 3;
+        } else {
+            out.push(b'%');
+            i = at + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[i..]);
+}
+
 /// Encodes a key for a Batch Operations CSV manifest: every byte except
 /// `A-Z a-z 0-9 - _ . ~ /` becomes `%XX` (uppercase hex), so space is `%20` and `+` is `%2B`.
 pub fn batch_encode(key: &str) -> String {
+    let mut out = Vec::with_capacity(key.len() + key.len() / 4);
+    batch_encode_into(key.as_bytes(), &mut out);
+    String::from_utf8(out).expect("percent-encoding yields ASCII")
+}
+
+/// `batch_encode` into `out` (appending): runs of bytes that stay are copied at once.
+pub fn batch_encode_into(key: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(key.len() + key.len() / 4);
-    for &b in key.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
+    let keeps = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/');
+    let mut i = 0;
+    while i < key.len() {
+        let run = key[i..]
+            .iter()
+            .position(|&b| !keeps(b))
+            .unwrap_or(key.len() - i);
+        out.extend_from_slice(&key[i..i + run]);
+        i += run;
+        if let Some(&b) = key.get(i) {
+            out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+            i += 1;
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -179,5 +195,9 @@ mod tests {
     fn percent_decoding_keeps_plus() {
         assert_eq!(percent_decode("a+b%20c").unwrap(), "a+b c");
         assert_eq!(percent_decode("%").unwrap(), "%");
+        assert_eq!(percent_decode("%4").unwrap(), "%4");
+        assert_eq!(percent_decode("a%zz%41").unwrap(), "a%zzA");
+        assert_eq!(percent_decode("%%41%").unwrap(), "%A%");
+        assert_eq!(percent_decode("%e6%97%a5").unwrap(), "日");
     }
 }

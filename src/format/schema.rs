@@ -17,10 +17,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The Arrow type used for this kind in the canonical schema.
+    /// The Arrow type used for this kind in the canonical schema. Strings are `Utf8View`,
+    /// the type DataFusion's Parquet reader decodes into without copying the bytes (a
+    /// plain `Utf8` column would be copied string by string); every reader produces it.
     pub fn data_type(self) -> DataType {
         match self {
-            Kind::Utf8 => DataType::Utf8,
+            Kind::Utf8 => DataType::Utf8View,
             Kind::Int64 => DataType::Int64,
             Kind::Boolean => DataType::Boolean,
             Kind::Timestamp => timestamp_type(),
@@ -104,6 +106,8 @@ pub const KEY: usize = 1;
 pub const IS_LATEST: usize = 3;
 /// Index of `is_delete_marker` in [`COLUMNS`].
 pub const IS_DELETE_MARKER: usize = 4;
+/// Index of `replication_status` in [`COLUMNS`].
+pub const REPLICATION_STATUS: usize = 10;
 
 static CANONICAL: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(
@@ -146,11 +150,13 @@ mod tests {
         assert_eq!(s.fields().len(), 21);
         assert_eq!(s.field(0).name(), "bucket");
         assert_eq!(s.field(20).name(), "lifecycle_expiration_date");
+        assert_eq!(s.field(1).data_type(), &DataType::Utf8View);
         assert_eq!(s.field(5).data_type(), &DataType::Int64);
         assert_eq!(s.field(6).data_type(), &timestamp_type());
         assert_eq!(index_of("key"), Some(KEY));
         assert_eq!(index_of("is_latest"), Some(IS_LATEST));
         assert_eq!(index_of("is_delete_marker"), Some(IS_DELETE_MARKER));
+        assert_eq!(index_of("replication_status"), Some(REPLICATION_STATUS));
         assert_eq!(index_of_csv_name(" ReplicationStatus"), Some(10));
     }
 }

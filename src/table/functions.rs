@@ -10,7 +10,12 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringBuilder};
+use datafusion::arrow::array::builder::make_view;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, ByteView, Int64Array, StringViewArray, StringViewBuilder,
+};
+use datafusion::arrow::buffer::{NullBuffer, ScalarBuffer};
+
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
@@ -48,9 +53,49 @@ pub fn key_prefix(key: &str, depth: usize) -> &str {
     }
 }
 
+/// An argument as `Utf8View`, the canonical string type (a `Utf8` literal is cast).
 fn strings(arg: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
     let array = arg.to_array(rows)?;
-    Ok(datafusion::arrow::compute::cast(&array, &DataType::Utf8)?)
+    Ok(datafusion::arrow::compute::cast(
+        &array,
+        &DataType::Utf8View,
+    )?)
+}
+
+/// `key_prefix` over a column without copying: a prefix longer than a view's 12 inline bytes
+/// points into the key's own buffer at the same offset, a shorter one is inlined.
+fn prefix_views(keys: &StringViewArray, depths: &Int64Array) -> Result<StringViewArray> {
+    let mut views = Vec::with_capacity(keys.len());
+    let mut valid = Vec::with_capacity(keys.len());
+    for i in 0..keys.len() {
+        if keys.is_null(i) || depths.is_null(i) {
+            views.push(0u128);
+            valid.push(false);
+            continue;
+        }
+        let depth = depths.value(i);
+        if depth < 1 {
+            return exec_err!("key_prefix: depth must be at least 1, got {depth}");
+        }
+        let prefix = key_prefix(keys.value(i), depth as usize).as_bytes();
+        let view = if prefix.len() <= 12 {
+            make_view(prefix, 0, 0)
+        } else {
+            // Longer than 12 bytes, so `prefix` is the start of the key itself (the only
+            // prefix not taken from the key is the 1-byte "/"), stored out of line.
+            let key = ByteView::from(keys.views()[i]);
+            make_view(prefix, key.buffer_index, key.offset)
+        };
+        views.push(view);
+        valid.push(true);
+    }
+    let nulls = NullBuffer::from(valid);
+    let nulls = (nulls.null_count() > 0).then_some(nulls);
+    Ok(StringViewArray::try_new(
+        ScalarBuffer::from(views),
+        keys.data_buffers().to_vec(),
+        nulls,
+    )?)
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -82,35 +127,23 @@ impl ScalarUDFImpl for KeyPrefix {
                 arg_types.len()
             );
         }
-        Ok(vec![DataType::Utf8, DataType::Int64])
+        Ok(vec![DataType::Utf8View, DataType::Int64])
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(DataType::Utf8View)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let keys = strings(&args.args[0], rows)?;
-        let keys = keys.as_string::<i32>();
         let depths = args.args[1].to_array(rows)?;
         let depths = depths
             .as_any()
             .downcast_ref::<Int64Array>()
             .expect("coerced to Int64");
-        let mut out = StringBuilder::with_capacity(rows, rows * 16);
-        for i in 0..rows {
-            if keys.is_null(i) || depths.is_null(i) {
-                out.append_null();
-                continue;
-            }
-            let depth = depths.value(i);
-            if depth < 1 {
-                return exec_err!("key_prefix: depth must be at least 1, got {depth}");
-            }
-            out.append_value(key_prefix(keys.value(i), depth as usize));
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        let prefixes = prefix_views(keys.as_string_view(), depths)?;
+        Ok(ColumnarValue::Array(Arc::new(prefixes)))
     }
 }
 
@@ -149,7 +182,7 @@ impl ScalarUDFImpl for AgeBucket {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(DataType::Utf8View)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -168,7 +201,7 @@ impl ScalarUDFImpl for AgeBucket {
         };
         let times = args.args[0].to_array(rows)?;
         let times = times.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
-        let mut out = StringBuilder::with_capacity(rows, rows * 6);
+        let mut out = StringViewBuilder::with_capacity(rows);
         for i in 0..rows {
             if times.is_null(i) {
                 out.append_null();
@@ -245,19 +278,18 @@ impl ScalarUDFImpl for BatchKey {
         if arg_types.len() != 1 {
             return plan_err!("batch_key(key) takes 1 argument, got {}", arg_types.len());
         }
-        Ok(vec![DataType::Utf8])
+        Ok(vec![DataType::Utf8View])
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(DataType::Utf8View)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let keys = strings(&args.args[0], rows)?;
-        let keys = keys.as_string::<i32>();
-        let mut out = StringBuilder::with_capacity(rows, rows * 24);
-        for k in keys.iter() {
+        let mut out = StringViewBuilder::with_capacity(rows);
+        for k in keys.as_string_view().iter() {
             match k {
                 Some(k) => out.append_value(batch_encode(k)),
                 None => out.append_null(),
@@ -282,5 +314,31 @@ mod tests {
         assert_eq!(key_prefix("/lead.txt", 1), "/");
         assert_eq!(key_prefix("/lead/x", 2), "/lead/");
         assert_eq!(key_prefix("日本/ファイル", 1), "日本/");
+    }
+
+    #[test]
+    fn prefix_views_share_the_key_buffers_and_match_key_prefix() {
+        let keys = [
+            Some("logs/2026/11/20/part-0001.gz"),
+            Some("a/b/c.txt"),
+            None,
+            Some("no-separator-and-rather-long"),
+            Some("a-folder-name-over-twelve-bytes/x/y"),
+            Some("日本語のフォルダ/サブ/ファイル"),
+        ];
+        let array = StringViewArray::from(keys.to_vec());
+        for depth in 1..=3 {
+            let depths = Int64Array::from(vec![depth; keys.len()]);
+            let out = prefix_views(&array, &depths).unwrap();
+            assert_eq!(out.data_buffers().len(), array.data_buffers().len());
+            for (i, k) in keys.iter().enumerate() {
+                match k {
+                    None => assert!(out.is_null(i)),
+                    Some(k) => assert_eq!(out.value(i), key_prefix(k, depth as usize), "{k}"),
+                }
+            }
+        }
+        let zero = Int64Array::from(vec![0; keys.len()]);
+        assert!(prefix_views(&array, &zero).is_err());
     }
 }

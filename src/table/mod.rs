@@ -9,6 +9,7 @@ mod blocking_read;
 mod counting_store;
 pub mod functions;
 mod provider;
+mod pushdown;
 mod scan;
 
 use std::sync::Arc;
@@ -195,6 +196,41 @@ pub fn status_sql(column: &str) -> String {
     )
 }
 
+/// `status_sql` in Rust: the report name of a raw `replication_status`.
+pub fn status_label(raw: Option<&str>) -> &str {
+    match raw {
+        None | Some("") => "NONE",
+        Some("COMPLETE") => "COMPLETED",
+        Some(s) => s,
+    }
+}
+
+/// SQL that keeps the rows whose `status_sql(column)` is one of `statuses`, written on the
+/// raw column so that it needs no per-row CASE and Parquet statistics can prune with it.
+pub fn status_filter_sql(column: &str, statuses: &[String]) -> String {
+    let mut raw: Vec<String> = Vec::new();
+    let mut none = false;
+    for s in statuses {
+        match s.as_str() {
+            "NONE" => none = true,
+            "COMPLETED" => raw.extend(["COMPLETED".into(), "COMPLETE".into()]),
+            other => raw.push(other.to_string()),
+        }
+    }
+    let mut any = Vec::new();
+    if !raw.is_empty() {
+        let list: Vec<String> = raw.iter().map(|s| sql_literal(s)).collect();
+        any.push(format!("{column} IN ({})", list.join(", ")));
+    }
+    if none {
+        any.push(format!("{column} IS NULL OR {column} = ''"));
+    }
+    match any.len() {
+        0 => "false".into(),
+        _ => format!("({})", any.join(" OR ")),
+    }
+}
+
 /// The kind of the first state-changing node in `plan`, if any.
 fn writing_statement(plan: &LogicalPlan) -> Option<&'static str> {
     let mut found = None;
@@ -213,4 +249,80 @@ fn writing_statement(plan: &LogicalPlan) -> Option<&'static str> {
         })
     });
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, AsArray, RecordBatch, StringViewArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::prelude::SessionContext;
+
+    const RAW: [Option<&str>; 8] = [
+        None,
+        Some(""),
+        Some("COMPLETE"),
+        Some("COMPLETED"),
+        Some("PENDING"),
+        Some("FAILED"),
+        Some("REPLICA"),
+        Some("SOMETHING-NEW"),
+    ];
+
+    fn rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let batches = rt
+            .block_on(async { ctx.sql(sql).await?.collect().await })
+            .unwrap();
+        let mut out: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column(0).as_string_view();
+                (0..b.num_rows())
+                    .map(|i| if c.is_valid(i) { c.value(i) } else { "NULL" }.to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn status_label_matches_status_sql() {
+        let ctx = SessionContext::new();
+        let schema = Schema::new(vec![Field::new("s", DataType::Utf8View, true)]);
+        let batch = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringViewArray::from(RAW.to_vec()))],
+        )
+        .unwrap();
+        ctx.register_batch("t", batch).unwrap();
+        let labelled = rows(&ctx, &format!("SELECT {} FROM t", status_sql("s")));
+        let mut expected: Vec<String> = RAW.iter().map(|r| status_label(*r).to_string()).collect();
+        expected.sort();
+        assert_eq!(labelled, expected);
+
+        // Every subset of the selectable statuses: the raw filter keeps exactly the rows
+        // whose label is in the subset.
+        let all = crate::batch::select::SELECTABLE;
+        for mask in 0..(1u32 << all.len()) {
+            let chosen: Vec<String> = (0..all.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| all[i].to_string())
+                .collect();
+            let got = rows(
+                &ctx,
+                &format!("SELECT s FROM t WHERE {}", status_filter_sql("s", &chosen)),
+            );
+            let mut want: Vec<String> = RAW
+                .iter()
+                .filter(|r| chosen.iter().any(|c| c == status_label(**r)))
+                .map(|r| r.unwrap_or("NULL").to_string())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "statuses {chosen:?}");
+        }
+    }
 }

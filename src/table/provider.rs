@@ -14,13 +14,14 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use object_store::ObjectMeta;
 
+use super::pushdown;
 use super::scan::{InventoryScanExec, Reader, balance};
 use crate::error::Result;
 use crate::format::assemble::PresentColumns;
@@ -104,10 +105,14 @@ impl InventoryTable {
         state: &dyn CatalogSession,
         projection: Vec<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        // Filters reach the Parquet reader through DataFusion's physical filter pushdown
-        // (row-group, page and row filtering); it rewrites them through the projection
-        // below, so a filter on a filled-in `is_latest` never prunes the wrong row groups.
-        let source = ParquetSource::new(canonical_schema()).with_pushdown_filters(true);
+        // Filters reach the Parquet reader through DataFusion's physical filter pushdown,
+        // which prunes row groups and pages by statistics; it rewrites them through the
+        // projection below, so a filter on a filled-in `is_latest` never prunes the wrong
+        // row groups. Row-level filtering in the decoder ("late materialization") stays
+        // off: measured on 10M rows it made every query slower, the selective manifest
+        // query included (1.7 s → 1.9 s), as building row selections costs more than
+        // decoding the skipped values.
+        let source = ParquetSource::new(canonical_schema()).with_pushdown_filters(false);
         let groups = balance(&self.files, state.config().target_partitions())
             .into_iter()
             .map(|g| {
@@ -169,11 +174,28 @@ impl TableProvider for InventoryTable {
         TableType::Base
     }
 
+    /// CSV: a condition on `replication_status` is applied while parsing (inexactly: the
+    /// query still filters what comes out). Parquet gets its filters through DataFusion's
+    /// physical pushdown instead.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        let csv = self.reader.as_ref().is_some_and(Reader::filters_status);
+        Ok(filters
+            .iter()
+            .map(|f| match csv && pushdown::status_filter(f).is_some() {
+                true => TableProviderFilterPushDown::Inexact,
+                false => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
     async fn scan(
         &self,
         state: &dyn CatalogSession,
         projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
+        filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let projection = projection
@@ -186,6 +208,7 @@ impl TableProvider for InventoryTable {
                 Arc::clone(&self.files),
                 reader.clone(),
                 projection,
+                pushdown::first_status_filter(filters).filter(|_| reader.filters_status()),
                 state.config().target_partitions(),
                 Arc::clone(&self.progress),
             ))),

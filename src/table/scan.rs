@@ -27,7 +27,7 @@ use tokio::sync::mpsc;
 use super::blocking_read;
 use crate::error::{Error, Result};
 use crate::format::assemble::Assembler;
-use crate::format::csv::{CsvBatchReader, CsvLayout};
+use crate::format::csv::{CsvBatchReader, CsvLayout, ValueFilter};
 use crate::format::orc;
 use crate::format::schema::canonical_schema;
 use crate::manifest::{DataFile, FileFormat};
@@ -41,6 +41,13 @@ pub(crate) enum Reader {
     Orc,
 }
 
+impl Reader {
+    /// Whether the reader can drop rows by a pushed-down status filter.
+    pub(crate) fn filters_status(&self) -> bool {
+        matches!(self, Reader::Csv(_))
+    }
+}
+
 /// Reads the files of a CSV or ORC delivery as canonical batches.
 #[derive(Debug)]
 pub struct InventoryScanExec {
@@ -49,6 +56,8 @@ pub struct InventoryScanExec {
     groups: Vec<Vec<usize>>,
     reader: Reader,
     projection: Vec<usize>,
+    /// Rows the query's filter rejects by their status, dropped while parsing (CSV only).
+    status_filter: Option<ValueFilter>,
     schema: SchemaRef,
     progress: SharedProgress,
     properties: Arc<PlanProperties>,
@@ -60,6 +69,7 @@ impl InventoryScanExec {
         files: Arc<Vec<DataFile>>,
         reader: Reader,
         projection: Vec<usize>,
+        status_filter: Option<ValueFilter>,
         partitions: usize,
         progress: SharedProgress,
     ) -> Self {
@@ -81,6 +91,7 @@ impl InventoryScanExec {
             groups,
             reader,
             projection,
+            status_filter,
             schema,
             progress,
             properties,
@@ -126,7 +137,19 @@ impl DisplayAs for InventoryScanExec {
                 .map(|f| f.name().as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )
+        )?;
+        if let Some(filter) = &self.status_filter {
+            let mut values: Vec<String> = filter
+                .values
+                .iter()
+                .map(|v| format!("{:?}", String::from_utf8_lossy(v)))
+                .collect();
+            if filter.keep_null {
+                values.push("NULL".into());
+            }
+            write!(f, ", status_filter=[{}]", values.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -181,17 +204,16 @@ impl ExecutionPlan for InventoryScanExec {
         let worker = match &self.reader {
             Reader::Csv(layout) => {
                 let layout = layout.clone();
+                let filter = self.status_filter.clone();
                 let tx = tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    read_csv_files(
-                        &store,
-                        &files,
-                        &layout,
-                        &projection,
+                    let csv = CsvRead {
+                        layout: &layout,
+                        projection: &projection,
+                        status_filter: filter.as_ref(),
                         batch_size,
-                        &progress,
-                        &tx,
-                    )
+                    };
+                    read_csv_files(&store, &files, &csv, &progress, &tx)
                 })
             }
             Reader::Orc => {
@@ -228,15 +250,22 @@ fn send_blocking(tx: &mpsc::Sender<Result<RecordBatch>>, item: Result<RecordBatc
     tx.blocking_send(item).is_ok()
 }
 
+/// How a partition reads its CSV files.
+struct CsvRead<'a> {
+    layout: &'a CsvLayout,
+    projection: &'a [usize],
+    status_filter: Option<&'a ValueFilter>,
+    batch_size: usize,
+}
+
 fn read_csv_files(
     store: &Store,
     files: &[DataFile],
-    layout: &CsvLayout,
-    projection: &[usize],
-    batch_size: usize,
+    csv: &CsvRead<'_>,
     progress: &SharedProgress,
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) {
+    let layout = csv.layout;
     for file in files {
         let input = match blocking_read::open(store, file, Arc::clone(progress)) {
             Ok(r) => r,
@@ -246,18 +275,23 @@ fn read_csv_files(
             }
         };
         let gz = MultiGzDecoder::new(std::io::BufReader::with_capacity(256 * 1024, input));
-        let assembler = Assembler::new(&canonical_schema(), projection, layout.present());
-        let reader = CsvBatchReader::new(gz, file.display.clone(), layout, assembler, batch_size);
-        for batch in reader {
+        let assembler = Assembler::new(&canonical_schema(), csv.projection, layout.present());
+        let mut reader =
+            CsvBatchReader::new(gz, file.display.clone(), layout, assembler, csv.batch_size);
+        if let Some(filter) = csv.status_filter {
+            reader = reader.with_status_filter(filter.clone());
+        }
+        let mut counted = 0;
+        while let Some(batch) = reader.next() {
             let batch = batch.map_err(|e| store.explain(e));
             let failed = batch.is_err();
-            if let Ok(b) = &batch {
-                Progress::add(&progress.rows, b.num_rows() as u64);
-            }
+            Progress::add(&progress.rows, reader.records_read() - counted);
+            counted = reader.records_read();
             if !send_blocking(tx, batch) || failed {
                 return;
             }
         }
+        Progress::add(&progress.rows, reader.records_read() - counted);
         Progress::add(&progress.scanned_files, 1);
     }
 }

@@ -256,6 +256,30 @@ fn parquet_filters_reach_the_reader() {
 }
 
 #[test]
+fn csv_status_filters_reach_the_reader() {
+    let plan = crate::harness::sql_csv(
+        &generated("csv-all"),
+        "EXPLAIN SELECT key FROM inventory WHERE replication_status IN ('FAILED', 'PENDING') AND size > 0",
+    );
+    assert!(
+        plan.contains(
+            r#"projection=[key, size, replication_status], status_filter=[""FAILED"", ""PENDING""]"#
+        ),
+        "{plan}"
+    );
+    // Still filtered above the scan: the reader's filter only saves decoding.
+    assert!(
+        plan.contains("FilterExec: (replication_status@2 = FAILED OR replication_status@2 = PENDING) AND size@1 > 0"),
+        "{plan}"
+    );
+    let plan = crate::harness::sql_csv(
+        &generated("csv-all"),
+        "EXPLAIN SELECT key FROM inventory WHERE replication_status IS NULL OR replication_status = ''",
+    );
+    assert!(plan.contains(r#"status_filter=["""", NULL]"#), "{plan}");
+}
+
+#[test]
 fn scans_read_only_the_columns_a_query_needs() {
     let plan = crate::harness::sql_csv(
         &generated("csv-all"),

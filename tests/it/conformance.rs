@@ -22,6 +22,13 @@ const QUERIES: &[&str] = &[
     "SELECT key FROM inventory WHERE key LIKE 'hostile/%' ORDER BY key",
     "SELECT min(last_modified_date), max(last_modified_date), max(lifecycle_expiration_date) FROM inventory",
     "SELECT size FROM inventory WHERE size > 100000 ORDER BY size DESC LIMIT 5",
+    // Status conditions: the CSV reader drops rejected rows while parsing (pushdown).
+    "SELECT count(*), coalesce(sum(size), 0) FROM inventory \
+     WHERE replication_status IN ('FAILED', 'PENDING')",
+    "SELECT count(*), coalesce(sum(size), 0) FROM inventory \
+     WHERE replication_status IS NULL OR replication_status = ''",
+    "SELECT key, version_id FROM inventory WHERE replication_status = 'REPLICA' \
+     AND coalesce(is_latest, true) ORDER BY key, version_id NULLS FIRST",
 ];
 
 fn run_all(config: &std::path::Path) -> Vec<Vec<String>> {
@@ -111,6 +118,28 @@ fn check_against_rows(answers: &[Vec<String>], rows: &[Row], listed: Versions) {
         h
     };
     assert_eq!(answers[6], hostile);
+
+    let status_totals = |keep: &dyn Fn(Option<&str>) -> bool| {
+        let chosen: Vec<&Row> = rows
+            .iter()
+            .filter(|r| keep(r.replication_status.as_deref()))
+            .collect();
+        let bytes: i64 = chosen.iter().filter_map(|r| r.size).sum();
+        vec![format!("{}|{bytes}", chosen.len())]
+    };
+    assert_eq!(
+        answers[9],
+        status_totals(&|s| matches!(s, Some("FAILED" | "PENDING")))
+    );
+    assert_eq!(
+        answers[10],
+        status_totals(&|s| matches!(s, None | Some("")))
+    );
+    let replica = rows
+        .iter()
+        .filter(|r| r.replication_status.as_deref() == Some("REPLICA") && r.is_latest)
+        .count();
+    assert_eq!(answers[11].len(), replica);
 }
 
 fn rows(opts: &GenerateOptions, versions: Versions) -> Vec<Row> {

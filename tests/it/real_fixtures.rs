@@ -49,7 +49,7 @@ fn canonical_types_are_the_same_in_every_format() {
     let sql = "SELECT arrow_typeof(key) k, arrow_typeof(size) s, arrow_typeof(is_latest) l, \
                arrow_typeof(last_modified_date) t, arrow_typeof(lifecycle_expiration_date) e \
                FROM inventory LIMIT 1";
-    let expected = "k,s,l,t,e\nUtf8,Int64,Boolean,\"Timestamp(ms, \"\"UTC\"\")\",\"Timestamp(ms, \"\"UTC\"\")\"\n";
+    let expected = "k,s,l,t,e\nUtf8View,Int64,Boolean,\"Timestamp(ms, \"\"UTC\"\")\",\"Timestamp(ms, \"\"UTC\"\")\"\n";
     for config in ["csv-all", "csv-current", "orc-all", "parquet-all"] {
         assert_eq!(sql_csv(&real(config), sql), expected, "{config}");
     }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use md5::{Digest, Md5};
+
+use super::md5_thread::BackgroundMd5;
 use object_store::WriteMultipart;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -184,7 +185,7 @@ impl Destination {
             name: name.to_string(),
             location: self.object(name),
             inner,
-            md5: Md5::new(),
+            md5: BackgroundMd5::new(),
             bytes: 0,
         })
     }
@@ -333,7 +334,7 @@ pub struct FileWriter {
     name: String,
     location: String,
     inner: Inner,
-    md5: Md5,
+    md5: BackgroundMd5,
     bytes: u64,
 }
 
@@ -400,7 +401,7 @@ impl FileWriter {
     }
 
     pub async fn finish(self) -> Result<Pending> {
-        let md5 = hex::encode(self.md5.finalize());
+        let md5 = self.md5.finish();
         let (etag, local) = match self.inner {
             Inner::Local { file, mut handle } => {
                 handle.flush().map_err(|e| Error::Io {

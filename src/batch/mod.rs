@@ -7,6 +7,7 @@
 pub mod dest;
 pub mod job;
 pub mod manifest;
+mod md5_thread;
 pub mod report;
 pub mod select;
 pub mod spool;

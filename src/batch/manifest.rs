@@ -461,12 +461,18 @@ async fn verify_parts(
             if std::str::from_utf8(&line).is_err() {
                 return Err(bad(n, "not UTF-8"));
             }
-            let commas: Vec<usize> = memchr::memchr_iter(b',', &line).take(fields).collect();
-            if commas.len() != fields - 1 {
+            // bucket,key[,version]: the key ends at the second comma or the line's end.
+            let mut commas = memchr::memchr_iter(b',', &line);
+            let (first, second) = (commas.next(), commas.next());
+            let key_end = if versioned { second } else { Some(line.len()) };
+            let (Some(first), Some(key_end), None) = (first, key_end, commas.next()) else {
                 let found = memchr::memchr_iter(b',', &line).count() + 1;
                 return Err(bad(n, &format!("{found} fields instead of {fields}")));
+            };
+            if !versioned && second.is_some() {
+                return Err(bad(n, &format!("3 fields instead of {fields}")));
             }
-            let encoded = &line[commas[0] + 1..*commas.get(1).unwrap_or(&line.len())];
+            let encoded = &line[first + 1..key_end];
             if encoded
                 .iter()
                 .any(|b| matches!(b, b'"' | b' ' | b'+' | b'\t' | b'\r' | b'\n'))
@@ -475,8 +481,8 @@ async fn verify_parts(
             }
             key.clear();
             percent_decode_into(encoded, &mut key);
-            let version = match commas.get(1) {
-                Some(&c) if versioned && &line[c + 1..] != b"null" => Some(&line[c + 1..]),
+            let version = match second {
+                Some(c) if versioned && &line[c + 1..] != b"null" => Some(&line[c + 1..]),
                 _ => None,
             };
             h.add(&key, version, &mut scratch);
@@ -668,4 +674,70 @@ fn summary_json(session: &Session, opts: &ManifestOptions, report: &ManifestRepo
         },
         "notes": report.notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{Location, S3Options};
+
+    /// Writes `text` as one part and verifies it against the entries it should hold.
+    fn verify(text: &str, versioned: bool, entries: &[(&str, Option<&str>)]) -> Result<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest-00001.csv"), text).unwrap();
+        let mut expected = EntrySum::default();
+        let mut scratch = Vec::new();
+        for (k, v) in entries {
+            expected.add(k.as_bytes(), v.map(str::as_bytes), &mut scratch);
+        }
+        let part = Part {
+            file: Written {
+                name: "manifest-00001.csv".into(),
+                location: "manifest-00001.csv".into(),
+                bytes: text.len() as u64,
+                md5: String::new(),
+                etag: String::new(),
+            },
+            lines: text.lines().count() as u64,
+            object_bytes: 0,
+        };
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async {
+                let location = Location::parse(dir.path().to_str().unwrap())?;
+                let dest = Destination::open(&location, &S3Options::default()).await?;
+                verify_parts(&dest, &[part], versioned, expected).await
+            })
+    }
+
+    #[test]
+    fn verification_decodes_every_line_back() {
+        let entries = [("a b+c", Some("v1")), ("日本/x,y", None)];
+        let text = "b,a%20b%2Bc,v1\nb,%E6%97%A5%E6%9C%AC/x%2Cy,null\n";
+        assert_eq!(verify(text, true, &entries).unwrap(), 2);
+        let current = "b,a%20b%2Bc\nb,%E6%97%A5%E6%9C%AC/x%2Cy\n";
+        let unversioned = [("a b+c", None), ("日本/x,y", None)];
+        assert_eq!(verify(current, false, &unversioned).unwrap(), 2);
+    }
+
+    #[test]
+    fn verification_names_the_bad_line() {
+        let entries = [("a b", Some("v1")), ("c", Some("v2"))];
+        let cases = [
+            ("b,a%20b,v1\nb,c\n", "line 2: 2 fields instead of 3"),
+            ("b,a%20b,v1\nb,c,v2,x\n", "line 2: 4 fields instead of 3"),
+            ("b,a b,v1\nb,c,v2\n", "line 1: key not fully encoded"),
+            ("b,a%20b,v1\nb,c,v3\n", "do not decode back"),
+            ("b,a%20b,v1\nb,d,v2\n", "do not decode back"),
+        ];
+        for (text, expected) in cases {
+            let err = verify(text, true, &entries).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+        let err = verify("b,a%20b,v1\n", false, &[("a b", None)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1: 3 fields instead of 2"), "{err}");
+    }
 }

@@ -184,9 +184,12 @@ impl TableProvider for InventoryTable {
         let csv = self.reader.as_ref().is_some_and(Reader::filters_status);
         Ok(filters
             .iter()
-            .map(|f| match csv && pushdown::status_filter(f).is_some() {
-                true => TableProviderFilterPushDown::Inexact,
-                false => TableProviderFilterPushDown::Unsupported,
+            .map(|f| {
+                if csv && pushdown::status_filter(f).is_some() {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
             })
             .collect())
     }

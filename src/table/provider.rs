@@ -211,7 +211,8 @@ impl TableProvider for InventoryTable {
                 Arc::clone(&self.files),
                 reader.clone(),
                 projection,
-                pushdown::first_status_filter(filters).filter(|_| reader.filters_status()),
+                // Only filters `supports_filters_pushdown` accepted arrive here: CSV ones.
+                pushdown::first_status_filter(filters),
                 state.config().target_partitions(),
                 Arc::clone(&self.progress),
             ))),

@@ -80,6 +80,40 @@ pub enum Error {
     #[error("{path}: not found{hint}")]
     NotFound { path: String, hint: &'static str },
 
+    /// The manifest's first data file is in none of the places a delivery or a copy of one
+    /// keeps it.
+    #[error(
+        "data file {key:?} of the manifest not found; looked for it at {}: copy the delivery with its layout (the destination bucket's folders, or the configuration folder with its data/)",
+        tried.join(", ")
+    )]
+    DataFileNotFound { key: String, tried: Vec<String> },
+
+    /// A panic, caught (see `panic_net`): a bug in s3inv or a library it uses, met while
+    /// reading `context`.
+    #[error(
+        "internal error while reading {context}: {message}; this is a bug in s3inv or a library it uses: please report it (with the file, if you can share it)"
+    )]
+    Panic { context: String, message: String },
+
+    /// One of our errors seen through a shared DataFusion error (the same failure reported
+    /// to several consumers): its message as it was.
+    #[error("{0}")]
+    Relayed(String),
+
+    /// A broken invariant of s3inv itself (a bug to report).
+    #[error("internal error: {0} (please report this as an s3inv bug)")]
+    Internal(String),
+
+    /// The delivery does not carry a field the command needs.
+    #[error(
+        "{manifest}: the delivery does not carry the {field} field, which {needed_by} needs; add {field} to the inventory configuration's optional fields (S3 console: the inventory configuration's \"additional metadata fields\"; API: OptionalFields) and use a delivery made after that change"
+    )]
+    MissingField {
+        manifest: String,
+        field: &'static str,
+        needed_by: String,
+    },
+
     /// Any other storage failure, with the location it concerned.
     #[error("{location}: {source}")]
     Storage {
@@ -150,7 +184,7 @@ fn unwrap_ours(e: DataFusionError) -> std::result::Result<Error, DataFusionError
         DataFusionError::Shared(shared) => match std::sync::Arc::try_unwrap(shared) {
             Ok(inner) => unwrap_ours(inner),
             Err(shared) => match find_ours_ref(&shared) {
-                Some(msg) => Ok(Error::Query(msg)),
+                Some(msg) => Ok(Error::Relayed(msg)),
                 None => Err(DataFusionError::Shared(shared)),
             },
         },

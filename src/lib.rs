@@ -36,6 +36,7 @@ pub mod format;
 pub mod generate;
 pub mod manifest;
 pub mod output;
+pub mod panic_net;
 pub mod progress;
 pub mod report;
 pub mod settings;

@@ -21,6 +21,19 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let code = runtime.block_on(s3inv::cli::run(cli));
+    // No input may end in exit 101 and a backtrace: a panic that reaches the top is an
+    // error naming what was being read (readers name the file themselves).
+    s3inv::panic_net::install_hook();
+    let run = std::panic::AssertUnwindSafe(|| runtime.block_on(s3inv::cli::run(cli)));
+    let code = match std::panic::catch_unwind(run) {
+        Ok(code) => code,
+        Err(payload) => {
+            eprintln!(
+                "s3inv: error: {}",
+                s3inv::panic_net::top_level_error(payload.as_ref())
+            );
+            2
+        }
+    };
     std::process::exit(code);
 }

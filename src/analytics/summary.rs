@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{Int64Type, TimestampMillisecondType};
 
-use super::tags::{TagKind, TagSource};
+use super::tags::{TagJoin, TagSource};
 use crate::error::{Error, Result};
 use crate::table::age::AgeBuckets;
 use crate::table::sql_literal;
@@ -281,7 +281,7 @@ impl Summary {
 }
 
 /// The SQL of the aggregation (exposed so users can see and adapt it).
-pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<TagKind>) -> String {
+pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<&TagJoin>) -> String {
     let mut dims = Vec::new();
     for (i, d) in opts.dimensions.iter().enumerate() {
         let expr = match d {
@@ -323,8 +323,9 @@ pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<TagKind
                 String::new()
             } else {
                 format!(
-                    " LEFT JOIN ({}) t ON i.bucket = t.bucket AND i.key = t.key AND i.version_id IS NOT DISTINCT FROM t.version_id",
-                    tags.per_object_sql(&keys)
+                    " LEFT JOIN ({}) t ON {}",
+                    tags.per_object_sql(&keys),
+                    tags.join_on()
                 )
             }
         }
@@ -359,12 +360,12 @@ pub async fn summarize(session: &Session, opts: &SummaryOptions) -> Result<Summa
             "--by tag:KEY needs --tags SOURCE: S3 Inventory has no tags (export the S3 Metadata live inventory table, or give a bucket,key,version_id,tag_key,tag_value table)".into(),
         ));
     }
-    let tag_kind = match &opts.tags {
+    let tag_join = match &opts.tags {
         Some(tags) => Some(tags.register(session).await?),
         None => None,
     };
     let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
-    let sql = summary_sql(opts, delivery_ms, tag_kind);
+    let sql = summary_sql(opts, delivery_ms, tag_join.as_ref());
     tracing::debug!(%sql, "summary query");
     let batches = session.sql(&sql).await?;
     let mut totals = StatusCounts::default();

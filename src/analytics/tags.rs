@@ -5,6 +5,12 @@
 //!
 //! Keys are raw in both. A NULL, empty or `null` version id is a null-version object and
 //! joins to the inventory's NULL version id.
+//!
+//! An inventory without version ids (a current-versions-only report) lists each object's
+//! current version: it is joined on (bucket, key) to the tag source's current version —
+//! the row marked `is_latest`, else the newest by `sequence_number` (S3 Metadata's own
+//! order) or `last_modified_date`, delete markers left out. A source with several versions
+//! of a key and none of those columns cannot tell which is current: that is an error.
 
 use std::sync::Arc;
 
@@ -35,10 +41,50 @@ pub enum TagKind {
 
 const TABLE: &str = "s3inv_tags";
 
+/// A registered tag source and how the inventory joins it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagJoin {
+    pub kind: TagKind,
+    /// For an inventory without version ids: the rows of the source's current versions
+    /// (a query over the source); `None` joins version to version.
+    current: Option<String>,
+}
+
+impl TagJoin {
+    /// The join condition between the inventory `i` and [`Self::per_object_sql`] as `t`.
+    pub fn join_on(&self) -> &'static str {
+        match self.current {
+            None => {
+                "i.bucket = t.bucket AND i.key = t.key AND i.version_id IS NOT DISTINCT FROM t.version_id"
+            }
+            Some(_) => "i.bucket = t.bucket AND i.key = t.key",
+        }
+    }
+
+    /// One row per object version (per object, when joining current versions) with its
+    /// value for each requested tag key, as columns `bucket, key, [version_id,] has_data,
+    /// v{i}` (`i` = the dimension index).
+    pub fn per_object_sql(&self, keys: &[(usize, &str)]) -> String {
+        let values = self.kind.values_sql(keys);
+        match &self.current {
+            None => format!(
+                "SELECT bucket, key, version_id_n AS version_id, true AS has_data, {values} \
+                 FROM (SELECT *, {NORMALISED_VERSION} AS version_id_n FROM {TABLE}) \
+                 GROUP BY bucket, key, version_id_n"
+            ),
+            Some(current) => format!(
+                "SELECT bucket, key, true AS has_data, {values} FROM ({current}) GROUP BY bucket, key"
+            ),
+        }
+    }
+}
+
+/// The source's version id with `""` and `null` as NULL (the null version).
+const NORMALISED_VERSION: &str = "CASE WHEN CAST(version_id AS VARCHAR) IN ('', 'null') THEN NULL \
+     ELSE CAST(version_id AS VARCHAR) END";
+
 impl TagKind {
-    /// One row per object version with its value for each requested tag key, as columns
-    /// `bucket, key, version_id, has_data, v{i}` (`i` = the dimension index).
-    pub fn per_object_sql(self, keys: &[(usize, &str)]) -> String {
+    fn values_sql(self, keys: &[(usize, &str)]) -> String {
         let values: Vec<String> = keys
             .iter()
             .map(|(i, k)| match self {
@@ -52,19 +98,70 @@ impl TagKind {
                 ),
             })
             .collect();
-        format!(
-            "SELECT bucket, key, version_id_n AS version_id, true AS has_data, {} \
-             FROM (SELECT *, CASE WHEN CAST(version_id AS VARCHAR) IN ('', 'null') THEN NULL \
-                   ELSE CAST(version_id AS VARCHAR) END AS version_id_n FROM {TABLE}) \
-             GROUP BY bucket, key, version_id_n",
-            values.join(", ")
-        )
+        values.join(", ")
     }
 }
 
+/// The rows of each object's current version in the source (see the module docs).
+async fn current_versions_sql(session: &Session, columns: &[&str], shown: &str) -> Result<String> {
+    let has = |name: &str| columns.contains(&name);
+    if has("is_latest") {
+        return Ok(format!(
+            "SELECT * FROM {TABLE} WHERE lower(CAST(is_latest AS VARCHAR)) = 'true'"
+        ));
+    }
+    let live = if has("is_delete_marker") {
+        "WHERE lower(coalesce(CAST(is_delete_marker AS VARCHAR), 'false')) <> 'true'"
+    } else {
+        ""
+    };
+    if let Some(order) = ["sequence_number", "last_modified_date"]
+        .into_iter()
+        .find(|c| has(c))
+    {
+        return Ok(format!(
+            "SELECT * FROM (SELECT *, rank() OVER (PARTITION BY bucket, key ORDER BY {order} DESC) \
+             AS s3inv_newest FROM {TABLE} {live}) WHERE s3inv_newest = 1"
+        ));
+    }
+    let ambiguous = format!(
+        "SELECT count(*) FROM (SELECT bucket, key FROM {TABLE} {live} GROUP BY bucket, key \
+         HAVING count(DISTINCT coalesce({NORMALISED_VERSION}, 'null')) > 1)"
+    );
+    let batches = session.ctx.sql(&ambiguous).await?.collect().await?;
+    let keys = batches
+        .first()
+        .and_then(|b| {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .map(|a| a.value(0))
+        })
+        .unwrap_or(0);
+    if keys > 0 {
+        return Err(Error::Usage(format!(
+            "tag source {shown} holds several versions of {keys} keys, but the inventory has no version ids (a current-versions-only report), and the source has no is_latest, sequence_number or last_modified_date column to tell which version is current; add one of them, or export only current versions"
+        )));
+    }
+    Ok(format!("SELECT * FROM {TABLE} {live}"))
+}
+
 impl TagSource {
-    /// Registers the source in the session as table `s3inv_tags` and checks its columns.
-    pub async fn register(&self, session: &Session) -> Result<TagKind> {
+    /// Registers the source in the session as table `s3inv_tags`, checks its columns and
+    /// decides how the inventory joins it.
+    pub async fn register(&self, session: &Session) -> Result<TagJoin> {
+        let kind = self.register_table(session).await?;
+        let current = if session.columns.has_version_ids() {
+            None
+        } else {
+            let schema = session.ctx.table(TABLE).await?.schema().as_arrow().clone();
+            let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            Some(current_versions_sql(session, &columns, &self.location.to_string()).await?)
+        };
+        Ok(TagJoin { kind, current })
+    }
+
+    async fn register_table(&self, session: &Session) -> Result<TagKind> {
         let shown = self.location.to_string();
         let store = Store::open(&self.location, &self.s3).await?;
         let path = self.location.object_path()?;

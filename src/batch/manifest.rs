@@ -219,7 +219,7 @@ pub async fn write_manifests(
         ));
     }
     let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
-    let sql = opts.selection.sql(delivery_ms);
+    let sql = opts.selection.sql(delivery_ms)?;
     tracing::debug!(%sql, "manifest selection");
     // Plan first: a bad --where fails before anything is written.
     let df = session

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::table::sql_literal;
-use crate::table::{status_filter_sql, status_sql};
+use crate::table::{sql_condition, status_filter_sql, status_sql};
 
 /// The statuses a selection may name (`NONE` = never replicated).
 pub const SELECTABLE: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
@@ -92,17 +92,15 @@ impl Selection {
                 "--storage-class {c} is also excluded by --exclude-storage-class (GLACIER and DEEP_ARCHIVE are excluded by default; pass --exclude-storage-class '' to exclude nothing)"
             )));
         }
-        if let Some(w) = &self.where_sql
-            && w.trim().is_empty()
-        {
-            return Err(Error::Usage("--where is empty".into()));
+        if let Some(w) = &self.where_sql {
+            sql_condition(w)?;
         }
         Ok(())
     }
 
     /// The selection query: every candidate row with its status, size and, when it must not
     /// be written, the reason (`skip`).
-    pub fn sql(&self, delivery_ms: i64) -> String {
+    pub fn sql(&self, delivery_ms: i64) -> Result<String> {
         let status = status_sql("replication_status");
         // The filters use the raw column (no CASE per row; Parquet statistics can prune);
         // the CASE labels only the rows that pass.
@@ -137,7 +135,7 @@ impl Selection {
             ));
         }
         if let Some(w) = &self.where_sql {
-            filters.push(format!("({w})"));
+            filters.push(sql_condition(w)?);
         }
         let excluded = if self.exclude_storage_classes.is_empty() {
             String::new()
@@ -147,12 +145,12 @@ impl Selection {
                 list(&self.exclude_storage_classes)
             )
         };
-        format!(
+        Ok(format!(
             "SELECT bucket, key, version_id, coalesce(size, 0) AS size, {status} AS status, \
              CASE WHEN coalesce(is_delete_marker, false) THEN 'delete marker'{excluded} END AS skip \
              FROM inventory WHERE {}",
             filters.join(" AND ")
-        )
+        ))
     }
 }
 
@@ -198,6 +196,36 @@ mod tests {
             prefixes: vec!["it's/".into()],
             ..Default::default()
         };
-        assert!(s.sql(0).contains("starts_with(key, 'it''s/')"));
+        assert!(s.sql(0).unwrap().contains("starts_with(key, 'it''s/')"));
+    }
+
+    #[test]
+    fn where_is_one_condition() {
+        let with = |w: &str| Selection {
+            where_sql: Some(w.into()),
+            ..Default::default()
+        };
+        // Closing the parenthesis early, a second statement, an alias, nothing: refused
+        // before any SQL is built.
+        for bad in [
+            "size > 0) OR (true",
+            "true; DROP TABLE x",
+            "",
+            "size > 0 AS x",
+        ] {
+            let e = match with(bad).validate() {
+                Ok(()) => panic!("--where {bad:?} accepted"),
+                Err(e) => e.to_string(),
+            };
+            assert!(e.starts_with(&format!("invalid --where {bad:?}")), "{e}");
+        }
+        let sql = with("size > 0 AND key LIKE 'a%' -- big ones")
+            .sql(0)
+            .unwrap();
+        assert!(sql.ends_with("AND (size > 0 AND key LIKE 'a%')"), "{sql}");
+        // A comment cannot swallow what follows: the condition is rendered from its tree.
+        let sql = with("true --").sql(0).unwrap();
+        assert!(sql.ends_with("AND (true)"), "{sql}");
+        assert!(sql.contains("coalesce(is_latest, true) AND"), "{sql}");
     }
 }

@@ -159,6 +159,7 @@ pub(super) async fn run(args: ManifestArgs, quiet: bool) -> Result<i32> {
         verify: source.verify,
         memory_limit,
         target_partitions: source.threads,
+        required: vec![("replication_status", "s3inv manifest".to_string())],
         ..SessionOptions::default()
     };
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);

@@ -113,6 +113,7 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
         verify: source.verify,
         memory_limit: source.memory_limit.or(Some(2 << 30)),
         target_partitions: source.threads,
+        required: vec![("replication_status", "s3inv report".to_string())],
         ..SessionOptions::default()
     };
     let started = Instant::now();

@@ -25,11 +25,18 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
             source: e,
         })?,
     };
+    // Canned questions are about replication: they cannot be answered without the
+    // status. Free SQL may ask about anything, and absent fields read as NULL.
+    let required = match &args.query {
+        Some(name) => vec![("replication_status", format!("--query {name}"))],
+        None => Vec::new(),
+    };
     let options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
         memory_limit: source.memory_limit,
         target_partitions: source.threads,
+        required,
         ..SessionOptions::default()
     };
     let started = std::time::Instant::now();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
-use crate::analytics::summary::summarize;
+use crate::analytics::summary::{Dimension, summarize};
 use crate::analytics::tags::TagSource;
 use crate::error::Result;
 use crate::output::{OutputFormat, summary as render, write_batch, write_text};
@@ -93,11 +93,21 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
         tags,
     }
     .validate()?;
+    let mut required = vec![("replication_status", "s3inv summary".to_string())];
+    for d in &options.dimensions {
+        let column = match d {
+            Dimension::Age(_) => "last_modified_date",
+            Dimension::Column(c) => c,
+            Dimension::Prefix { .. } | Dimension::Tag(_) => continue,
+        };
+        required.push((column, format!("--by {}", d.name())));
+    }
     let session_options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
         memory_limit: source.memory_limit,
         target_partitions: source.threads,
+        required,
         ..SessionOptions::default()
     };
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);

@@ -4,16 +4,21 @@
 //! A missing field is a NULL column, except in a current-versions-only report (no
 //! `IsLatest`/`VersionId` fields) where every row is a current, live object: there
 //! `is_latest` is true and `is_delete_marker` false.
+//!
+//! A null-version object's `version_id` is NULL in every format: AWS writes `""` in CSV
+//! and ORC/Parquet writers may keep it, and users follow AWS's advice to turn it into the
+//! literal `null` that Batch Operations wants. [`null_versions`] maps both to NULL.
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, BooleanArray, new_null_array};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, StringViewArray, new_null_array};
+use datafusion::arrow::buffer::{BooleanBuffer, NullBuffer};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use super::schema::{IS_DELETE_MARKER, IS_LATEST, index_of};
+use super::schema::{IS_DELETE_MARKER, IS_LATEST, VERSION_ID, index_of};
 
 /// The set of canonical columns a delivery's files carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,10 +95,15 @@ impl Assembler {
             let column = match arrays.iter().position(|(i, _)| *i == c) {
                 Some(pos) => {
                     let (_, array) = arrays.swap_remove(pos);
-                    if array.data_type() == target {
+                    let array = if array.data_type() == target {
                         array
                     } else {
                         cast(&array, target)?
+                    };
+                    if c == VERSION_ID {
+                        null_versions(array)
+                    } else {
+                        array
                     }
                 }
                 None if self.current_only && c == IS_LATEST => {
@@ -111,5 +121,61 @@ impl Assembler {
             columns,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )
+    }
+}
+
+/// Whether a version id stands for the null version: `""` or the literal `null`.
+pub fn is_null_version(v: &str) -> bool {
+    v.is_empty() || v == "null"
+}
+
+/// A `version_id` column with `""` and `null` turned into NULL; other arrays, and columns
+/// without such values, are returned as they are (no copy).
+pub fn null_versions(array: ArrayRef) -> ArrayRef {
+    let Some(strings) = array.as_any().downcast_ref::<StringViewArray>() else {
+        return array;
+    };
+    if !strings.iter().flatten().any(is_null_version) {
+        return array;
+    }
+    let valid = BooleanBuffer::collect_bool(strings.len(), |i| {
+        strings.is_valid(i) && !is_null_version(strings.value(i))
+    });
+    let (views, buffers, _) = strings.clone().into_parts();
+    Arc::new(StringViewArray::new(
+        views,
+        buffers,
+        Some(NullBuffer::new(valid)),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_and_literal_null_versions_are_null() {
+        let input: ArrayRef = Arc::new(StringViewArray::from(vec![
+            Some("v1"),
+            Some(""),
+            None,
+            Some("null"),
+            Some("a-version-id-longer-than-twelve"),
+            Some("NULL"),
+        ]));
+        let out = null_versions(input);
+        let out = out.as_any().downcast_ref::<StringViewArray>().unwrap();
+        let values: Vec<Option<&str>> = out.iter().collect();
+        assert_eq!(
+            values,
+            [
+                Some("v1"),
+                None,
+                None,
+                None,
+                Some("a-version-id-longer-than-twelve"),
+                Some("NULL")
+            ]
+        );
     }
 }

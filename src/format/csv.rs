@@ -343,7 +343,10 @@ impl<R: Read> CsvBatchReader<R> {
                 ReadRecordResult::Record => {
                     let consumed = &self.buf[self.start..self.start + rel];
                     self.record_line = self.line + 1;
-                    self.line += memchr::memchr_iter(b'\n', consumed).count().max(1) as u64;
+                    // Count the newlines consumed, not "at least one": csv-core ends a
+                    // CRLF record after its `\r`, and the `\n` left over is counted
+                    // when it is skipped as a blank line.
+                    self.line += memchr::memchr_iter(b'\n', consumed).count() as u64;
                     self.start += rel;
                     self.ranges.clear();
                     let mut from = 0;
@@ -619,6 +622,14 @@ mod tests {
         assert_eq!(keys, ["say \"hi\"", "two\nlines, here", "plain", "last"]);
         // Line numbers count physical lines, also after a record spanning two.
         let e = read("\"b\",\"a\nb\"\n\"b\"\n", "Bucket, Key", &[1]).unwrap_err();
+        assert!(e.to_string().contains("line 3: expected 2 fields"), "{e}");
+        // A CRLF record read by the full parser moves the count by one line, not two.
+        let e = read(
+            "\"b\",\"say \"\"hi\"\"\"\r\n\"b\",\"ok\"\r\n\"b\"\r\n",
+            "Bucket, Key",
+            &[1],
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("line 3: expected 2 fields"), "{e}");
     }
 

@@ -56,13 +56,16 @@ pub async fn present_columns(
     display: &str,
 ) -> Result<PresentColumns> {
     let mut reader = RangeReader { store, path, size };
-    let metadata = orc_rust::reader::metadata::read_metadata_async(&mut reader)
-        .await
-        .map_err(|e| Error::Read {
-            path: display.to_string(),
-            message: "cannot read ORC footer",
-            source: Box::new(e),
-        })?;
+    let metadata = crate::panic_net::guard(display, async {
+        orc_rust::reader::metadata::read_metadata_async(&mut reader)
+            .await
+            .map_err(|e| Error::Read {
+                path: display.to_string(),
+                message: "cannot read ORC footer",
+                source: Box::new(e),
+            })
+    })
+    .await?;
     let root = metadata.root_data_type();
     Ok(PresentColumns::from_names(
         root.children().iter().map(|c| c.name()),
@@ -79,13 +82,16 @@ pub async fn open(
     batch_size: usize,
 ) -> Result<impl Stream<Item = Result<RecordBatch>> + Send + 'static> {
     let reader = RangeReader { store, path, size };
-    let builder = ArrowReaderBuilder::try_new_async(reader)
-        .await
-        .map_err(|e| Error::Read {
-            path: display.clone(),
-            message: "cannot read ORC file",
-            source: Box::new(e),
-        })?;
+    let builder = crate::panic_net::guard(&display, async {
+        ArrowReaderBuilder::try_new_async(reader)
+            .await
+            .map_err(|e| Error::Read {
+                path: display.clone(),
+                message: "cannot read ORC file",
+                source: Box::new(e),
+            })
+    })
+    .await?;
     let root = builder.file_metadata().root_data_type().clone();
     let names: Vec<String> = root
         .children()

@@ -102,6 +102,8 @@ const fn col(name: &'static str, csv_name: &'static str, kind: Kind) -> Column {
 
 /// Index of `key` in [`COLUMNS`].
 pub const KEY: usize = 1;
+/// Index of `version_id` in [`COLUMNS`].
+pub const VERSION_ID: usize = 2;
 /// Index of `is_latest` in [`COLUMNS`].
 pub const IS_LATEST: usize = 3;
 /// Index of `is_delete_marker` in [`COLUMNS`].

@@ -29,17 +29,26 @@ pub struct Row {
     pub lifecycle_expiration_ms: Option<i64>,
 }
 
+fn fnv1a(salt: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 impl Row {
     /// FNV-1a over key and version id, seeded with `salt`: a stable per-object number
     /// (same on every run and platform) for decisions that must follow the object.
     pub fn stable_hash(&self, salt: u64) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
         let version = self.version_id.as_deref().unwrap_or("");
-        for b in self.key.bytes().chain([0]).chain(version.bytes()) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
+        fnv1a(salt, self.key.bytes().chain([0]).chain(version.bytes()))
+    }
+
+    /// The same over the key alone: one number for every version of an object.
+    pub fn key_hash(&self, salt: u64) -> u64 {
+        fnv1a(salt, self.key.bytes())
     }
 
     /// Whether a current-versions-only report lists this row.

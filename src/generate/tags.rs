@@ -18,15 +18,14 @@ use crate::error::{Error, Result};
 
 const TEAMS: [&str; 4] = ["data", "ml", "web", "ops"];
 
-/// The tags of one object version; `None` when the tag sources have no row for it.
+/// The tags of one object version; `None` when the tag sources have no row for it. An
+/// object is missing from the sources with all its versions (as from a metadata table
+/// that does not cover it), so its current version is missing too.
 pub fn tags_for(row: &Row) -> Option<Vec<(&'static str, &'static str)>> {
-    if row.is_delete_marker {
+    if row.is_delete_marker || row.key_hash(0).is_multiple_of(10) {
         return None;
     }
     let h = row.stable_hash(0);
-    if h.is_multiple_of(10) {
-        return None;
-    }
     let mut tags = Vec::new();
     if h % 5 != 1 {
         tags.push(("team", TEAMS[((h >> 8) % 4) as usize]));
@@ -57,7 +56,8 @@ pub fn write_tag_sources(dir: &Path, opts: &GenerateOptions) -> Result<(PathBuf,
     let table = dir.join("tag-table.csv");
 
     let mut csv = BufWriter::new(File::create(&table).map_err(|e| err(&table, e))?);
-    writeln!(csv, "bucket,key,version_id,tag_key,tag_value").map_err(|e| err(&table, e))?;
+    writeln!(csv, "bucket,key,version_id,is_latest,tag_key,tag_value")
+        .map_err(|e| err(&table, e))?;
 
     let schema = Arc::new(Schema::new(vec![
         Field::new("bucket", DataType::Utf8, false),
@@ -104,18 +104,20 @@ pub fn write_tag_sources(dir: &Path, opts: &GenerateOptions) -> Result<(PathBuf,
             let Some(tags) = tags_for(row) else { continue };
             b.append_value(&row.bucket);
             k.append_value(&row.key);
-            s.append_value(format!("{i:020}"));
+            // S3 Metadata's order: larger is newer, per bucket and key.
+            s.append_value(format!("{:020}{i:010}", row.last_modified_ms));
             v.append_option(row.version_id.as_deref());
             for (tk, tv) in &tags {
                 m.keys().append_value(tk);
                 m.values().append_value(tv);
                 writeln!(
                     csv,
-                    "{},{},{},{},{}",
+                    "{},{},{},{},{},{}",
                     csv_field(&row.bucket),
                     csv_field(&row.key),
                     // The tag table writes null versions the Batch Operations way.
                     csv_field(row.version_id.as_deref().unwrap_or("null")),
+                    row.is_latest,
                     csv_field(tk),
                     csv_field(tv)
                 )

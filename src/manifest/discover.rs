@@ -209,12 +209,12 @@ pub async fn open_delivery(
         ChecksumState::Skipped
     };
     let manifest = InventoryManifest::parse(&bytes, &manifest_display)?;
-    let root = data_root(store, &manifest_path, &manifest).await?;
+    let layout = data_layout(store, &manifest_path, &manifest).await?;
     let files = manifest
         .files
         .iter()
         .map(|f| {
-            let path = Store::join(&root, &f.key);
+            let path = layout.locate(&f.key);
             DataFile {
                 display: store.display(&path),
                 path,
@@ -317,51 +317,89 @@ async fn verify_manifest_checksum(store: &Store, manifest_path: &Path, bytes: &[
     Ok(())
 }
 
-/// The destination-bucket root that `files[].key` is relative to.
+/// Where a delivery's data files are, relative to what `files[].key` says.
+#[derive(Debug, Clone, PartialEq)]
+enum DataLayout {
+    /// `files[].key` is relative to this destination-bucket root (AWS's own layout, or a
+    /// copy that keeps it below some folder).
+    Root(Path),
+    /// A copy of one configuration folder (`aws s3 sync s3://dest/prefix/src/cfg/ DIR`):
+    /// the files are in `DIR/data/`, named as in their keys.
+    ConfigData(Path),
+}
+
+impl DataLayout {
+    fn locate(&self, key: &str) -> Path {
+        match self {
+            DataLayout::Root(root) => Store::join(root, key),
+            DataLayout::ConfigData(config) => {
+                let name = key.rsplit('/').next().unwrap_or(key);
+                Store::join(config, &format!("data/{name}"))
+            }
+        }
+    }
+}
+
+/// Where `files[].key` points.
 ///
 /// A delivery sits at `<root>/<dest-prefix>/<source-bucket>/<config-id>/<date>/manifest.json`
 /// and its files at `<root>/<dest-prefix>/<source-bucket>/<config-id>/data/<uuid>`, so the
 /// root is the configuration folder with the files' `<dest-prefix>/<source-bucket>/<config-id>`
-/// removed from its end. Copies that do not keep the layout fall back to the nearest
-/// ancestor under which the first file exists.
-async fn data_root(
+/// removed from its end. Copies that do not keep the layout are looked up, in order, in the
+/// configuration folder's own `data/` (a synced configuration folder), then under the
+/// nearest ancestor of the manifest where the first file exists; the error lists every
+/// place tried.
+async fn data_layout(
     store: &Store,
     manifest_path: &Path,
     manifest: &InventoryManifest,
-) -> Result<Path> {
+) -> Result<DataLayout> {
     let Some(first) = manifest.files.first() else {
-        return Ok(Path::default());
+        return Ok(DataLayout::Root(Path::default()));
     };
     let parts: Vec<_> = manifest_path.parts().collect();
     let manifest_dir = &parts[..parts.len().saturating_sub(1)];
     let key_parts: Vec<&str> = first.key.split('/').collect();
+    let config_dir = &manifest_dir[..manifest_dir.len().saturating_sub(1)];
     if let Some(data_at) = key_parts.iter().rposition(|p| *p == "data")
         && !manifest_dir.is_empty()
     {
         let config_suffix = &key_parts[..data_at];
-        let config_dir = &manifest_dir[..manifest_dir.len() - 1];
         if config_dir.len() >= config_suffix.len()
             && config_dir[config_dir.len() - config_suffix.len()..]
                 .iter()
                 .zip(config_suffix)
                 .all(|(a, b)| Store::segment(a) == *b)
         {
-            return Ok(Path::from_iter(
+            return Ok(DataLayout::Root(Path::from_iter(
                 config_dir[..config_dir.len() - config_suffix.len()]
                     .iter()
                     .cloned(),
-            ));
+            )));
         }
+    }
+    let mut candidates = Vec::new();
+    if !manifest_dir.is_empty() {
+        candidates.push(DataLayout::ConfigData(Path::from_iter(
+            config_dir.iter().cloned(),
+        )));
     }
     for depth in (0..=manifest_dir.len()).rev() {
-        let root = Path::from_iter(manifest_dir[..depth].iter().cloned());
-        if exists(store, &Store::join(&root, &first.key)).await? {
-            return Ok(root);
-        }
+        candidates.push(DataLayout::Root(Path::from_iter(
+            manifest_dir[..depth].iter().cloned(),
+        )));
     }
-    Err(Error::NotFound {
-        path: first.key.clone(),
-        hint: ": the manifest lists this data file, but it is not under the destination bucket root nor any folder above the manifest",
+    let mut tried = Vec::new();
+    for layout in candidates {
+        let path = layout.locate(&first.key);
+        if exists(store, &path).await? {
+            return Ok(layout);
+        }
+        tried.push(store.display(&path));
+    }
+    Err(Error::DataFileNotFound {
+        key: first.key.clone(),
+        tried,
     })
 }
 

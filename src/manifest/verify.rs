@@ -38,7 +38,7 @@ pub async fn verify_data_files(
         .buffer_unordered(concurrency.max(1));
     futures::pin_mut!(results);
     while let Some(r) = results.next().await {
-        r.map_err(|e| Error::Query(format!("verification task failed: {e}")))??;
+        r.map_err(|e| task_failed(e, "a data file"))??;
     }
     Ok(())
 }
@@ -72,9 +72,10 @@ async fn verify_one(
         let path = Store::local_path(&file.path);
         let file = file.clone();
         let progress_bytes = std::sync::Arc::clone(progress);
+        let shown = file.display.clone();
         tokio::task::spawn_blocking(move || md5_local(&path, &file, &progress_bytes))
             .await
-            .map_err(|e| Error::Query(format!("verification task failed: {e}")))??;
+            .map_err(|e| task_failed(e, &shown))??;
         Progress::add(&progress.verified_files, 1);
         return Ok(());
     }
@@ -97,6 +98,14 @@ async fn verify_one(
     finish(file, hasher)?;
     Progress::add(&progress.verified_files, 1);
     Ok(())
+}
+
+/// A verification task that did not finish: a panic (named) or a cancelled runtime.
+fn task_failed(e: tokio::task::JoinError, what: &str) -> Error {
+    match e.try_into_panic() {
+        Ok(payload) => crate::panic_net::error(what, payload.as_ref()),
+        Err(e) => Error::Internal(format!("verification of {what} did not finish: {e}")),
+    }
 }
 
 fn md5_local(path: &std::path::Path, file: &DataFile, progress: &Progress) -> Result<()> {

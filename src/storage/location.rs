@@ -42,11 +42,7 @@ impl Location {
                 "{raw}: unsupported scheme; use a local path or an s3:// URL"
             )));
         }
-        let path = std::path::absolute(raw).map_err(|e| Error::Io {
-            path: raw.to_string(),
-            source: e,
-        })?;
-        Ok(Location::Local(path))
+        Ok(Location::Local(normalise_local(raw)?))
     }
 
     /// The object-store path of this location (key within the bucket, or the absolute
@@ -67,6 +63,42 @@ impl Location {
             Location::Local(_) => None,
         }
     }
+}
+
+/// `raw` as an absolute path without `.`, `..` or symlinks in the part that exists.
+///
+/// The longest existing ancestor is canonicalised (so a symlinked delivery folder resolves
+/// to where its data files really are, and `a/link/../b` means what the OS means by it);
+/// the rest, not yet created, is normalised lexically. object_store paths cannot hold `.`
+/// or `..` segments, so no local path may keep them.
+fn normalise_local(raw: &str) -> Result<PathBuf> {
+    use std::path::Component;
+    let io = |e: std::io::Error| Error::Io {
+        path: raw.to_string(),
+        source: e,
+    };
+    let absolute = std::path::absolute(raw).map_err(io)?;
+    let components: Vec<Component<'_>> = absolute.components().collect();
+    // The longest prefix that exists, canonicalised; the rest is appended lexically.
+    let (mut path, rest) = (1..=components.len())
+        .rev()
+        .find_map(|n| {
+            let prefix: PathBuf = components[..n].iter().collect();
+            std::fs::canonicalize(&prefix)
+                .ok()
+                .map(|c| (c, &components[n..]))
+        })
+        .unwrap_or_else(|| (PathBuf::from("/"), &components[..]));
+    for component in rest {
+        match component {
+            Component::ParentDir => {
+                path.pop();
+            }
+            Component::Normal(name) => path.push(name),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(path)
 }
 
 impl std::fmt::Display for Location {
@@ -100,7 +132,38 @@ mod tests {
         );
         assert!(Location::parse("s3:///x").is_err());
         assert!(Location::parse("gs://x/y").is_err());
-        let local = Location::parse("/tmp/x/").unwrap();
-        assert_eq!(local.object_path().unwrap().as_ref(), "tmp/x");
+        let local = Location::parse("/nonexistent-s3inv/x/").unwrap();
+        assert_eq!(local.object_path().unwrap().as_ref(), "nonexistent-s3inv/x");
+    }
+
+    #[test]
+    fn local_paths_are_normalised_and_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(real.join("d/sub")).unwrap();
+        std::fs::create_dir_all(real.join("other")).unwrap();
+        let parsed = |p: std::path::PathBuf| Location::parse(p.to_str().unwrap()).unwrap();
+        // `..` and `.` go, also in the part that does not exist yet.
+        assert_eq!(
+            parsed(real.join("d/sub/../sub/./new/../file%#~.json")),
+            Location::Local(real.join("d/sub/file%#~.json"))
+        );
+        // A symlink resolves to its target, and `..` after it is the target's parent.
+        std::os::unix::fs::symlink(real.join("d/sub"), real.join("other/link")).unwrap();
+        assert_eq!(
+            parsed(real.join("other/link")),
+            Location::Local(real.join("d/sub"))
+        );
+        assert_eq!(
+            parsed(real.join("other/link/../x")),
+            Location::Local(real.join("d/x"))
+        );
+        // Segments object_store would escape are held raw once `..` is gone.
+        let loc = parsed(real.join("d/../d/a%20b#~"));
+        let expected = format!("{}/d/a%20b#~", real.display());
+        assert_eq!(
+            loc.object_path().unwrap().as_ref(),
+            expected.trim_start_matches('/')
+        );
     }
 }

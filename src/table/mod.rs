@@ -22,6 +22,7 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
 use futures::StreamExt;
 
 pub use provider::InventoryTable;
@@ -46,6 +47,10 @@ pub struct SessionOptions {
     pub target_partitions: Option<usize>,
     /// Counters the caller may render while the session opens and queries run.
     pub progress: SharedProgress,
+    /// Canonical columns the command cannot answer without, and who needs them (e.g.
+    /// `replication_status` for `s3inv summary`): a delivery that does not carry one is an
+    /// error, never a column of NULLs read as "never replicated".
+    pub required: Vec<(&'static str, String)>,
 }
 
 impl Default for SessionOptions {
@@ -56,6 +61,7 @@ impl Default for SessionOptions {
             memory_limit: None,
             target_partitions: None,
             progress: SharedProgress::default(),
+            required: Vec::new(),
         }
     }
 }
@@ -83,6 +89,7 @@ impl Session {
 
     /// Verifies an already opened delivery and registers it.
     pub async fn from_delivery(delivery: Delivery, options: &SessionOptions) -> Result<Session> {
+        crate::panic_net::reading(&delivery.manifest_display);
         let progress = Arc::clone(&options.progress);
         progress.start(delivery.files.len() as u64, delivery.manifest.total_bytes());
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -108,6 +115,9 @@ impl Session {
         let delivery = Arc::new(delivery);
         let table = InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&progress)).await?;
         let columns = table.present();
+        for (name, needed_by) in &options.required {
+            require_column(&delivery, columns, name, needed_by)?;
+        }
         let config = SessionConfig::new()
             .with_target_partitions(partitions)
             .with_information_schema(true);
@@ -152,9 +162,17 @@ impl Session {
         Ok((delivery, columns))
     }
 
-    /// Plans `sql`, refusing anything that would change state (DDL, DML, COPY, SET).
+    /// Plans `sql`, refusing anything that would change state (DDL, DML, COPY, SET):
+    /// first by the statement's kind, before planning (so `INSERT INTO inventory VALUES
+    /// (1)` is refused as a write, not reported as a type error), then by the plan.
     pub async fn query(&self, sql: &str) -> Result<DataFrame> {
-        let plan = self.ctx.state().create_logical_plan(sql).await?;
+        let state = self.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        if let Some(kind) = writing_sql(&statement) {
+            return Err(Error::ReadOnly(kind.to_string()));
+        }
+        let plan = state.statement_to_plan(statement).await?;
         if let Some(kind) = writing_statement(&plan) {
             return Err(Error::ReadOnly(kind.to_string()));
         }
@@ -180,6 +198,31 @@ impl Session {
         }
         Ok(batches)
     }
+}
+
+/// Fails with [`Error::MissingField`] when the delivery does not carry canonical column
+/// `name`. Columns a current-versions-only report implies (`is_latest`,
+/// `is_delete_marker`) count as carried.
+pub fn require_column(
+    delivery: &Delivery,
+    present: PresentColumns,
+    name: &str,
+    needed_by: &str,
+) -> Result<()> {
+    let Some(index) = crate::format::schema::index_of(name) else {
+        return Err(Error::Internal(format!("unknown canonical column {name}")));
+    };
+    let implied = present.is_current_only()
+        && (index == crate::format::schema::IS_LATEST
+            || index == crate::format::schema::IS_DELETE_MARKER);
+    if present.contains(index) || implied || delivery.files.is_empty() {
+        return Ok(());
+    }
+    Err(Error::MissingField {
+        manifest: delivery.manifest_display.clone(),
+        field: crate::format::schema::COLUMNS[index].csv_name,
+        needed_by: needed_by.to_string(),
+    })
 }
 
 /// A SQL string literal: `'it''s'`.
@@ -232,6 +275,47 @@ pub fn status_filter_sql(column: &str, statuses: &[String]) -> String {
 }
 
 /// The kind of the first state-changing node in `plan`, if any.
+/// What kind of write a parsed statement is, if it is not a query (or EXPLAIN of one).
+fn writing_sql(statement: &DfStatement) -> Option<&'static str> {
+    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    match statement {
+        DfStatement::Statement(s) => match s.as_ref() {
+            Sql::Query(_) => None,
+            Sql::Explain { statement, .. } => {
+                writing_sql(&DfStatement::Statement(statement.clone()))
+            }
+            Sql::Insert(_) | Sql::Update { .. } | Sql::Delete(_) | Sql::Merge { .. } => Some("DML"),
+            Sql::Copy { .. } => Some("COPY"),
+            Sql::Set(_) => Some("SET and transaction"),
+            // Everything else (CREATE, DROP, ALTER, transactions, SHOW …) changes or
+            // manages state, or is not a question about the inventory.
+            _ => Some("DDL"),
+        },
+        DfStatement::Explain(e) => writing_sql(&e.statement),
+        DfStatement::CopyTo(_) => Some("COPY"),
+        DfStatement::CreateExternalTable(_) => Some("DDL"),
+        DfStatement::Reset(_) => Some("SET and transaction"),
+    }
+}
+
+/// A user's SQL condition (`manifest --where`) checked to be exactly one expression and
+/// rendered back from its syntax tree, parenthesised, so that nothing it contains (a
+/// closing parenthesis, `--`, a second clause) can change the query around it.
+pub fn sql_condition(text: &str) -> Result<String> {
+    let invalid = |why: String| Error::Usage(format!("invalid --where {text:?}: {why}"));
+    if text.trim().is_empty() {
+        return Err(invalid("it is empty".into()));
+    }
+    let parsed = DFParserBuilder::new(text)
+        .build()
+        .and_then(|mut p| p.parse_into_expr())
+        .map_err(|e| invalid(format!("{e} (give one SQL condition on inventory columns)")))?;
+    if let Some(alias) = parsed.alias {
+        return Err(invalid(format!("a condition has no alias ({alias})")));
+    }
+    Ok(format!("({})", parsed.expr))
+}
+
 fn writing_statement(plan: &LogicalPlan) -> Option<&'static str> {
     let mut found = None;
     let _ = plan.apply(|node| {

@@ -16,7 +16,7 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_expr::expressions::{Column, Literal};
+use datafusion::physical_expr::expressions::{CaseExpr, Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 use object_store::ObjectMeta;
@@ -26,7 +26,7 @@ use super::scan::{InventoryScanExec, Reader, balance};
 use crate::error::Result;
 use crate::format::assemble::PresentColumns;
 use crate::format::csv::CsvLayout;
-use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, canonical_schema};
+use crate::format::schema::{COLUMNS, IS_DELETE_MARKER, IS_LATEST, VERSION_ID, canonical_schema};
 use crate::format::{orc, parquet};
 use crate::manifest::{DataFile, Delivery, FileFormat};
 use crate::progress::SharedProgress;
@@ -72,6 +72,9 @@ impl InventoryTable {
                 (Some(Reader::Orc), present)
             }
             FileFormat::Parquet => {
+                parquet::check_tails(&delivery.store, &files, 16)
+                    .await
+                    .map_err(|e| delivery.store.explain(e))?;
                 let present = match first {
                     Some(f) => parquet::present_columns(
                         Arc::clone(&delivery.store.object_store),
@@ -138,30 +141,54 @@ impl InventoryTable {
             .with_projection_indices(Some(projection.clone()))?
             .build();
         let scan: Arc<dyn ExecutionPlan> = DataSourceExec::from_data_source(config);
-        if !self.present.is_current_only()
-            || !projection
-                .iter()
-                .any(|&c| c == IS_LATEST || c == IS_DELETE_MARKER)
+        let current_only = self.present.is_current_only();
+        let fills = |c: usize| current_only && (c == IS_LATEST || c == IS_DELETE_MARKER);
+        let versions = self.present.has_version_ids();
+        if !projection
+            .iter()
+            .any(|&c| fills(c) || (versions && c == VERSION_ID))
         {
             return Ok(scan);
         }
-        // Current-only report: every row is a current, live object.
+        // What the CSV and ORC readers do in `Assembler`: a current-only report's rows are
+        // current, live objects, and `""` / `null` version ids are the null version (NULL).
         let out_schema = scan.schema();
         let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = projection
             .iter()
             .enumerate()
             .map(|(i, &c)| {
                 let name = COLUMNS[c].name.to_string();
+                let column: Arc<dyn PhysicalExpr> =
+                    Arc::new(Column::new(out_schema.field(i).name(), i));
                 let expr: Arc<dyn PhysicalExpr> = match c {
-                    IS_LATEST => Arc::new(Literal::new(ScalarValue::Boolean(Some(true)))),
-                    IS_DELETE_MARKER => Arc::new(Literal::new(ScalarValue::Boolean(Some(false)))),
-                    _ => Arc::new(Column::new(out_schema.field(i).name(), i)),
+                    IS_LATEST if current_only => {
+                        Arc::new(Literal::new(ScalarValue::Boolean(Some(true))))
+                    }
+                    IS_DELETE_MARKER if current_only => {
+                        Arc::new(Literal::new(ScalarValue::Boolean(Some(false))))
+                    }
+                    VERSION_ID => null_versions_expr(column)?,
+                    _ => column,
                 };
-                (expr, name)
+                Ok((expr, name))
             })
-            .collect();
+            .collect::<DfResult<_>>()?;
         Ok(Arc::new(ProjectionExec::try_new(exprs, scan)?))
     }
+}
+
+/// `CASE version_id WHEN '' THEN NULL WHEN 'null' THEN NULL ELSE version_id END`, the
+/// physical twin of `format::assemble::null_versions`.
+fn null_versions_expr(column: Arc<dyn PhysicalExpr>) -> DfResult<Arc<dyn PhysicalExpr>> {
+    let text = |v: &str| -> Arc<dyn PhysicalExpr> {
+        Arc::new(Literal::new(ScalarValue::Utf8View(Some(v.to_string()))))
+    };
+    let null: Arc<dyn PhysicalExpr> = Arc::new(Literal::new(ScalarValue::Utf8View(None)));
+    Ok(Arc::new(CaseExpr::try_new(
+        Some(Arc::clone(&column)),
+        vec![(text(""), Arc::clone(&null)), (text("null"), null)],
+        Some(column),
+    )?))
 }
 
 #[async_trait]

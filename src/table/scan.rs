@@ -21,11 +21,11 @@ use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
 use flate2::read::MultiGzDecoder;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::blocking_read;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::assemble::Assembler;
 use crate::format::csv::{CsvBatchReader, CsvLayout, ValueFilter};
 use crate::format::orc;
@@ -228,9 +228,9 @@ impl ExecutionPlan for InventoryScanExec {
             if let Err(e) = worker.await
                 && e.is_panic()
             {
-                let _ = tx
-                    .send(Err(Error::Query(format!("scan worker panicked: {e}"))))
-                    .await;
+                let payload = e.into_panic();
+                let error = crate::panic_net::error("an inventory data file", payload.as_ref());
+                let _ = tx.send(Err(error)).await;
             }
         });
         let stream = futures::stream::unfold(rx, |mut rx| async move {
@@ -265,35 +265,63 @@ fn read_csv_files(
     progress: &SharedProgress,
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) {
-    let layout = csv.layout;
     for file in files {
-        let input = match blocking_read::open(store, file, Arc::clone(progress)) {
-            Ok(r) => r,
-            Err(e) => {
-                send_blocking(tx, Err(store.explain(e)));
-                return;
-            }
-        };
-        let gz = MultiGzDecoder::new(std::io::BufReader::with_capacity(256 * 1024, input));
-        let assembler = Assembler::new(&canonical_schema(), csv.projection, layout.present());
-        let mut reader =
-            CsvBatchReader::new(gz, file.display.clone(), layout, assembler, csv.batch_size);
-        if let Some(filter) = csv.status_filter {
-            reader = reader.with_status_filter(filter.clone());
-        }
-        let mut counted = 0;
-        while let Some(batch) = reader.next() {
-            let batch = batch.map_err(|e| store.explain(e));
-            let failed = batch.is_err();
-            Progress::add(&progress.rows, reader.records_read() - counted);
-            counted = reader.records_read();
-            if !send_blocking(tx, batch) || failed {
+        // A panic while reading one file (ours or a dependency's) fails the query naming
+        // the file, instead of ending this partition's rows early.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_csv_file(store, file, csv, progress, tx)
+        }));
+        match read {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(payload) => {
+                send_blocking(
+                    tx,
+                    Err(crate::panic_net::error(&file.display, payload.as_ref())),
+                );
                 return;
             }
         }
-        Progress::add(&progress.rows, reader.records_read() - counted);
-        Progress::add(&progress.scanned_files, 1);
     }
+}
+
+/// Reads one CSV file into `tx`; false when the partition must stop (an error was sent,
+/// or the consumer has gone).
+fn read_csv_file(
+    store: &Store,
+    file: &DataFile,
+    csv: &CsvRead<'_>,
+    progress: &SharedProgress,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) -> bool {
+    let layout = csv.layout;
+    let input = match blocking_read::open(store, file, Arc::clone(progress)) {
+        Ok(r) => r,
+        Err(e) => {
+            send_blocking(tx, Err(store.explain(e)));
+            return false;
+        }
+    };
+    let gz = MultiGzDecoder::new(std::io::BufReader::with_capacity(256 * 1024, input));
+    let assembler = Assembler::new(&canonical_schema(), csv.projection, layout.present());
+    let mut reader =
+        CsvBatchReader::new(gz, file.display.clone(), layout, assembler, csv.batch_size);
+    if let Some(filter) = csv.status_filter {
+        reader = reader.with_status_filter(filter.clone());
+    }
+    let mut counted = 0;
+    while let Some(batch) = reader.next() {
+        let batch = batch.map_err(|e| store.explain(e));
+        let failed = batch.is_err();
+        Progress::add(&progress.rows, reader.records_read() - counted);
+        counted = reader.records_read();
+        if !send_blocking(tx, batch) || failed {
+            return false;
+        }
+    }
+    Progress::add(&progress.rows, reader.records_read() - counted);
+    Progress::add(&progress.scanned_files, 1);
+    true
 }
 
 async fn read_orc_files(
@@ -305,33 +333,59 @@ async fn read_orc_files(
     tx: &mpsc::Sender<Result<RecordBatch>>,
 ) {
     for file in files {
-        let stream = orc::open(
-            Arc::clone(&store.object_store),
-            file.path.clone(),
-            file.size,
-            file.display.clone(),
-            projection.to_vec(),
-            batch_size,
-        )
+        let read = std::panic::AssertUnwindSafe(read_orc_file(
+            store, file, projection, batch_size, progress, tx,
+        ))
+        .catch_unwind()
         .await;
-        let mut stream = match stream {
-            Ok(s) => Box::pin(s),
-            Err(e) => {
-                let _ = tx.send(Err(store.explain(e))).await;
-                return;
-            }
-        };
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| store.explain(e));
-            let failed = batch.is_err();
-            if let Ok(b) = &batch {
-                Progress::add(&progress.rows, b.num_rows() as u64);
-            }
-            if tx.send(batch).await.is_err() || failed {
+        match read {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(payload) => {
+                let error = crate::panic_net::error(&file.display, payload.as_ref());
+                let _ = tx.send(Err(error)).await;
                 return;
             }
         }
-        Progress::add(&progress.scanned_files, 1);
-        Progress::add(&progress.scanned_bytes, file.size);
     }
+}
+
+/// Reads one ORC file into `tx`; false when the partition must stop.
+async fn read_orc_file(
+    store: &Store,
+    file: &DataFile,
+    projection: &[usize],
+    batch_size: usize,
+    progress: &SharedProgress,
+    tx: &mpsc::Sender<Result<RecordBatch>>,
+) -> bool {
+    let stream = orc::open(
+        Arc::clone(&store.object_store),
+        file.path.clone(),
+        file.size,
+        file.display.clone(),
+        projection.to_vec(),
+        batch_size,
+    )
+    .await;
+    let mut stream = match stream {
+        Ok(s) => Box::pin(s),
+        Err(e) => {
+            let _ = tx.send(Err(store.explain(e))).await;
+            return false;
+        }
+    };
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| store.explain(e));
+        let failed = batch.is_err();
+        if let Ok(b) = &batch {
+            Progress::add(&progress.rows, b.num_rows() as u64);
+        }
+        if tx.send(batch).await.is_err() || failed {
+            return false;
+        }
+    }
+    Progress::add(&progress.scanned_files, 1);
+    Progress::add(&progress.scanned_bytes, file.size);
+    true
 }

@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod harness;
 mod manifest;
+mod off_path;
 mod queries;
 mod real_fixtures;
 mod report;

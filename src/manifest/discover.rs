@@ -52,7 +52,10 @@ impl std::fmt::Display for AtSpec {
 }
 
 fn is_day(s: &str) -> bool {
-    let b = s.as_bytes();
+    is_day_bytes(s.as_bytes())
+}
+
+fn is_day_bytes(b: &[u8]) -> bool {
     b.len() == 10
         && b.iter().enumerate().all(|(i, c)| match i {
             4 | 7 => *c == b'-',
@@ -64,7 +67,8 @@ fn is_day(s: &str) -> bool {
 fn is_delivery_name(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 17
-        && is_day(&s[..10])
+        // Bytes, not `&s[..10]`: a multi-byte character may straddle byte 10.
+        && is_day_bytes(&b[..10])
         && b[10] == b'T'
         && b[11].is_ascii_digit()
         && b[12].is_ascii_digit()
@@ -209,6 +213,11 @@ pub async fn open_delivery(
         ChecksumState::Skipped
     };
     let manifest = InventoryManifest::parse(&bytes, &manifest_display)?;
+    if let Some(bucket) = &store.bucket
+        && let Some(f) = manifest.files.iter().find(|f| f.key.contains("//"))
+    {
+        crate::storage::check_no_empty_segment(bucket, &f.key)?;
+    }
     let layout = data_layout(store, &manifest_path, &manifest).await?;
     let files = manifest
         .files
@@ -474,5 +483,7 @@ mod tests {
                 .matches("2026-11-21T01-00Z")
         );
         assert!(AtSpec::parse("20-11-2026").is_err());
+        // Found by the fuzzer: a multi-byte character across byte 10 is no panic.
+        assert!(AtSpec::parse("stuckn00d\u{fffd}ng>10").is_err());
     }
 }

@@ -19,7 +19,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 
 pub use errors::{Action, classify, error_path, find_store_error, map_store_error};
-pub use location::Location;
+pub use location::{Location, check_no_empty_segment};
 
 use crate::error::{Error, Result};
 

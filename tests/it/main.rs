@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod conformance;
+mod fuzz;
 mod harness;
 mod manifest;
 mod off_path;

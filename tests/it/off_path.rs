@@ -517,3 +517,53 @@ fn regex_size(manifest: &str, replacement: &str) -> String {
     let end = start + manifest[start..].find(',').unwrap() + 1;
     format!("{}{replacement}{}", &manifest[..start], &manifest[end..])
 }
+
+/// Item 18: S3 Inventory writes `prefix//source-bucket/…` when the destination prefix ends
+/// in `/`. s3inv's S3 client cannot address a key with an empty segment; it must say so,
+/// never read the key with `//` collapsed (another object, or nothing).
+#[test]
+fn s3_keys_with_an_empty_segment_are_refused_by_name() {
+    let server = crate::harness::S3Server::start(&crate::harness::buckets());
+    for location in [
+        "s3://acme-inventory/inv//acme-data/csv-all/",
+        // The collapsed twin exists: reading it instead would be a silent wrong answer.
+        "s3://acme-inventory//acme-data/csv-all/",
+        "s3://acme-inventory/acme-data//csv-all/2026-11-20T01-00Z/manifest.json",
+    ] {
+        let (code, out, err) = run(server.s3inv().args([
+            "sql",
+            location,
+            "SELECT count(*) FROM inventory",
+            "--endpoint-url",
+            &server.endpoint,
+        ]));
+        if location.starts_with("s3://acme-inventory//") {
+            // A leading `/` of the key is the bucket's separator doubled: nothing empty.
+            assert_eq!(code, 0, "{location}: {err}");
+            continue;
+        }
+        assert_eq!(code, 2, "{location}: {out}");
+        assert!(
+            err.contains("keys with an empty segment (`//`) cannot be read"),
+            "{location}: {err}"
+        );
+    }
+    // A manifest whose files[] keys carry `//` is refused the same way.
+    let config = server.root.path().join("acme-inventory/acme-data/csv-all");
+    let manifest_path = config.join("2026-11-20T01-00Z/manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .unwrap()
+        .replace("acme-data/csv-all/data/", "acme-data//csv-all/data/");
+    std::fs::write(&manifest_path, &manifest).unwrap();
+    let (code, _, err) = run(server.s3inv().args([
+        "sql",
+        "s3://acme-inventory/acme-data/csv-all/",
+        "SELECT count(*) FROM inventory",
+        "--no-verify",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("acme-data//csv-all/data/"), "{err}");
+    assert!(err.contains("keys with an empty segment"), "{err}");
+}

@@ -16,15 +16,45 @@ use crate::storage::{Location, S3Options};
 use crate::table::age::{AgeBuckets, parse_duration};
 
 /// Options shared by every command that reads a delivery.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RawSource {
     pub location: String,
     pub at: Option<String>,
     pub no_verify: bool,
     pub endpoint_url: Option<String>,
     pub region: Option<String>,
+    pub retries: usize,
+    pub timeout: std::time::Duration,
     pub memory_limit: Option<String>,
     pub threads: Option<usize>,
+}
+
+impl Default for RawSource {
+    fn default() -> Self {
+        let s3 = S3Options::default();
+        RawSource {
+            location: String::new(),
+            at: None,
+            no_verify: false,
+            endpoint_url: None,
+            region: None,
+            retries: s3.retries,
+            timeout: s3.timeout,
+            memory_limit: None,
+            threads: None,
+        }
+    }
+}
+
+/// `--timeout`: a duration of at least one second (`30s`, `2m`).
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration> {
+    let ms = crate::table::age::parse_duration(s)?;
+    if ms < 1000 {
+        return Err(Error::Usage(format!(
+            "--timeout {s:?} is too short: give at least 1s"
+        )));
+    }
+    Ok(std::time::Duration::from_millis(ms as u64))
 }
 
 /// Validated source options.
@@ -56,6 +86,8 @@ impl RawSource {
             s3: S3Options {
                 endpoint_url: self.endpoint_url.clone(),
                 region: self.region.clone(),
+                retries: self.retries,
+                timeout: self.timeout,
             },
             at: self.at.as_deref().map(AtSpec::parse).transpose()?,
             verify: !self.no_verify,

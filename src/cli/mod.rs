@@ -86,6 +86,16 @@ pub struct StoreArgs {
     /// AWS region (default: the bucket's own region).
     #[arg(long)]
     pub region: Option<String>,
+
+    /// Retries of a failed S3 request (5xx, 429 throttling, a dropped connection, a body
+    /// cut short), with exponential backoff from 200 ms to 20 s between tries.
+    #[arg(long, value_name = "N", default_value_t = crate::storage::S3Options::DEFAULT_RETRIES)]
+    pub retries: usize,
+
+    /// Give up on an S3 request this long after its first try, retries included (e.g.
+    /// 2m, 30s).
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::settings::parse_timeout)]
+    pub timeout: std::time::Duration,
 }
 
 impl StoreArgs {
@@ -95,6 +105,8 @@ impl StoreArgs {
             location: location.to_string(),
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),
+            retries: self.retries,
+            timeout: self.timeout,
             ..Default::default()
         }
     }
@@ -135,6 +147,8 @@ impl SourceArgs {
             no_verify: self.no_verify,
             endpoint_url: self.store.endpoint_url.clone(),
             region: self.store.region.clone(),
+            retries: self.store.retries,
+            timeout: self.store.timeout,
             memory_limit: self.memory_limit.clone(),
             threads: self.threads,
         }

@@ -30,12 +30,47 @@ pub fn raw_path(text: &str) -> Path {
 }
 
 /// How to reach S3: the options a user may give on the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct S3Options {
     /// A custom endpoint such as `http://127.0.0.1:9000` (S3-compatible stores, tests).
     pub endpoint_url: Option<String>,
     /// The region; otherwise the AWS chain's region, then the bucket's own region.
     pub region: Option<String>,
+    /// Retries of one failed request (`--retries`).
+    pub retries: usize,
+    /// How long one request may keep retrying from its first try (`--timeout`).
+    pub timeout: std::time::Duration,
+}
+
+impl S3Options {
+    pub const DEFAULT_RETRIES: usize = 10;
+    pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+    /// Backoff between tries: random, growing ×3 from 200 ms up to 20 s. With the default
+    /// 10 retries a request rides out about a minute of throttling (S3 asks clients that
+    /// get `503 SlowDown` to back off), within `timeout`.
+    fn retry_config(&self) -> object_store::RetryConfig {
+        object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: std::time::Duration::from_millis(200),
+                max_backoff: std::time::Duration::from_secs(20),
+                base: 3.0,
+            },
+            max_retries: self.retries,
+            retry_timeout: self.timeout,
+        }
+    }
+}
+
+impl Default for S3Options {
+    fn default() -> Self {
+        S3Options {
+            endpoint_url: None,
+            region: None,
+            retries: Self::DEFAULT_RETRIES,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
 }
 
 /// An opened store: the object store, the DataFusion URL it is registered under, and how
@@ -162,7 +197,8 @@ async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
         .with_region(region)
-        .with_credentials(provider);
+        .with_credentials(provider)
+        .with_retry(options.retry_config());
     if let Some(endpoint) = &options.endpoint_url {
         builder = builder
             .with_endpoint(endpoint.trim_end_matches('/'))

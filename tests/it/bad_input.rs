@@ -337,3 +337,244 @@ fn failed_query_leaves_no_output_file() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// One bad-input case of the matrix: how to break a fresh delivery, the arguments after
+/// `sql LOCATION`, and what the one error line must name.
+struct Case {
+    name: &'static str,
+    format: FileFormat,
+    /// Breaks the delivery; returns the text the error must contain.
+    breaks: fn(&Path) -> String,
+    sql: &'static str,
+    extra: &'static [&'static str],
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_str().unwrap().to_string()
+}
+
+/// Issue 10 safety net: every input error the README promises, run the same way — exit 2,
+/// one `s3inv: error:` line naming the culprit, nothing on stdout, and nothing left in the
+/// folder `--output` would have written to.
+#[test]
+fn bad_input_matrix() {
+    const COUNT: &str = "SELECT count(*) AS n, max(key) AS k FROM inventory";
+    let cases = [
+        Case {
+            name: "no manifest",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                std::fs::remove_dir_all(delivery_dir(c)).unwrap();
+                "no inventory manifest at".into()
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "invalid manifest",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                write_manifest(c, "{ \"fileFormat\" : ");
+                "manifest.json: invalid manifest.json".into()
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "edited manifest",
+            format: FileFormat::Orc,
+            breaks: |c| {
+                let p = delivery_dir(c).join("manifest.json");
+                let m = std::fs::read_to_string(&p).unwrap();
+                std::fs::write(&p, m.replace("2016-11-30", "2016-12-01")).unwrap();
+                "manifest.json: md5 mismatch".into()
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "size mismatch",
+            format: FileFormat::Parquet,
+            breaks: |c| {
+                let f = data_file(c);
+                let b = std::fs::read(&f).unwrap();
+                std::fs::write(&f, &b[..b.len() - 1]).unwrap();
+                format!("{}: size mismatch", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "md5 mismatch",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                let f = data_file(c);
+                let mut b = std::fs::read(&f).unwrap();
+                let i = b.len() / 2;
+                b[i] ^= 0x40;
+                std::fs::write(&f, &b).unwrap();
+                format!("{}: md5 mismatch", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "truncated gzip",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                let good = std::fs::read(data_file(c)).unwrap();
+                let f = replace_data(c, &good[..good.len() / 3]);
+                format!("{}: cannot read", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "corrupt parquet",
+            format: FileFormat::Parquet,
+            breaks: |c| {
+                let f = replace_data(c, b"PAR1 and then nothing useful at all PAR1");
+                format!("{}: not a valid Parquet file", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "corrupt orc",
+            format: FileFormat::Orc,
+            breaks: |c| {
+                let f = replace_data(c, b"ORC but not really an ORC file");
+                format!("{}: cannot read ORC footer", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "wrong field count",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                let f = replace_data(c, &gzip("\"acme-data\",\"k\"\n"));
+                format!("{}: line 1: expected ", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "invalid utf-8 key",
+            format: FileFormat::Csv,
+            breaks: |c| {
+                let first = s3inv::generate::RowGen::new(1, "acme-data", 1_795_136_400_000, false)
+                    .next()
+                    .unwrap();
+                let line = s3inv::generate::csv_line(&first, Versions::All).replacen(
+                    &s3inv::format::key::form_encode(&first.key),
+                    "k%FF",
+                    1,
+                );
+                let f = replace_data(c, &gzip(&line));
+                format!(
+                    "{}: line 1: Key: key \"k%FF\" is not valid UTF-8",
+                    file_name(&f)
+                )
+            },
+            sql: COUNT,
+            extra: &[],
+        },
+        Case {
+            name: "missing data file",
+            format: FileFormat::Orc,
+            breaks: |c| {
+                let f = data_file(c);
+                std::fs::remove_file(&f).unwrap();
+                format!("{}: not found", file_name(&f))
+            },
+            sql: COUNT,
+            extra: &["--no-verify"],
+        },
+        Case {
+            name: "refused sql",
+            format: FileFormat::Csv,
+            breaks: |_| "s3inv sql is read-only: DDL statements are not allowed".into(),
+            sql: "DROP TABLE inventory",
+            extra: &[],
+        },
+        Case {
+            name: "failed query",
+            format: FileFormat::Parquet,
+            breaks: |_| "query failed".into(),
+            sql: "SELECT CAST(key AS INT) FROM inventory",
+            extra: &[],
+        },
+        Case {
+            name: "bad option",
+            format: FileFormat::Csv,
+            breaks: |_| "--threads must be at least 1".into(),
+            sql: COUNT,
+            extra: &["--threads", "0"],
+        },
+        Case {
+            name: "bad --at",
+            format: FileFormat::Csv,
+            breaks: |_| "invalid --at \"yesterday\"".into(),
+            sql: COUNT,
+            extra: &["--at", "yesterday"],
+        },
+    ];
+    for case in cases {
+        let (dir, config) = delivery(case.format);
+        let expected = (case.breaks)(&config);
+        let out_dir = dir.path().join("out");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let (code, out, err) = run(s3inv()
+            .env_remove("RUST_BACKTRACE")
+            .arg("sql")
+            .arg(&config)
+            .arg(case.sql)
+            .arg("--output")
+            .arg(out_dir.join("result.csv"))
+            .args(case.extra));
+        let name = case.name;
+        assert_eq!(code, 2, "{name}: stdout {out:?} stderr {err:?}");
+        assert!(out.is_empty(), "{name}: {out}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(err.starts_with("s3inv: error: "), "{name}: {err}");
+        assert!(
+            err.contains(&expected),
+            "{name}: expected {expected:?} in {err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().collect();
+        assert!(left.is_empty(), "{name}: files left behind: {left:?}");
+    }
+    // Unwritable output: the parent is a file.
+    let (dir, config) = delivery(FileFormat::Csv);
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let (code, out, err) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(COUNT)
+        .arg("--output")
+        .arg(blocker.join("result.csv")));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("a-file/result.csv"), "{err}");
+    // Unreachable endpoint.
+    let (code, out, err) = run(s3inv()
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "sql",
+            "s3://b/inv/",
+            COUNT,
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ])
+        .args(["--retries", "1", "--timeout", "5s"]));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.is_empty());
+    let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("s3inv:")).collect();
+    assert_eq!(ours.len(), 1, "{err}");
+    assert!(ours[0].contains("s3://b/inv"), "{err}");
+}

@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod harness;
 mod manifest;
+mod output;
 mod queries;
 mod real_fixtures;
 mod report;

@@ -135,3 +135,118 @@ fn output_to_dev_stdout_and_a_process_substitution_is_written_into() {
     }
     assert!(text.starts_with("n\n"), "{text:?}");
 }
+
+#[test]
+fn s3_outputs_are_uploaded_whole() {
+    let server = crate::harness::S3Server::start(&crate::harness::buckets());
+    let ops = server.root.path().join("acme-ops");
+    std::fs::create_dir_all(&ops).unwrap();
+    let location = "s3://acme-inventory/acme-data/csv-all/";
+    let endpoint = ["--endpoint-url", server.endpoint.as_str()];
+    let local = sql_local(COUNT);
+    // sql --output
+    let (code, out, err) = run(server
+        .s3inv()
+        .args(["sql", location, COUNT, "-o", "s3://acme-ops/out/n.csv"])
+        .args(endpoint));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "");
+    assert_eq!(
+        std::fs::read_to_string(ops.join("out/n.csv")).unwrap(),
+        local
+    );
+    // summary --output (format from the extension), at the bucket's root.
+    let (code, _, err) = run(server
+        .s3inv()
+        .args(["summary", location, "-o", "s3://acme-ops/summary.json"])
+        .args(endpoint));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ops.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(doc["totals"]["objects"], 255);
+    // report --metrics
+    let (code, _, err) = run(server
+        .s3inv()
+        .args(["report", location, "--out", "s3://acme-ops/report"])
+        .args(["--metrics", "s3://acme-ops/metrics/s3inv.prom", "-q"])
+        .args(endpoint));
+    assert_eq!(code, 0, "{err}");
+    let prom = std::fs::read_to_string(ops.join("metrics/s3inv.prom")).unwrap();
+    assert!(prom.contains("s3inv_failed_objects{"), "{prom}");
+    // A query that fails while rows are written leaves no object, and the write check
+    // leaves nothing behind either.
+    let (code, _, err) = run(server
+        .s3inv()
+        .args([
+            "sql",
+            location,
+            "SELECT CAST(key AS INT) AS k FROM inventory",
+        ])
+        .args(["-o", "s3://acme-ops/out/broken.csv"])
+        .args(endpoint));
+    assert_eq!(code, 2, "{err}");
+    let names: Vec<String> = std::fs::read_dir(ops.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(".s3s"))
+        .collect();
+    assert_eq!(names, ["n.csv"]);
+    // A prefix is not an object name.
+    let (code, _, err) = run(server
+        .s3inv()
+        .args(["sql", location, COUNT, "-o", "s3://acme-ops/out/"])
+        .args(endpoint));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--output s3://acme-ops/out/: name an object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn job_report_failed_manifest_goes_to_s3() {
+    let server = crate::harness::S3Server::start(&crate::harness::buckets());
+    let job = server.root.path().join("acme-ops/reports/job-1");
+    std::fs::create_dir_all(job.join("results")).unwrap();
+    let failed = "acme-data,a%20b.txt,v2,failed,403,AccessDenied,Access Denied\n\
+                  acme-data,c.txt,v3,failed,503,SlowDown,Please reduce your request rate\n";
+    std::fs::write(job.join("results/r1.csv"), failed).unwrap();
+    let manifest = serde_json::json!({
+        "Format": "Report_CSV_20180820",
+        "ReportCreationDate": "2026-11-21T17:48:39.725Z",
+        "Results": [{"TaskExecutionStatus": "failed", "Bucket": "acme-ops",
+            "MD5Checksum": s3inv::manifest::md5_hex(failed.as_bytes()),
+            "Key": "reports/job-1/results/r1.csv"}],
+        "ReportSchema": "Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage"
+    });
+    std::fs::write(job.join("manifest.json"), manifest.to_string()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("redo.csv");
+    let (code, _, err) = run(server
+        .s3inv()
+        .args(["job-report", "s3://acme-ops/reports/job-1/", "-f", "csv"])
+        .arg("--failed-manifest")
+        .arg(&local)
+        .args(["--endpoint-url", &server.endpoint]));
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(server
+        .s3inv()
+        .args(["job-report", "s3://acme-ops/reports/job-1/", "-f", "csv"])
+        .args(["--failed-manifest", "s3://acme-ops/redo/manifest.csv"])
+        .args(["--endpoint-url", &server.endpoint]));
+    assert_eq!(code, 0, "{err}");
+    let uploaded =
+        std::fs::read_to_string(server.root.path().join("acme-ops/redo/manifest.csv")).unwrap();
+    assert!(uploaded.contains("acme-data,a%20b.txt,v2\n"), "{uploaded}");
+    assert_eq!(uploaded, std::fs::read_to_string(&local).unwrap());
+}
+
+fn sql_local(sql: &str) -> String {
+    let (code, out, err) = run(s3inv()
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg(sql)
+        .args(["-f", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    out
+}

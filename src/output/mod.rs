@@ -4,6 +4,7 @@
 mod atomic;
 mod numbers;
 pub mod summary;
+pub mod terminal;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -302,7 +302,7 @@ impl<'a> BatchWriter<'a> {
                 if batches.is_empty() {
                     batches.push(RecordBatch::new_empty(Arc::clone(schema)));
                 }
-                let text = pretty_format_batches(batches).map_err(arrow_err)?;
+                let text = terminal::pretty(batches)?;
                 writeln!(sink, "{text}").map_err(|e| Error::Io {
                     path: "output".into(),
                     source: e,

@@ -250,3 +250,47 @@ fn sql_local(sql: &str) -> String {
     assert_eq!(code, 0, "{err}");
     out
 }
+
+#[test]
+fn table_output_escapes_terminal_controls_and_machine_formats_stay_exact() {
+    let sql = "SELECT key FROM inventory WHERE key IN ('hostile/new\nline.txt', 'hostile/cr\rreturn.txt') AND is_latest \
+               UNION ALL SELECT concat('esc', chr(27), '[2J', chr(8238), 'txt.exe') \
+               ORDER BY key";
+    let (code, table, err) = run(s3inv()
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg(sql)
+        .args(["-f", "table"]));
+    assert_eq!(code, 0, "{err}");
+    for raw in ['\u{1b}', '\r', '\u{202e}'] {
+        assert!(!table.contains(raw), "{raw:?} in {table:?}");
+    }
+    assert!(
+        table.contains("| esc\\u{1b}[2J\\u{202e}txt.exe |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| hostile/cr\\u{d}return.txt   |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| hostile/new\\u{a}line.txt    |"),
+        "{table}"
+    );
+    // Every line of the table is one row of the frame: no key broke a line.
+    assert_eq!(table.lines().count(), 7, "{table}");
+    let (_, csv, _) = run(s3inv()
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg(sql)
+        .args(["-f", "csv"]));
+    assert!(csv.contains("esc\u{1b}[2J\u{202e}txt.exe\n"), "{csv:?}");
+    assert!(csv.contains("\"hostile/new\nline.txt\""), "{csv:?}");
+    let (_, json, _) = run(s3inv()
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg(sql)
+        .args(["-f", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json[0]["key"], "esc\u{1b}[2J\u{202e}txt.exe");
+}

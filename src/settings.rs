@@ -166,7 +166,7 @@ impl RawOutput {
             (None, None, None) => OutputFormat::Csv,
         };
         let target = match &self.output {
-            Some(p) => Target::File(p.clone()),
+            Some(p) => Target::from_path(p, "--output")?,
             None => Target::Stdout,
         };
         if format == OutputFormat::Parquet && target == Target::Stdout && stdout_is_terminal {

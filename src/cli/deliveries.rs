@@ -8,6 +8,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 
+use super::emit::Emit;
 use super::{DeliveriesArgs, stdout_is_terminal};
 use crate::error::{Error, Result};
 use crate::format::schema::timestamp_type;
@@ -18,6 +19,7 @@ use crate::storage::Store;
 pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
     let source = args.store.raw(&args.location).validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
+    let emit = Emit::open(&output.target, &source.s3).await?;
     let store = Store::open(&source.location, &source.s3).await?;
     let list = list_deliveries(&source.location, &store).await?;
     let schema = Arc::new(Schema::new(vec![
@@ -56,6 +58,7 @@ pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
         )),
     ];
     let batch = RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))?;
-    write_batch(batch, output.format, &output.target).await?;
+    write_batch(batch, output.format, emit.target()).await?;
+    emit.finish().await?;
     Ok(0)
 }

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::emit::Emit;
 use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
 use crate::error::Result;
-use crate::output::{OutputFormat, human_bytes, text_batch, thousands, write_batch, write_text};
+use crate::output::{
+    OutputFormat, Target, human_bytes, text_batch, thousands, write_batch, write_text,
+};
 use crate::settings::RawManifest;
 use crate::table::{Session, SessionOptions};
 
@@ -245,7 +248,8 @@ pub struct JobReportArgs {
     /// The report folder …/job-<id>/ (or its manifest.json), local or s3://.
     pub location: String,
 
-    /// Also write the failed tasks as a Batch Operations manifest (to re-drive them).
+    /// Also write the failed tasks as a Batch Operations manifest (to re-drive them), to a
+    /// local file or an s3:// object.
     #[arg(long, value_name = "PATH")]
     pub failed_manifest: Option<std::path::PathBuf>,
 
@@ -259,8 +263,15 @@ pub struct JobReportArgs {
 pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
     let source = args.store.raw(&args.location).validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
+    let emit = Emit::open(&output.target, &source.s3).await?;
+    let failed_manifest = match &args.failed_manifest {
+        Some(path) => {
+            Some(Emit::open(&Target::from_path(path, "--failed-manifest")?, &source.s3).await?)
+        }
+        None => None,
+    };
     let report = read_job_report(&source.location, &source.s3).await?;
-    if let Some(path) = &args.failed_manifest {
+    if let Some(failed_manifest) = failed_manifest {
         let versioned = report.failed.iter().any(|t| t.version_id.is_some());
         let mut text = String::new();
         for t in &report.failed {
@@ -270,7 +281,8 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
             }
             text.push('\n');
         }
-        write_text(&text, &crate::output::Target::File(path.clone()))?;
+        write_text(&text, failed_manifest.target())?;
+        failed_manifest.finish().await?;
     }
     let rows: Vec<[String; 5]> = report
         .groups
@@ -303,6 +315,7 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
             thousands(report.failed.len() as u64)
         );
     }
-    write_batch(batch, output.format, &output.target).await?;
+    write_batch(batch, output.format, emit.target()).await?;
+    emit.finish().await?;
     Ok(0)
 }

@@ -5,6 +5,7 @@
 //! pipe (`s3inv sql … | head`) is a success.
 
 mod deliveries;
+mod emit;
 mod generate;
 mod manifest;
 mod progress;
@@ -163,7 +164,7 @@ pub struct OutputArgs {
     #[arg(long, short, value_parser = crate::output::OutputFormat::NAMES)]
     pub format: Option<String>,
 
-    /// Write to this file (atomically: complete or not at all) instead of stdout.
+    /// Write to this file or s3:// object (complete or not at all) instead of stdout.
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }

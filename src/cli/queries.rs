@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::emit::Emit;
 use super::{OutputArgs, stdout_is_terminal};
 use crate::analytics::queries;
 use crate::error::Result;
@@ -18,8 +19,10 @@ pub struct QueriesArgs {
 
 pub(super) async fn run(args: QueriesArgs) -> Result<i32> {
     let output = args.output.raw().validate(stdout_is_terminal())?;
+    let emit = Emit::open(&output.target, &Default::default()).await?;
     if let Some(name) = &args.name {
-        write_text(queries::find(name)?.text, &output.target)?;
+        write_text(queries::find(name)?.text, emit.target())?;
+        emit.finish().await?;
         return Ok(0);
     }
     let all = queries::all();
@@ -39,6 +42,7 @@ pub(super) async fn run(args: QueriesArgs) -> Result<i32> {
         .map(|(q, p)| vec![q.name.to_string(), q.question.clone(), p, q.columns.clone()])
         .collect();
     let batch = text_batch(&["name", "question", "parameters", "columns"], &rows)?;
-    write_batch(batch, output.format, &output.target).await?;
+    write_batch(batch, output.format, emit.target()).await?;
+    emit.finish().await?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::Args;
 
+use super::emit::Emit;
 use super::{SourceArgs, print_notes, progress::ProgressLine};
 use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestOptions, write_manifests};
@@ -58,7 +59,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "CONDITION")]
     pub fail_on: Vec<String>,
 
-    /// Also write the headline numbers in Prometheus text format to this local file.
+    /// Also write the headline numbers in Prometheus text format to this file (local or
+    /// s3://).
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<std::path::PathBuf>,
 
@@ -108,6 +110,10 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
     let dest = Destination::open(&out, &source.s3).await?;
     dest.check_writable().await?;
     let history = Destination::open(&sub("history"), &source.s3).await?;
+    let metrics = match &args.metrics {
+        Some(path) => Some(Emit::open(&Target::from_path(path, "--metrics")?, &source.s3).await?),
+        None => None,
+    };
     let session_options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
@@ -181,7 +187,7 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
             (serde_json::to_string_pretty(&record).expect("json") + "\n").as_bytes(),
         )
         .await?;
-    if let Some(path) = &args.metrics {
+    if let Some(metrics) = metrics {
         let source_bucket = report.delivery["source_bucket"]
             .as_str()
             .unwrap_or("")
@@ -192,7 +198,8 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
             &[("source_bucket", &source_bucket), ("delivery", &delivery)],
             &status_rows(&report),
         );
-        write_text(&text, &Target::File(path.clone()))?;
+        write_text(&text, metrics.target())?;
+        metrics.finish().await?;
     }
     step(
         quiet,

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::emit::Emit;
 use super::{SqlArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::error::{Error, Result};
 use crate::output::write_stream;
@@ -39,17 +40,19 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
         required,
         ..SessionOptions::default()
     };
+    let emit = Emit::open(&output.target, &source.s3).await?;
     let started = std::time::Instant::now();
     let progress = ProgressLine::start(Arc::clone(&options.progress), quiet);
     let result = async {
         let session = Session::open(&source.location, &source.s3, &options).await?;
         print_notes(&session.delivery.notes, quiet);
         let stream = session.stream(&sql).await?;
-        write_stream(stream, output.format, &output.target).await
+        write_stream(stream, output.format, emit.target()).await
     }
     .await;
     progress.finish();
     let rows = result?;
+    emit.finish().await?;
     let p = &options.progress;
     tracing::info!(
         rows_out = rows,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use clap::Args;
 
+use super::emit::Emit;
 use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::analytics::summary::{Dimension, summarize};
 use crate::analytics::tags::TagSource;
@@ -110,6 +111,7 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
         required,
         ..SessionOptions::default()
     };
+    let emit = Emit::open(&output.target, &source.s3).await?;
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
@@ -122,7 +124,7 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
     let (session, summary) = result?;
     let delivery = &session.delivery;
     match output.format {
-        OutputFormat::Table => write_text(&render::text(&summary, delivery)?, &output.target)?,
+        OutputFormat::Table => write_text(&render::text(&summary, delivery)?, emit.target())?,
         OutputFormat::Json => {
             let doc = render::json_document(
                 &summary,
@@ -132,12 +134,13 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
                 options.min_share,
             );
             let text = serde_json::to_string_pretty(&doc).expect("json serialises") + "\n";
-            write_text(&text, &output.target)?;
+            write_text(&text, emit.target())?;
         }
         format => {
             let batch = render::long_form(&summary)?;
-            write_batch(batch, format, &output.target).await?;
+            write_batch(batch, format, emit.target()).await?;
         }
     }
+    emit.finish().await?;
     Ok(0)
 }

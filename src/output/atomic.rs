@@ -1,7 +1,17 @@
 //! A file that appears complete or not at all: written under a temporary name in the same
 //! folder, renamed into place on `commit`, removed if dropped uncommitted.
+//!
+//! Only a regular file (or a path that does not exist yet) is replaced by a rename. A
+//! symbolic link is followed first: the temporary file goes next to the link's final target,
+//! which is replaced, so the link keeps pointing at the new content. Anything else — a
+//! FIFO, a character device such as `/dev/null`, a terminal, an open descriptor under
+//! `/dev/fd/N` or `/dev/stdout` (the kernel's `/proc/…/fd` links) — is written straight
+//! into, since renaming over it would replace the device node or pipe by a regular file.
+//!
+//! A new file gets the mode `0666` less the process umask, like any file a shell creates; a
+//! replaced file keeps its mode.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
@@ -11,64 +21,166 @@ use crate::error::{Error, Result};
 /// A file being written; see the module docs.
 #[derive(Debug)]
 pub struct AtomicFile {
-    temp: NamedTempFile,
+    kind: Kind,
+    /// The path as the user gave it (for messages).
     target: PathBuf,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// Written under a temporary name, renamed over `dest` on commit.
+    Replace { temp: NamedTempFile, dest: PathBuf },
+    /// Written straight into (FIFO, device, open descriptor).
+    Direct(File),
+}
+
+/// Symbolic links followed before giving up (the kernel's limit is 40).
+const MAX_LINKS: usize = 40;
+
+/// What `target` turns out to be once symbolic links are followed.
+enum Resolved {
+    /// A regular file, or nothing yet: replace this path by a rename.
+    Replace(PathBuf),
+    /// Anything else: write into `target` as it is.
+    Direct,
+}
+
+fn io_error(target: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: target.display().to_string(),
+        source: e,
+    }
+}
+
+/// A path inside `/proc` names a kernel object (`/dev/stdout` → `/proc/self/fd/1`), never a
+/// file we may rename over.
+fn in_proc(path: &Path) -> bool {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = dir
+        .and_then(|d| std::fs::canonicalize(d).ok())
+        .unwrap_or_else(|| dir.map(Path::to_path_buf).unwrap_or_default());
+    dir.starts_with("/proc")
+}
+
+fn resolve(target: &Path) -> Result<Resolved> {
+    let mut path = target.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        if in_proc(&path) {
+            return Ok(Resolved::Direct);
+        }
+        match std::fs::symlink_metadata(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Resolved::Replace(path));
+            }
+            Err(e) => return Err(io_error(target, e)),
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&path).map_err(|e| io_error(target, e))?;
+                path = match path.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(m) if m.is_file() => return Ok(Resolved::Replace(path)),
+            Ok(m) if m.is_dir() => {
+                return Err(Error::Usage(format!(
+                    "{} is a folder: name a file to write",
+                    target.display()
+                )));
+            }
+            Ok(_) => return Ok(Resolved::Direct),
+        }
+    }
+    Err(Error::Usage(format!(
+        "{}: too many levels of symbolic links",
+        target.display()
+    )))
 }
 
 impl AtomicFile {
     /// Starts writing `target` (its folder must exist).
     pub fn create(target: &Path) -> Result<AtomicFile> {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+        let kind = match resolve(target)? {
+            Resolved::Direct => Kind::Direct(
+                OpenOptions::new()
+                    // A regular file behind a descriptor (`-o /dev/stdout >> log`) is
+                    // appended to where the shell left it, not overwritten from byte 0.
+                    .append(true)
+                    .open(target)
+                    .map_err(|e| io_error(target, e))?,
+            ),
+            Resolved::Replace(dest) => Kind::Replace {
+                temp: temp_beside(&dest).map_err(|e| io_error(target, e))?,
+                dest,
+            },
         };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| "output".into());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::Io {
-                path: target.display().to_string(),
-                source: e,
-            })?;
         Ok(AtomicFile {
-            temp,
+            kind,
             target: target.to_path_buf(),
         })
     }
 
-    /// A second handle on the temporary file, to write through.
+    /// A second handle on the file being written, to write through.
     pub fn handle(&self) -> Result<File> {
-        self.temp.reopen().map_err(|e| Error::Io {
-            path: self.target.display().to_string(),
-            source: e,
-        })
+        match &self.kind {
+            Kind::Replace { temp, .. } => temp.reopen(),
+            Kind::Direct(f) => f.try_clone(),
+        }
+        .map_err(|e| io_error(&self.target, e))
     }
 
-    /// Flushes to disk and renames the file into place.
+    /// Flushes to disk and renames the file into place (a file written straight into is
+    /// already in place).
     pub fn commit(self) -> Result<()> {
-        let io = |e: std::io::Error, target: &Path| Error::Io {
-            path: target.display().to_string(),
-            source: e,
-        };
-        self.temp
-            .as_file()
-            .sync_all()
-            .map_err(|e| io(e, &self.target))?;
-        self.temp
-            .persist(&self.target)
-            .map_err(|e| io(e.error, &self.target))?;
-        Ok(())
+        match self.kind {
+            Kind::Replace { temp, dest } => {
+                temp.as_file()
+                    .sync_all()
+                    .map_err(|e| io_error(&self.target, e))?;
+                temp.persist(&dest)
+                    .map_err(|e| io_error(&self.target, e.error))?;
+                Ok(())
+            }
+            Kind::Direct(_) => Ok(()),
+        }
     }
+}
+
+/// A temporary file in `dest`'s folder, with the mode `dest` has, or `0666` less the umask
+/// when `dest` is new (the kernel applies the umask to the mode asked for at creation).
+fn temp_beside(dest: &Path) -> std::io::Result<NamedTempFile> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "output".into());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let temp = builder.tempfile_in(&dir)?;
+    if let Ok(existing) = std::fs::metadata(dest) {
+        temp.as_file().set_permissions(existing.permissions())?;
+    }
+    Ok(temp)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use std::io::{Read, Write};
+
+    fn write(target: &Path, text: &str) {
+        let f = AtomicFile::create(target).unwrap();
+        f.handle().unwrap().write_all(text.as_bytes()).unwrap();
+        f.commit().unwrap();
+    }
 
     #[test]
     fn uncommitted_file_leaves_nothing() {
@@ -80,9 +192,122 @@ mod tests {
         }
         assert!(!target.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let f = AtomicFile::create(&target).unwrap();
-        f.handle().unwrap().write_all(b"whole").unwrap();
-        f.commit().unwrap();
+        write(&target, "whole");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "whole");
+    }
+
+    #[test]
+    fn regular_file_is_replaced_and_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        std::fs::write(&target, "old and longer").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write(&target, "new");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        let m = std::fs::symlink_metadata(&target).unwrap();
+        assert!(m.is_file());
+        assert_eq!(m.permissions().mode() & 0o777, 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn symlink_stays_a_link_and_its_target_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        std::fs::create_dir(&real_dir).unwrap();
+        let real = real_dir.join("metrics.prom");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink("real/metrics.prom", &link).unwrap();
+        // A link to a link, and a dangling link (its target is created).
+        let link2 = dir.path().join("link2.prom");
+        std::os::unix::fs::symlink(&link, &link2).unwrap();
+        write(&link2, "new");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::symlink_metadata(&link2)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "new");
+        // No temporary file left beside the link or the target.
+        assert_eq!(std::fs::read_dir(&real_dir).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink("real/new.txt", &dangling).unwrap();
+        write(&dangling, "created");
+        assert!(
+            std::fs::symlink_metadata(&dangling)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_to_string(real_dir.join("new.txt")).unwrap(),
+            "created"
+        );
+    }
+
+    #[test]
+    fn fifo_is_written_into_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = File::open(&fifo).and_then(|mut f| f.read_to_string(&mut text));
+                let _ = tx.send(text);
+            });
+        }
+        write(&fifo, "through the pipe\n");
+        let read = rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert_eq!(read.as_deref(), Ok("through the pipe\n"));
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dev_null_stays_a_device() {
+        use std::os::unix::fs::FileTypeExt;
+        // Checked before writing: a regression must not replace the machine's /dev/null.
+        assert!(matches!(
+            resolve(Path::new("/dev/null")).unwrap(),
+            Resolved::Direct
+        ));
+        write(Path::new("/dev/null"), "discarded");
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+    }
+
+    #[test]
+    fn a_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = AtomicFile::create(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("is a folder"), "{e}");
     }
 }

@@ -4,14 +4,14 @@
 mod atomic;
 mod numbers;
 pub mod summary;
+pub mod terminal;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ pub use atomic::AtomicFile;
 pub use numbers::{human_bytes, thousands};
 
 use crate::error::{Error, Result};
+use crate::storage::Location;
 
 /// Output formats of every command that prints rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,35 @@ impl OutputFormat {
 pub enum Target {
     Stdout,
     File(PathBuf),
+    /// An S3 object. The writers here handle only local targets: the command writes to a
+    /// local spool file and uploads it whole (`cli/emit.rs`, through `Destination`).
+    S3(Location),
+}
+
+impl Target {
+    /// `s3://bucket/key` is an object; anything else a local path. `what` names the flag
+    /// for messages.
+    pub fn from_path(path: &Path, what: &str) -> Result<Target> {
+        let Some(text) = path.to_str().filter(|t| t.starts_with("s3://")) else {
+            return Ok(Target::File(path.to_path_buf()));
+        };
+        let location = Location::parse(text)?;
+        match &location {
+            Location::S3 { key, .. } if !key.is_empty() && !key.ends_with('/') => {
+                Ok(Target::S3(location))
+            }
+            _ => Err(Error::Usage(format!(
+                "{what} {text}: name an object, e.g. {}/out.csv",
+                text.trim_end_matches('/')
+            ))),
+        }
+    }
+
+    fn not_local(location: &Location) -> Error {
+        Error::Usage(format!(
+            "{location}: s3:// output must be spooled and uploaded by the command"
+        ))
+    }
 }
 
 /// Timestamps print like AWS writes them.
@@ -83,11 +113,13 @@ pub async fn write_stream(
             let f = AtomicFile::create(path)?;
             (Box::new(std::io::BufWriter::new(f.handle()?)), Some(f))
         }
+        Target::S3(location) => return Err(Target::not_local(location)),
     };
     let io_err = |e: std::io::Error| Error::Io {
         path: match target {
             Target::Stdout => "stdout".into(),
             Target::File(p) => p.display().to_string(),
+            Target::S3(l) => l.to_string(),
         },
         source: e,
     };
@@ -167,6 +199,7 @@ pub fn write_text(text: &str, target: &Target) -> Result<()> {
             drop(h);
             f.commit()
         }
+        Target::S3(location) => Err(Target::not_local(location)),
     }
 }
 
@@ -269,7 +302,7 @@ impl<'a> BatchWriter<'a> {
                 if batches.is_empty() {
                     batches.push(RecordBatch::new_empty(Arc::clone(schema)));
                 }
-                let text = pretty_format_batches(batches).map_err(arrow_err)?;
+                let text = terminal::pretty(batches)?;
                 writeln!(sink, "{text}").map_err(|e| Error::Io {
                     path: "output".into(),
                     source: e,

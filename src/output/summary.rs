@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::util::pretty::pretty_format_batches;
 use serde_json::{Value, json};
 
 use super::numbers::{human_bytes, thousands};
@@ -177,9 +176,7 @@ fn pct(part: u64, whole: u64) -> String {
 fn text_table(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
     let names: Vec<&str> = headers.iter().map(String::as_str).collect();
     let batch = super::text_batch(&names, rows)?;
-    Ok(pretty_format_batches(&[batch])
-        .map_err(|e| Error::Query(e.to_string()))?
-        .to_string())
+    super::terminal::pretty(&[batch])
 }
 
 /// The text for people: statuses pivoted into columns, totals, stuck PENDING in words.
@@ -190,7 +187,7 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
         delivery
             .name
             .as_deref()
-            .unwrap_or(&delivery.manifest_display),
+            .unwrap_or(&super::terminal::escape(&delivery.manifest_display)),
         delivery.manifest.file_format,
         delivery.files.len(),
         human_bytes(delivery.manifest.total_bytes()),

@@ -8,6 +8,7 @@ mod fuzz;
 mod harness;
 mod manifest;
 mod off_path;
+mod output;
 mod queries;
 mod real_fixtures;
 mod report;

@@ -191,10 +191,9 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
             .as_str()
             .unwrap_or("")
             .to_string();
-        let delivery = report.delivery["name"].as_str().unwrap_or("").to_string();
         let text = prometheus(
             &report.metrics,
-            &[("source_bucket", &source_bucket), ("delivery", &delivery)],
+            &[("source_bucket", &source_bucket)],
             &status_rows(&report),
         );
         write_text(&text, metrics.target())?;
@@ -216,7 +215,7 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
         .alerts
         .iter()
         .filter(|a| a.triggered)
-        .map(|a| format!("{} (value {})", a.condition, a.value))
+        .map(|a| format!("{} (value {})", a.condition, a.shown_value()))
         .collect();
     if fired.is_empty() {
         return Ok(0);

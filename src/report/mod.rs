@@ -301,6 +301,8 @@ pub async fn build(
         }
     }
     trend.push(record.point.clone());
+    // A report on an earlier delivery (`--at`) shows the trend up to that delivery only.
+    trend.retain(|t| t.created <= record.point.created);
     trend.sort_by_key(|t| t.created);
     if trend.len() > 60 {
         trend.drain(..trend.len() - 60);

@@ -768,3 +768,25 @@ fn replicated_pct_is_not_applicable_when_nothing_needs_replicating() {
         "{err}"
     );
 }
+
+#[test]
+fn a_report_on_an_earlier_delivery_trends_up_to_it_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for day in ["2026-11-21", "2026-11-23", "2026-11-25"] {
+        let (code, err, _) = report(&logs(), dir.path(), &["--at", day, "--compare", "0"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, err, r) = report(
+        &logs(),
+        dir.path(),
+        &["--at", "2026-11-23", "--compare", "0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let trend: Vec<&str> = r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, ["2026-11-21T01-00Z", "2026-11-23T01-00Z"]);
+}

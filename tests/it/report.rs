@@ -129,7 +129,11 @@ fn numbers_equal_the_summary() {
         .collect();
     assert_eq!(got, top);
     assert!(r["largest_failed"].as_array().unwrap().len() <= 10);
-    for name in ["report.html", "report.md", "history/2026-11-27T01-00Z.json"] {
+    for name in [
+        "report.html",
+        "report.md",
+        "history/2026-11-27T01-00-00Z.json",
+    ] {
         assert!(dir.path().join(name).exists(), "{name}");
     }
 }
@@ -407,7 +411,7 @@ fn report_over_s3_with_manifests() {
     assert_eq!(r["comparisons"].as_array().unwrap().len(), 2);
     check_comparison(&r["comparisons"][0], 7, 6);
     assert!(out.join("manifests/summary.json").exists());
-    assert!(out.join("history/2026-11-27T01-00Z.json").exists());
+    assert!(out.join("history/2026-11-27T01-00-00Z.json").exists());
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -789,4 +793,46 @@ fn a_report_on_an_earlier_delivery_trends_up_to_it_only() {
         .map(|p| p["delivery"].as_str().unwrap())
         .collect();
     assert_eq!(trend, ["2026-11-21T01-00Z", "2026-11-23T01-00Z"]);
+}
+
+#[test]
+fn a_manifest_outside_a_dated_folder_keeps_its_history_in_the_report_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [("a.txt", 30, "COMPLETED"), ("b.txt", 10, "FAILED")];
+    let mut manifests = Vec::new();
+    for day in 0..2 {
+        let delivery = csv_delivery(dir.path(), "src", "cfg", NOV_20 + day * DAY, &rows);
+        let manual = dir.path().join(format!("inv/manual-{day}"));
+        std::fs::create_dir_all(&manual).unwrap();
+        for f in ["manifest.json", "manifest.checksum"] {
+            std::fs::copy(delivery.join(f), manual.join(f)).unwrap();
+        }
+        manifests.push(manual.join("manifest.json"));
+    }
+    let out = dir.path().join("out");
+    for m in &manifests {
+        let (code, err, _) = report(m, &out, &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let mut history: Vec<String> = std::fs::read_dir(out.join("history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    history.sort();
+    assert_eq!(
+        history,
+        ["2026-11-20T01-00-00Z.json", "2026-11-21T01-00-00Z.json"]
+    );
+    // Nothing was written beside the source manifests.
+    for m in &manifests {
+        assert_eq!(std::fs::read_dir(m.parent().unwrap()).unwrap().count(), 2);
+    }
+    let (_, _, r) = report(&manifests[1], &out, &[]);
+    let trend: Vec<&str> = r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, ["2026-11-20T01-00Z", "2026-11-21T01-00Z"]);
 }

@@ -21,7 +21,7 @@ use crate::table::{Session, SessionOptions};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Writes report.html (self-contained), report.json (versioned), report.md and \
-history/<delivery>.json into DIR (local or s3://).\n\nAlert metrics for --fail-on: objects, bytes, \
+history/<created>.json into DIR (local or s3://).\n\nAlert metrics for --fail-on: objects, bytes, \
 failed_objects, failed_bytes, pending_objects, pending_bytes, stuck_pending, stuck_pending_bytes, \
 never_replicated_objects, never_replicated_bytes, unreplicated_objects, unreplicated_bytes, \
 unreplicated_objects_pct, unreplicated_bytes_pct, replicated_pct, newly_failed, left_failed, \
@@ -192,10 +192,9 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
             .as_str()
             .unwrap_or("")
             .to_string();
-        let delivery = report.delivery["name"].as_str().unwrap_or("").to_string();
         let text = prometheus(
             &report.metrics,
-            &[("source_bucket", &source_bucket), ("delivery", &delivery)],
+            &[("source_bucket", &source_bucket)],
             &status_rows(&report),
         );
         write_text(&text, metrics.target())?;
@@ -217,7 +216,7 @@ pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
         .alerts
         .iter()
         .filter(|a| a.triggered)
-        .map(|a| format!("{} (value {})", a.condition, a.value))
+        .map(|a| format!("{} (value {})", a.condition, a.shown_value()))
         .collect();
     if fired.is_empty() {
         return Ok(0);

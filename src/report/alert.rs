@@ -139,20 +139,30 @@ impl Condition {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
     pub condition: String,
-    pub value: f64,
+    /// `None` (null) when the metric does not apply to this delivery (e.g. `replicated_pct`
+    /// when no bytes need replicating); such a condition never triggers.
+    pub value: Option<f64>,
     pub triggered: bool,
 }
 
-/// Evaluates conditions against the metrics.
+impl Alert {
+    /// The value for messages: the number, or `n/a`.
+    pub fn shown_value(&self) -> String {
+        self.value.map_or_else(|| "n/a".into(), |v| v.to_string())
+    }
+}
+
+/// Evaluates conditions against the metrics; a metric absent from `metrics` is not
+/// applicable and triggers nothing.
 pub fn evaluate(conditions: &[Condition], metrics: &BTreeMap<String, f64>) -> Vec<Alert> {
     conditions
         .iter()
         .map(|c| {
-            let value = metrics.get(&c.metric).copied().unwrap_or(0.0);
+            let value = metrics.get(&c.metric).copied();
             Alert {
                 condition: c.text.clone(),
                 value,
-                triggered: c.holds(value),
+                triggered: value.is_some_and(|v| c.holds(v)),
             }
         })
         .collect()
@@ -164,35 +174,71 @@ fn label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The metrics in Prometheus text exposition format.
+/// The metrics in Prometheus text exposition format: one HELP and TYPE per family, each
+/// family's samples together. `labels` identify the series and stay the same from one
+/// delivery to the next (the source bucket); the delivery's creation time is a value,
+/// `s3inv_delivery_timestamp_seconds`. `objects` and `bytes` are the sums of the
+/// per-status families `s3inv_objects` and `s3inv_bytes`, so they are not repeated. A
+/// metric absent from `metrics` (not applicable) is left out.
 pub fn prometheus(
     metrics: &BTreeMap<String, f64>,
     labels: &[(&str, &str)],
     statuses: &[(String, u64, u64)],
 ) -> String {
-    let labels_text: Vec<String> = labels
+    let base: Vec<String> = labels
         .iter()
         .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
         .collect();
-    let base = labels_text.join(",");
+    let with = |extra: Option<(&str, &str)>| -> String {
+        let mut all = base.clone();
+        if let Some((k, v)) = extra {
+            all.push(format!("{k}=\"{}\"", label(v)));
+        }
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!("{{{}}}", all.join(","))
+        }
+    };
     let mut out = String::new();
-    out.push_str("# HELP s3inv_objects Objects per replication status in the delivery (current versions).\n# TYPE s3inv_objects gauge\n");
-    for (s, o, _) in statuses {
-        out.push_str(&format!("s3inv_objects{{{base},status=\"{s}\"}} {o}\n"));
-    }
-    out.push_str("# HELP s3inv_bytes Bytes per replication status in the delivery (current versions).\n# TYPE s3inv_bytes gauge\n");
-    for (s, _, b) in statuses {
-        out.push_str(&format!("s3inv_bytes{{{base},status=\"{s}\"}} {b}\n"));
-    }
+    let mut family = |name: &str, help: &str, samples: Vec<(String, String)>| {
+        out.push_str(&format!(
+            "# HELP s3inv_{name} {help}\n# TYPE s3inv_{name} gauge\n"
+        ));
+        for (labels, value) in samples {
+            out.push_str(&format!("s3inv_{name}{labels} {value}\n"));
+        }
+    };
+    family(
+        "objects",
+        "Objects per replication status in the delivery (current versions, no delete markers).",
+        statuses
+            .iter()
+            .map(|(s, o, _)| (with(Some(("status", s))), o.to_string()))
+            .collect(),
+    );
+    family(
+        "bytes",
+        "Bytes per replication status in the delivery (current versions, no delete markers).",
+        statuses
+            .iter()
+            .map(|(s, _, b)| (with(Some(("status", s))), b.to_string()))
+            .collect(),
+    );
     for (name, help) in METRICS {
+        if matches!(*name, "objects" | "bytes") {
+            continue;
+        }
         if let Some(v) = metrics.get(*name) {
-            out.push_str(&format!("# HELP s3inv_{name} {help}.\n# TYPE s3inv_{name} gauge\ns3inv_{name}{{{base}}} {v}\n"));
+            family(name, &format!("{help}."), vec![(with(None), v.to_string())]);
         }
     }
     if let Some(t) = metrics.get("delivery_timestamp_seconds") {
-        out.push_str(&format!(
-            "# HELP s3inv_delivery_timestamp_seconds Creation time of the delivery.\n# TYPE s3inv_delivery_timestamp_seconds gauge\ns3inv_delivery_timestamp_seconds{{{base}}} {t}\n"
-        ));
+        family(
+            "delivery_timestamp_seconds",
+            "Creation time of the reported inventory delivery (Unix seconds).",
+            vec![(with(None), t.to_string())],
+        );
     }
     out
 }

@@ -70,7 +70,12 @@ impl HistoryRecord {
     /// The record of a report summary whose first two dimensions are prefix and age.
     pub(super) fn from_summary(session: &Session, summary: &Summary) -> HistoryRecord {
         let d = &session.delivery;
-        let name = d.name.clone().unwrap_or_else(|| d.manifest_display.clone());
+        // A manifest outside a dated folder is named by its creation time, like AWS names
+        // the folders, never by its path.
+        let name = d
+            .name
+            .clone()
+            .unwrap_or_else(|| time_name(d.manifest.creation_timestamp_ms, "%Y-%m-%dT%H-%MZ"));
         let mut by: std::collections::BTreeMap<(String, String, String), (u64, u64)> =
             Default::default();
         for g in &summary.groups {
@@ -104,10 +109,21 @@ impl HistoryRecord {
         }
     }
 
-    /// The file name it is stored under.
+    /// The file name it is stored under: the delivery's creation time (manifest.json
+    /// `creationTimestamp`), never a path.
     pub fn file_name(&self) -> String {
-        format!("{}.json", self.point.delivery)
+        format!(
+            "{}.json",
+            time_name(self.point.created, "%Y-%m-%dT%H-%M-%SZ")
+        )
     }
+}
+
+/// `ms` (Unix milliseconds, UTC) in `format`; `-` for a time chrono cannot show.
+fn time_name(ms: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_else(|| "-".into())
 }
 
 /// The trend points earlier runs stored in `dir` (unreadable files are skipped with a warning).

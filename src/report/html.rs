@@ -275,9 +275,14 @@ pub fn render(r: &Report) -> String {
     );
     card(
         &mut out,
-        if t.replicated_pct >= 99.9 { "ok" } else { "" },
+        if t.replicated_pct.is_some_and(|p| p >= 99.9) {
+            "ok"
+        } else {
+            ""
+        },
         "Replicated",
-        &format!("{:.1}%", t.replicated_pct),
+        &t.replicated_pct
+            .map_or_else(|| "n/a".into(), |p| format!("{p:.1}%")),
         "COMPLETED bytes of non-replica bytes",
     );
     card(
@@ -330,7 +335,7 @@ pub fn render(r: &Report) -> String {
         out.push_str("<div class=\"alert\"><b>Alerts:</b> ");
         let items: Vec<String> = fired
             .iter()
-            .map(|a| format!("{} (value {})", esc(&a.condition), a.value))
+            .map(|a| format!("{} (value {})", esc(&a.condition), a.shown_value()))
             .collect();
         out.push_str(&items.join(" · "));
         out.push_str("</div>");

@@ -20,10 +20,11 @@ pub fn render(r: &Report) -> String {
         delivery_name(r)
     );
     out.push_str(&format!(
-        "- {} objects, {}; {:.1}% of bytes replicated\n",
+        "- {} objects, {}; {} of bytes replicated\n",
         thousands(t.objects),
         human_bytes(t.bytes),
         t.replicated_pct
+            .map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"))
     ));
     out.push_str(&format!(
         "- Not replicated: {} objects, {} — FAILED {} ({}), PENDING {} ({}), never replicated {} ({})\n",
@@ -62,7 +63,7 @@ pub fn render(r: &Report) -> String {
         .alerts
         .iter()
         .filter(|a| a.triggered)
-        .map(|a| format!("`{}` (value {})", a.condition, a.value))
+        .map(|a| format!("`{}` (value {})", a.condition, a.shown_value()))
         .collect();
     if !fired.is_empty() {
         out.push_str(&format!("- **Alerts**: {}\n", fired.join(", ")));

@@ -124,8 +124,9 @@ pub struct Totals {
     pub objects: u64,
     pub bytes: u64,
     pub unreplicated: Counts,
-    /// COMPLETED bytes as % of the bytes that are not replicas.
-    pub replicated_pct: f64,
+    /// COMPLETED bytes as % of the bytes that are not replicas; `None` (null) when no
+    /// bytes need replicating (an empty delivery, or only replicas): 0/0 is not 0%.
+    pub replicated_pct: Option<f64>,
     pub statuses: BTreeMap<String, Counts>,
 }
 
@@ -214,10 +215,12 @@ pub async fn build(
         objects: totals_counts.objects,
         bytes: totals_counts.bytes,
         unreplicated: unreplicated.into(),
-        replicated_pct: pct(
-            summary.totals.get("COMPLETED").bytes,
-            totals_counts.bytes - replica,
-        ),
+        replicated_pct: (totals_counts.bytes > replica).then(|| {
+            pct(
+                summary.totals.get("COMPLETED").bytes,
+                totals_counts.bytes - replica,
+            )
+        }),
         statuses,
     };
     let p = &summary.pending;
@@ -298,6 +301,8 @@ pub async fn build(
         }
     }
     trend.push(record.point.clone());
+    // A report on an earlier delivery (`--at`) shows the trend up to that delivery only.
+    trend.retain(|t| t.created <= record.point.created);
     trend.sort_by_key(|t| t.created);
     if trend.len() > 60 {
         trend.drain(..trend.len() - 60);
@@ -328,7 +333,10 @@ pub async fn build(
         "unreplicated_bytes_pct".into(),
         pct(unreplicated.bytes, totals_counts.bytes),
     );
-    metrics.insert("replicated_pct".into(), totals.replicated_pct);
+    // Not applicable when nothing needs replicating: absent, so no condition fires on it.
+    if let Some(p) = totals.replicated_pct {
+        metrics.insert("replicated_pct".into(), p);
+    }
     let previous = comparisons.first();
     metrics.insert(
         "newly_failed".into(),

@@ -129,7 +129,11 @@ fn numbers_equal_the_summary() {
         .collect();
     assert_eq!(got, top);
     assert!(r["largest_failed"].as_array().unwrap().len() <= 10);
-    for name in ["report.html", "report.md", "history/2026-11-27T01-00Z.json"] {
+    for name in [
+        "report.html",
+        "report.md",
+        "history/2026-11-27T01-00-00Z.json",
+    ] {
         assert!(dir.path().join(name).exists(), "{name}");
     }
 }
@@ -306,11 +310,26 @@ fn alerts_set_the_exit_code_and_metrics_are_prometheus_text() {
     );
     assert_eq!(r["alerts"][1]["triggered"], false);
     let text = std::fs::read_to_string(&prom).unwrap();
-    assert!(text.contains(&format!("s3inv_failed_objects{{source_bucket=\"acme-logs\",delivery=\"2026-11-27T01-00Z\"}} {failed}")), "{text}");
+    check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(
+        text.contains(&format!(
+            "\ns3inv_failed_objects{{source_bucket=\"acme-logs\"}} {failed}\n"
+        )),
+        "{text}"
+    );
     assert!(text.contains("# TYPE s3inv_objects gauge"));
-    assert!(text.contains(
-        "s3inv_objects{source_bucket=\"acme-logs\",delivery=\"2026-11-27T01-00Z\",status=\"NONE\"}"
-    ));
+    let none = r["totals"]["statuses"]["NONE"]["objects"].as_u64().unwrap();
+    assert!(text.contains(&format!(
+        "\ns3inv_objects{{source_bucket=\"acme-logs\",status=\"NONE\"}} {none}\n"
+    )));
+    // The delivery is a value (the same series every night), not a label.
+    assert!(!text.contains("delivery=\""), "{text}");
+    assert!(
+        text.contains(
+            "\ns3inv_delivery_timestamp_seconds{source_bucket=\"acme-logs\"} 1795741200\n"
+        ),
+        "{text}"
+    );
     let (code, _, _) = report(
         &logs(),
         &dir.path().join("r2"),
@@ -392,7 +411,7 @@ fn report_over_s3_with_manifests() {
     assert_eq!(r["comparisons"].as_array().unwrap().len(), 2);
     check_comparison(&r["comparisons"][0], 7, 6);
     assert!(out.join("manifests/summary.json").exists());
-    assert!(out.join("history/2026-11-27T01-00Z.json").exists());
+    assert!(out.join("history/2026-11-27T01-00-00Z.json").exists());
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -472,4 +491,348 @@ fn html_renders_in_headless_chromium() {
     assert!(dom.contains("Replication report — acme-logs"), "{dom}");
     assert!(dom.contains("Stuck PENDING") && dom.contains("Largest FAILED objects"));
     assert!(dom.matches("<svg").count() >= 3);
+}
+
+/// A strict reader of the Prometheus text exposition format (0.0.4): at most one HELP and
+/// one TYPE per family, TYPE before the family's first sample, a family's samples together,
+/// valid names, quoted and escaped label values, no duplicate label names or series,
+/// numeric values.
+fn check_exposition(text: &str) -> Result<(), String> {
+    use std::collections::BTreeSet;
+    fn name_ok(n: &str, colon: bool) -> bool {
+        let mut c = n.chars();
+        c.next()
+            .is_some_and(|f| f.is_ascii_alphabetic() || f == '_' || (colon && f == ':'))
+            && c.all(|x| x.is_ascii_alphanumeric() || x == '_' || (colon && x == ':'))
+    }
+    let mut helped = BTreeSet::new();
+    let mut typed = BTreeSet::new();
+    let mut sampled = BTreeSet::new();
+    let mut series = BTreeSet::new();
+    let mut current: Option<String> = None;
+    if !text.ends_with('\n') {
+        return Err("the text must end with a newline".into());
+    }
+    for (no, line) in text.lines().enumerate() {
+        let at = |m: String| format!("line {}: {m}: {line:?}", no + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap_or("");
+            if !name_ok(name, true) || !helped.insert(name.to_string()) {
+                return Err(at("invalid or second HELP".into()));
+            }
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| at("TYPE without type".into()))?;
+            if !["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind) {
+                return Err(at(format!("unknown type {kind}")));
+            }
+            if !name_ok(name, true) || !typed.insert(name.to_string()) {
+                return Err(at("invalid or second TYPE".into()));
+            }
+            if sampled.contains(name) {
+                return Err(at("TYPE after the family's samples".into()));
+            }
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let name_end = line.find(['{', ' ']).ok_or_else(|| at("no value".into()))?;
+        let name = &line[..name_end];
+        if !name_ok(name, true) {
+            return Err(at("invalid metric name".into()));
+        }
+        let mut rest = &line[name_end..];
+        let mut labels = Vec::new();
+        if let Some(body) = rest.strip_prefix('{') {
+            let mut i = 0;
+            loop {
+                if body[i..].starts_with('}') {
+                    rest = &body[i + 1..];
+                    break;
+                }
+                let eq = body[i..]
+                    .find('=')
+                    .ok_or_else(|| at("label without =".into()))?;
+                let label = &body[i..i + eq];
+                if !name_ok(label, false) {
+                    return Err(at(format!("invalid label name {label:?}")));
+                }
+                i += eq + 1;
+                if !body[i..].starts_with('"') {
+                    return Err(at("unquoted label value".into()));
+                }
+                i += 1;
+                let mut value = String::new();
+                loop {
+                    let c = body[i..]
+                        .chars()
+                        .next()
+                        .ok_or_else(|| at("open label value".into()))?;
+                    i += c.len_utf8();
+                    match c {
+                        '"' => break,
+                        '\\' => {
+                            let e = body[i..]
+                                .chars()
+                                .next()
+                                .ok_or_else(|| at("open escape".into()))?;
+                            i += e.len_utf8();
+                            value.push(match e {
+                                '\\' => '\\',
+                                '"' => '"',
+                                'n' => '\n',
+                                _ => return Err(at(format!("invalid escape \\{e}"))),
+                            });
+                        }
+                        c => value.push(c),
+                    }
+                }
+                labels.push((label.to_string(), value));
+                if body[i..].starts_with(',') {
+                    i += 1;
+                } else if !body[i..].starts_with('}') {
+                    return Err(at("expected , or } after a label".into()));
+                }
+            }
+        }
+        let names: BTreeSet<&str> = labels.iter().map(|(k, _)| k.as_str()).collect();
+        if names.len() != labels.len() {
+            return Err(at("duplicate label name".into()));
+        }
+        let mut parts = rest
+            .strip_prefix(' ')
+            .ok_or_else(|| at("no space before the value".into()))?
+            .split(' ');
+        let value = parts.next().unwrap_or("");
+        if value.parse::<f64>().is_err() && !["NaN", "+Inf", "-Inf"].contains(&value) {
+            return Err(at(format!("invalid value {value:?}")));
+        }
+        if let Some(ts) = parts.next()
+            && ts.parse::<i64>().is_err()
+        {
+            return Err(at("invalid timestamp".into()));
+        }
+        if parts.next().is_some() {
+            return Err(at("trailing text".into()));
+        }
+        if current.as_deref() != Some(name) {
+            if sampled.contains(name) {
+                return Err(at(format!("samples of {name} are not together")));
+            }
+            current = Some(name.to_string());
+            sampled.insert(name.to_string());
+        }
+        let mut key = labels.clone();
+        key.sort();
+        if !series.insert((name.to_string(), key)) {
+            return Err(at("duplicate series".into()));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_exposition_checker_is_strict() {
+    let good = "# HELP a_b x\n# TYPE a_b gauge\na_b{l=\"v\\\"q\"} 1\na_b{l=\"w\"} 2.5\n# HELP c y\n# TYPE c gauge\nc 3\n";
+    check_exposition(good).unwrap();
+    for bad in [
+        "# HELP a x\n# HELP a x\na 1\n",                       // second HELP
+        "# TYPE a gauge\na{s=\"1\"} 1\n# TYPE a gauge\na 2\n", // second TYPE
+        "a 1\nb 2\na 3\n",                                     // interleaved family
+        "a{l=\"1\"} 1\na{l=\"1\"} 2\n",                        // duplicate series
+        "a{l=1} 1\n",                                          // unquoted value
+        "a{l=\"1\",l=\"2\"} 1\n",                              // duplicate label
+        "a one\n",                                             // not a number
+        "a 1\n# TYPE a gauge\n",                               // TYPE after samples
+    ] {
+        assert!(check_exposition(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// Writes a small CSV delivery (`Bucket, Key, Size, ReplicationStatus`) of source bucket
+/// `source`, configuration `config`, created at `created_ms`, into `root` (the folder
+/// standing for the destination bucket `inv`); returns the dated delivery folder.
+fn csv_delivery(
+    root: &Path,
+    source: &str,
+    config: &str,
+    created_ms: i64,
+    rows: &[(&str, u64, &str)],
+) -> PathBuf {
+    use std::io::Write;
+    let name = chrono::DateTime::from_timestamp_millis(created_ms)
+        .unwrap()
+        .format("%Y-%m-%dT%H-%MZ")
+        .to_string();
+    let config_dir = root.join("inv").join(source).join(config);
+    let delivery = config_dir.join(&name);
+    std::fs::create_dir_all(&delivery).unwrap();
+    let mut files = Vec::new();
+    if !rows.is_empty() {
+        std::fs::create_dir_all(config_dir.join("data")).unwrap();
+        let mut csv = String::new();
+        for (key, size, status) in rows {
+            csv.push_str(&format!("\"{source}\",\"{key}\",\"{size}\",\"{status}\"\n"));
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(csv.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let file = format!("{name}.csv.gz");
+        std::fs::write(config_dir.join("data").join(&file), &bytes).unwrap();
+        files.push(serde_json::json!({
+            "key": format!("{source}/{config}/data/{file}"),
+            "size": bytes.len(),
+            "MD5checksum": s3inv::manifest::md5_hex(&bytes),
+        }));
+    }
+    let manifest = serde_json::json!({
+        "sourceBucket": source,
+        "destinationBucket": "arn:aws:s3:::inv",
+        "version": "2016-11-30",
+        "creationTimestamp": created_ms.to_string(),
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size, ReplicationStatus",
+        "files": files,
+    })
+    .to_string();
+    std::fs::write(delivery.join("manifest.json"), &manifest).unwrap();
+    std::fs::write(
+        delivery.join("manifest.checksum"),
+        s3inv::manifest::md5_hex(manifest.as_bytes()),
+    )
+    .unwrap();
+    delivery
+}
+
+const NOV_20: i64 = 1_795_136_400_000; // 2026-11-20T01:00Z
+const DAY: i64 = 86_400_000;
+
+#[test]
+fn replicated_pct_is_not_applicable_when_nothing_needs_replicating() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = csv_delivery(dir.path(), "src", "empty", NOV_20, &[]);
+    let replicas = csv_delivery(
+        dir.path(),
+        "src",
+        "replicas",
+        NOV_20,
+        &[("a.txt", 10, "REPLICA"), ("b.txt", 20, "REPLICA")],
+    );
+    for (location, objects) in [(empty, 0), (replicas, 2)] {
+        let out = dir.path().join("out").join(objects.to_string());
+        let prom = out.join("s3inv.prom");
+        std::fs::create_dir_all(&out).unwrap();
+        let (code, err, r) = report(
+            &location,
+            &out,
+            &[
+                "--fail-on",
+                "replicated_pct<99",
+                "--metrics",
+                prom.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(r["totals"]["objects"], objects);
+        assert_eq!(r["totals"]["replicated_pct"], Value::Null);
+        assert_eq!(r["alerts"][0]["value"], Value::Null);
+        assert_eq!(r["alerts"][0]["triggered"], false);
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(md.contains("; n/a of bytes replicated"), "{md}");
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(html.contains(">n/a<"), "{html}");
+        let text = std::fs::read_to_string(&prom).unwrap();
+        check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert!(!text.contains("replicated_pct"), "{text}");
+    }
+    // With bytes to replicate the number is there and the condition is evaluated.
+    let some = csv_delivery(
+        dir.path(),
+        "src",
+        "some",
+        NOV_20,
+        &[("a.txt", 30, "COMPLETED"), ("b.txt", 10, "FAILED")],
+    );
+    let (code, err, r) = report(
+        &some,
+        &dir.path().join("out/some"),
+        &["--fail-on", "replicated_pct<99"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(r["totals"]["replicated_pct"], 75.0);
+    assert!(
+        err.contains("s3inv: alert: replicated_pct<99 (value 75)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_report_on_an_earlier_delivery_trends_up_to_it_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for day in ["2026-11-21", "2026-11-23", "2026-11-25"] {
+        let (code, err, _) = report(&logs(), dir.path(), &["--at", day, "--compare", "0"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, err, r) = report(
+        &logs(),
+        dir.path(),
+        &["--at", "2026-11-23", "--compare", "0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let trend: Vec<&str> = r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, ["2026-11-21T01-00Z", "2026-11-23T01-00Z"]);
+}
+
+#[test]
+fn a_manifest_outside_a_dated_folder_keeps_its_history_in_the_report_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [("a.txt", 30, "COMPLETED"), ("b.txt", 10, "FAILED")];
+    let mut manifests = Vec::new();
+    for day in 0..2 {
+        let delivery = csv_delivery(dir.path(), "src", "cfg", NOV_20 + day * DAY, &rows);
+        let manual = dir.path().join(format!("inv/manual-{day}"));
+        std::fs::create_dir_all(&manual).unwrap();
+        for f in ["manifest.json", "manifest.checksum"] {
+            std::fs::copy(delivery.join(f), manual.join(f)).unwrap();
+        }
+        manifests.push(manual.join("manifest.json"));
+    }
+    let out = dir.path().join("out");
+    for m in &manifests {
+        let (code, err, _) = report(m, &out, &[]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let mut history: Vec<String> = std::fs::read_dir(out.join("history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    history.sort();
+    assert_eq!(
+        history,
+        ["2026-11-20T01-00-00Z.json", "2026-11-21T01-00-00Z.json"]
+    );
+    // Nothing was written beside the source manifests.
+    for m in &manifests {
+        assert_eq!(std::fs::read_dir(m.parent().unwrap()).unwrap().count(), 2);
+    }
+    let (_, _, r) = report(&manifests[1], &out, &[]);
+    let trend: Vec<&str> = r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect();
+    assert_eq!(trend, ["2026-11-20T01-00Z", "2026-11-21T01-00Z"]);
 }

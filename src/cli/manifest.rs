@@ -107,8 +107,8 @@ pub struct ManifestArgs {
     #[arg(long, default_value = "FailedTasksOnly", value_parser = ["FailedTasksOnly", "AllTasks"])]
     pub report_scope: String,
 
-    /// Job priority (higher runs first).
-    #[arg(long, default_value_t = 10)]
+    /// Job priority, 0 to 2147483647 (higher runs first).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = crate::batch::job::parse_priority)]
     pub priority: u32,
 
     /// Submit jobs ready to run (default: they wait for confirmation).

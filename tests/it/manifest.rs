@@ -609,3 +609,34 @@ fn large_manifests_go_up_as_multipart_uploads() {
     assert_eq!(file["md5"], md5_hex(&data));
     assert_eq!(data.iter().filter(|b| **b == b'\n').count() as u64, rows);
 }
+
+#[test]
+fn job_requests_stay_in_createjob_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let job_args = [
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/batch",
+        "--manifest-url",
+        "s3://acme-ops/bops",
+    ];
+    // A priority CreateJob would refuse is refused at the flag.
+    let mut args = job_args.to_vec();
+    args.extend(["--priority", "4000000000"]);
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--priority must be a whole number from 0 to 2147483647"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
+    // The largest allowed priority and an empty report prefix (omitted, never "").
+    let mut args = job_args.to_vec();
+    args.extend(["--priority", "2147483647", "--report-prefix", ""]);
+    ok(&generated("csv-all"), &out, &args);
+    let job: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("job-00001.json")).unwrap())
+            .unwrap();
+    assert_eq!(job["Priority"], 2147483647u64);
+    assert!(job["Report"].get("Prefix").is_none(), "{}", job["Report"]);
+}

@@ -22,5 +22,7 @@ fn main() {
         }
     };
     let code = runtime.block_on(s3inv::cli::run(cli));
+    // Let blocking tasks of a cancelled run finish dropping their temporary files.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     std::process::exit(code);
 }

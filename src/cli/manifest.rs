@@ -83,7 +83,8 @@ pub struct ManifestArgs {
     #[arg(long)]
     pub one_job: bool,
 
-    /// Replace manifests an earlier run left in DEST.
+    /// Replace the manifests an earlier run left in DEST (only files s3inv wrote: the
+    /// numbered names and those its summary.json lists).
     #[arg(long)]
     pub force: bool,
 

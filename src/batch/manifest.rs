@@ -729,6 +729,15 @@ async fn write_jobs(
         }
     };
     let arn = |name: &str| format!("arn:aws:s3:::{bucket}/{}", key(name));
+    if dest.s3_bucket_and_prefix().is_none() {
+        // The jobs name each file by the ETag S3 will give it: the one `aws s3 cp` produces
+        // with its default settings (computed by `md5_thread::Digests::aws_cli_etag`).
+        report.notes.push(format!(
+            "upload with: aws s3 cp {} s3://{bucket}/{} --recursive — the job requests carry the ETag S3 gives each file when aws-cli uploads it with its default 8 MiB multipart_threshold and multipart_chunksize (the MD5 below 8 MiB, a multipart ETag `<md5 of part md5s>-N` from 8 MiB); other settings or tools give other ETags, which CreateJob refuses",
+            dest.shown(),
+            key("")
+        ));
+    }
     if !opts.one_job {
         let n = report.parts.len();
         for (i, part) in report.parts.iter().enumerate() {

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use md5::Digest;
 use proptest::prelude::*;
 use s3inv::format::key::{batch_encode, percent_decode};
 use s3inv::generate::{HOSTILE_KEYS, Row, Versions, long_key};
@@ -569,11 +570,48 @@ fn large_manifests_go_up_as_multipart_uploads() {
         hostile: false,
         ..bundled_options()
     };
-    crate::harness::write_generated(
+    let config = crate::harness::write_generated(
         dir.path(),
         &opts,
         s3inv::manifest::FileFormat::Parquet,
         Versions::All,
+    );
+    // A local DEST for upload with `aws s3 cp`: the job's ETag is the multipart ETag aws-cli's
+    // default 8 MiB parts give, computed here from the file.
+    let local = dir.path().join("local");
+    let (code, _, err) = manifest(
+        &config,
+        &local,
+        &[
+            "--status",
+            "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+            "--all-versions",
+            "--exclude-storage-class",
+            "",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/b",
+            "--manifest-url",
+            "s3://acme-ops/big/",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let data = std::fs::read(local.join("manifest-00001.csv")).unwrap();
+    assert!(data.len() > 8 << 20);
+    let mut part_md5s = Vec::new();
+    for chunk in data.chunks(8 << 20) {
+        part_md5s.extend(md5::Md5::digest(chunk));
+    }
+    let expected = format!("{}-{}", md5_hex(&part_md5s), data.len().div_ceil(8 << 20));
+    let job: Value =
+        serde_json::from_str(&std::fs::read_to_string(local.join("job-00001.json")).unwrap())
+            .unwrap();
+    assert_eq!(job["Manifest"]["Location"]["ETag"], expected.as_str());
+    assert!(
+        err.contains(&format!(
+            "upload with: aws s3 cp {} s3://acme-ops/big/ --recursive",
+            local.display()
+        )),
+        "{err}"
     );
     std::fs::create_dir_all(dir.path().join("acme-ops")).unwrap();
     let server = S3Server::start(dir.path());

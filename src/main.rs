@@ -35,5 +35,7 @@ fn main() {
             2
         }
     };
+    // Let blocking tasks of a cancelled run finish dropping their temporary files.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     std::process::exit(code);
 }

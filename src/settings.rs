@@ -400,6 +400,12 @@ impl RawManifest {
                 None
             }
             Some(role) => {
+                if self.priority > crate::batch::job::MAX_PRIORITY {
+                    return Err(Error::Usage(format!(
+                        "--priority must be a whole number from 0 to {} (CreateJob's range)",
+                        crate::batch::job::MAX_PRIORITY
+                    )));
+                }
                 let account_id = match (&self.account_id, JobSettings::account_from_role(role)) {
                     (Some(a), _) if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) => {
                         a.clone()

@@ -9,6 +9,22 @@ use crate::error::{Error, Result};
 /// Batch Operations' limit of objects per job.
 pub const MAX_OBJECTS_PER_JOB: u64 = 20_000_000_000;
 
+/// CreateJob's largest `Priority` (a signed 32-bit integer, 0 or more).
+pub const MAX_PRIORITY: u32 = i32::MAX as u32;
+
+/// Parses `--priority`: 0 to [`MAX_PRIORITY`].
+pub fn parse_priority(s: &str) -> std::result::Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|p| *p <= MAX_PRIORITY)
+        .ok_or_else(|| {
+            format!(
+                "--priority must be a whole number from 0 to {MAX_PRIORITY} (CreateJob's range)"
+            )
+        })
+}
+
 /// Which tasks the completion report lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportScope {
@@ -67,10 +83,32 @@ pub enum ManifestSpec {
     InventoryReport,
 }
 
-/// A deterministic, idempotent token (≤ 64 characters): the same manifest gives the same
-/// token, so submitting a job twice creates it once.
-pub fn client_request_token(object_arn: &str, etag: &str) -> String {
-    let digest = Md5::digest(format!("{object_arn}\n{etag}").as_bytes());
+/// CreateJob's limit on `Description`, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 256;
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn truncate_chars(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// A deterministic, idempotent token (≤ 64 characters) over everything the request says
+/// (manifest object and ETag, role, account, priority, report, confirmation, description):
+/// the same request gives the same token, so submitting a job twice creates it once, while
+/// a resubmission with other settings is a new request.
+pub fn client_request_token(request: &Value) -> String {
+    // serde_json writes object keys in a fixed order: the text is canonical.
+    let mut request = request.clone();
+    if let Some(m) = request.as_object_mut() {
+        m.remove("ClientRequestToken");
+    }
+    let digest = Md5::digest(request.to_string().as_bytes());
     format!("s3inv-{}", hex::encode(digest))
 }
 
@@ -91,9 +129,18 @@ pub fn create_job(
         }
         ManifestSpec::InventoryReport => json!({ "Format": "S3InventoryReport_CSV_20161130" }),
     };
-    let mut description = description.to_string();
-    description.truncate(256);
-    json!({
+    let description = truncate_chars(description, MAX_DESCRIPTION_BYTES);
+    let mut report = json!({
+        "Enabled": true,
+        "Bucket": format!("arn:aws:s3:::{}", settings.report_bucket),
+        "Format": "Report_CSV_20180820",
+        "ReportScope": settings.report_scope.as_str(),
+    });
+    // CreateJob refuses an empty Prefix: no prefix means the bucket's top level.
+    if !settings.report_prefix.is_empty() {
+        report["Prefix"] = json!(settings.report_prefix);
+    }
+    let mut request = json!({
         "AccountId": settings.account_id,
         "ConfirmationRequired": settings.confirmation_required,
         "Operation": { "S3ReplicateObject": {} },
@@ -101,23 +148,79 @@ pub fn create_job(
             "Spec": manifest_spec,
             "Location": { "ObjectArn": object_arn, "ETag": etag },
         },
-        "Report": {
-            "Enabled": true,
-            "Bucket": format!("arn:aws:s3:::{}", settings.report_bucket),
-            "Format": "Report_CSV_20180820",
-            "Prefix": settings.report_prefix,
-            "ReportScope": settings.report_scope.as_str(),
-        },
+        "Report": report,
         "Priority": settings.priority,
         "RoleArn": settings.role_arn,
-        "ClientRequestToken": client_request_token(object_arn, etag),
         "Description": description,
-    })
+    });
+    request["ClientRequestToken"] = json!(client_request_token(&request));
+    request
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_are_cut_at_a_character_boundary() {
+        let s = JobSettings {
+            account_id: "111122223333".into(),
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+            report_bucket: "b".into(),
+            report_prefix: "p".into(),
+            report_scope: ReportScope::FailedTasksOnly,
+            priority: 10,
+            confirmation_required: true,
+        };
+        // 255 ASCII bytes, then a 3-byte character across byte 256.
+        let text = format!("{}日本", "a".repeat(255));
+        let j = create_job(
+            &s,
+            ManifestSpec::InventoryReport,
+            "arn:aws:s3:::b/m",
+            "e",
+            &text,
+        );
+        assert_eq!(j["Description"], "a".repeat(255));
+        let short = "s3inv: replicate 日本";
+        let j = create_job(
+            &s,
+            ManifestSpec::InventoryReport,
+            "arn:aws:s3:::b/m",
+            "e",
+            short,
+        );
+        assert_eq!(j["Description"], short);
+        assert_eq!(truncate_chars("日本語", 7), "日本");
+    }
+
+    #[test]
+    fn priority_and_report_prefix_stay_in_createjob_ranges() {
+        assert_eq!(parse_priority("0"), Ok(0));
+        assert_eq!(parse_priority("2147483647"), Ok(2147483647));
+        for bad in ["2147483648", "4000000000", "-1", "ten"] {
+            let e = parse_priority(bad).unwrap_err();
+            assert!(e.contains("from 0 to 2147483647"), "{bad}: {e}");
+        }
+        let s = JobSettings {
+            account_id: "111122223333".into(),
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+            report_bucket: "b".into(),
+            report_prefix: String::new(),
+            report_scope: ReportScope::AllTasks,
+            priority: 0,
+            confirmation_required: true,
+        };
+        let j = create_job(
+            &s,
+            ManifestSpec::InventoryReport,
+            "arn:aws:s3:::b/m",
+            "e",
+            "d",
+        );
+        assert!(j["Report"].get("Prefix").is_none(), "{}", j["Report"]);
+        assert_eq!(j["Report"]["Bucket"], "arn:aws:s3:::b");
+    }
 
     #[test]
     fn request_shape() {
@@ -146,9 +249,69 @@ mod tests {
         assert_eq!(j["Operation"], json!({"S3ReplicateObject": {}}));
         let token = j["ClientRequestToken"].as_str().unwrap();
         assert!(token.len() <= 64);
-        assert_eq!(
-            token,
-            client_request_token("arn:aws:s3:::acme-ops/m/manifest-00001.csv", "abc")
+        // Deterministic for the same request; any setting that changes the request changes it.
+        let again = create_job(
+            &s,
+            ManifestSpec::Csv { versioned: true },
+            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+            "abc",
+            "d",
+        );
+        assert_eq!(again["ClientRequestToken"], token);
+        let variants = [
+            JobSettings {
+                role_arn: "arn:aws:iam::111122223333:role/other".into(),
+                ..s.clone()
+            },
+            JobSettings {
+                priority: 11,
+                ..s.clone()
+            },
+            JobSettings {
+                report_bucket: "other".into(),
+                ..s.clone()
+            },
+            JobSettings {
+                report_prefix: "reports/other".into(),
+                ..s.clone()
+            },
+            JobSettings {
+                report_scope: ReportScope::AllTasks,
+                ..s.clone()
+            },
+            JobSettings {
+                confirmation_required: false,
+                ..s.clone()
+            },
+        ];
+        let mut tokens = std::collections::BTreeSet::from([token.to_string()]);
+        for v in &variants {
+            let j = create_job(
+                v,
+                ManifestSpec::Csv { versioned: true },
+                "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+                "abc",
+                "d",
+            );
+            assert!(
+                tokens.insert(j["ClientRequestToken"].as_str().unwrap().to_string()),
+                "{v:?}"
+            );
+        }
+        let other_etag = create_job(
+            &s,
+            ManifestSpec::Csv { versioned: true },
+            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+            "abd",
+            "d",
+        );
+        assert!(
+            tokens.insert(
+                other_etag["ClientRequestToken"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            )
         );
         assert_eq!(
             JobSettings::account_from_role(&s.role_arn),

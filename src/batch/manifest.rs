@@ -8,7 +8,8 @@
 //! but `A-Z a-z 0-9 - _ . ~ /`), `null` for null-version objects; a current-only inventory
 //! has no version ids, so its lines are `bucket,key`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
@@ -16,7 +17,9 @@ use datafusion::arrow::datatypes::{DataType, Int64Type};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::dest::{Destination, FileWriter, Pending, Written};
+use super::dest::{
+    Destination, FileWriter, Pending, Written, finish_cleanup, is_temporary_of, spawn_cleanup,
+};
 use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, create_job};
 use super::select::Selection;
 use super::spool::{DEFAULT_RUN_BYTES, Spool};
@@ -74,6 +77,8 @@ pub struct ManifestReport {
     pub verified_lines: u64,
     /// Notes for the user (no job files written, and why).
     pub notes: Vec<String>,
+    /// Files of an earlier run this one removed (`--force`).
+    pub removed: Vec<String>,
     pub summary: Value,
 }
 
@@ -88,13 +93,147 @@ impl ManifestReport {
     }
 }
 
-/// Names s3inv writes into a destination (the `--force` check looks for them).
-fn is_ours(name: &str) -> bool {
-    (name.starts_with("manifest-")
-        && (name.ends_with(".csv") || name.ends_with(".json") || name.ends_with(".checksum")))
-        || (name.starts_with("job") && name.ends_with(".json"))
-        || matches!(name, "summary.json" | "manifest.json" | "manifest.checksum")
+/// A numbered name s3inv writes: `manifest-00001.csv`, `job-00001.json`,
+/// `manifest-job-00001.json`, `manifest-job-00001.checksum` (five or more digits).
+fn is_numbered(name: &str) -> bool {
+    let numbered = |rest: &str, ext: &str| {
+        rest.strip_suffix(ext)
+            .is_some_and(|d| d.len() >= 5 && d.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if let Some(rest) = name.strip_prefix("manifest-job-") {
+        return numbered(rest, ".json") || numbered(rest, ".checksum");
+    }
+    if let Some(rest) = name.strip_prefix("manifest-") {
+        return numbered(rest, ".csv");
+    }
+    name.strip_prefix("job-")
+        .is_some_and(|rest| numbered(rest, ".json"))
 }
+
+/// Unnumbered names s3inv writes; they are s3inv's only when its `summary.json` says so.
+fn is_fixed(name: &str) -> bool {
+    matches!(
+        name,
+        "summary.json" | "manifest.json" | "manifest.checksum" | "job.json"
+    )
+}
+
+/// What an earlier run left in a destination.
+#[derive(Debug, Default)]
+struct Earlier {
+    /// Every name in the destination.
+    names: BTreeSet<String>,
+    /// The files an earlier run wrote: the numbered names, and the unnumbered ones its
+    /// `summary.json` lists (a user's own `manifest.json` or `job.json` is not ours).
+    ours: BTreeSet<String>,
+    /// Temporary files of an interrupted run (`.manifest-00001.csv.….tmp`).
+    temporary: BTreeSet<String>,
+}
+
+impl Earlier {
+    async fn read(dest: &Destination) -> Result<Earlier> {
+        let names: BTreeSet<String> = dest.list().await?.into_iter().collect();
+        let mut ours: BTreeSet<String> = names.iter().filter(|n| is_numbered(n)).cloned().collect();
+        if names.contains("summary.json")
+            && let Some(text) = dest.read("summary.json").await?
+            && let Ok(summary) = serde_json::from_slice::<Value>(&text)
+            && summary.get("s3inv_manifest_version").is_some()
+        {
+            ours.insert("summary.json".into());
+            let listed: Vec<&str> = match summary["outputs"].as_array() {
+                Some(outputs) => outputs.iter().filter_map(Value::as_str).collect(),
+                // Summaries before `outputs`: the parts and jobs they list, and the
+                // inventory-format manifest of --one-job.
+                None => {
+                    let mut l: Vec<&str> = ["files", "jobs"]
+                        .iter()
+                        .flat_map(|k| summary[*k].as_array().into_iter().flatten())
+                        .filter_map(|f| f["name"].as_str())
+                        .collect();
+                    if summary["selection"]["one_job"] == Value::Bool(true) {
+                        l.extend(["manifest.json", "manifest.checksum"]);
+                    }
+                    l
+                }
+            };
+            ours.extend(
+                listed
+                    .into_iter()
+                    .filter(|n| (is_numbered(n) || is_fixed(n)) && names.contains(*n))
+                    .map(str::to_string),
+            );
+        }
+        let temporary = names
+            .iter()
+            .filter(|n| is_temporary_of(n, |base| is_numbered(base) || is_fixed(base)))
+            .cloned()
+            .collect();
+        Ok(Earlier {
+            names,
+            ours,
+            temporary,
+        })
+    }
+
+    /// Refuses to replace an earlier run's files without `--force`, and anything s3inv did
+    /// not write whatever the flags.
+    fn check(&self, dest: &Destination, opts: &ManifestOptions) -> Result<()> {
+        let mut fixed = vec!["summary.json"];
+        if opts.one_job {
+            fixed.extend(["manifest.json", "manifest.checksum", "job.json"]);
+        }
+        if let Some(foreign) = fixed
+            .iter()
+            .find(|n| self.names.contains(**n) && !self.ours.contains(**n))
+        {
+            return Err(Error::Usage(format!(
+                "{} holds a {foreign} that s3inv did not write (no s3inv summary.json lists it); choose another --out or move the file",
+                dest.shown()
+            )));
+        }
+        if !self.ours.is_empty() && !opts.force {
+            let shown: Vec<&str> = self.ours.iter().take(3).map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "{} already holds manifests ({}{}); pass --force to replace them",
+                dest.shown(),
+                shown.join(", "),
+                if self.ours.len() > 3 { ", …" } else { "" }
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The files a run has put in place that the earlier run did not have: removed if the run
+/// fails or is cancelled before its `summary.json` is written.
+struct Publishing {
+    dest: Destination,
+    earlier: BTreeSet<String>,
+    written: Vec<String>,
+    done: bool,
+}
+
+impl Drop for Publishing {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let added: Vec<String> = self
+            .written
+            .iter()
+            .filter(|n| !self.earlier.contains(*n))
+            .cloned()
+            .collect();
+        let dest = self.dest.clone();
+        spawn_cleanup(async move {
+            let _ = dest.remove(&added).await;
+        });
+    }
+}
+
+/// The largest part file: S3 copies at most 5 GiB in one request (a staged part is copied
+/// into place).
+const MAX_PART_FILE_BYTES: u64 = 5 << 30;
 
 fn part_name(n: usize) -> String {
     format!("manifest-{n:05}.csv")
@@ -154,6 +293,7 @@ struct PartInProgress {
     writer: FileWriter,
     lines: u64,
     object_bytes: u64,
+    file_bytes: u64,
     bucket: Vec<u8>,
 }
 
@@ -175,6 +315,7 @@ async fn write_lines(
             None => false,
             Some(p) => {
                 p.bucket != bucket
+                    || p.file_bytes + line.len() as u64 > MAX_PART_FILE_BYTES
                     || opts.max_objects.is_some_and(|m| p.lines >= m)
                     || opts
                         .max_bytes
@@ -188,16 +329,20 @@ async fn write_lines(
             pending.push((p.writer.finish().await?, p.lines, p.object_bytes));
         }
         if current.is_none() {
+            // Writing local parts never waits: give a cancellation (Ctrl-C) its chance.
+            tokio::task::coop::consume_budget().await;
             *current = Some(PartInProgress {
                 writer: dest.create(&part_name(pending.len() + 1)).await?,
                 lines: 0,
                 object_bytes: 0,
+                file_bytes: 0,
                 bucket: bucket.to_vec(),
             });
         }
         let part = current.as_mut().expect("set above");
         part.lines += 1;
         part.object_bytes += size;
+        part.file_bytes += line.len() as u64;
         line_start = end;
     }
     if let Some(p) = current.as_mut() {
@@ -230,23 +375,8 @@ pub async fn write_manifests(
             (_, e) => e,
         })?;
     dest.check_writable().await?;
-    let existing: Vec<String> = dest
-        .list()
-        .await?
-        .into_iter()
-        .filter(|n| is_ours(n))
-        .collect();
-    if !existing.is_empty() && !opts.force {
-        let mut shown = existing.clone();
-        shown.sort();
-        shown.truncate(3);
-        return Err(Error::Usage(format!(
-            "{} already holds manifests ({}{}); pass --force to replace them",
-            dest.shown(),
-            shown.join(", "),
-            if existing.len() > 3 { ", …" } else { "" }
-        )));
-    }
+    let earlier = Earlier::read(dest).await?;
+    earlier.check(dest, opts)?;
     let versioned = session.columns.has_version_ids();
     let store = session.delivery.store.clone();
     let stream = df.execute_stream().await?;
@@ -318,57 +448,103 @@ pub async fn write_manifests(
     }
     .await;
     if let Err(e) = result {
-        // Nothing that looks like a manifest may stay behind.
-        let names: Vec<String> = pending
-            .iter()
-            .map(|(p, _, _)| p.written().name.clone())
-            .collect();
+        // Nothing may stay behind: uncommitted files are removed (uploads aborted) as they
+        // drop.
         drop(pending);
-        let _ = dest.remove(&names).await;
+        finish_cleanup(CLEANUP_WAIT).await;
         return Err(e);
     }
-
-    // Replace what an earlier run left (only with --force, checked above), then publish.
-    dest.remove(&existing).await?;
-    let mut parts = Vec::new();
-    for (p, lines, object_bytes) in pending {
-        parts.push(Part {
-            file: p.commit()?,
-            lines,
-            object_bytes,
-        });
-    }
-    tracing::info!(parts = parts.len(), "manifests written");
-    let verified = match verify_parts(dest, &parts, versioned, sum).await {
-        Ok(n) => {
-            tracing::info!(lines = n, "manifests verified");
-            n
-        }
+    tracing::info!(parts = pending.len(), "manifests written");
+    // Verify before anything is visible: the earlier run's files are still untouched.
+    let verified = match verify_parts(&pending, versioned, sum).await {
+        Ok(n) => n,
         Err(e) => {
-            let names: Vec<String> = parts.iter().map(|p| p.file.name.clone()).collect();
-            let _ = dest.remove(&names).await;
+            drop(pending);
+            finish_cleanup(CLEANUP_WAIT).await;
             return Err(e);
         }
     };
-    let mut report = ManifestReport {
+    tracing::info!(lines = verified, "manifests verified");
+    let report = ManifestReport {
         selected,
         skipped,
-        parts,
+        parts: Vec::new(),
         jobs: Vec::new(),
         versioned,
         verified_lines: verified,
         notes: Vec::new(),
+        removed: Vec::new(),
         summary: Value::Null,
     };
-    if !versioned && report.total().objects > 0 {
+    let result = publish(session, dest, opts, earlier, pending, report).await;
+    if result.is_err() {
+        finish_cleanup(CLEANUP_WAIT).await;
+    }
+    result
+}
+
+/// How long a failed run waits for its clean-up (aborting uploads, deleting staged files).
+const CLEANUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Puts the verified parts in place, writes the job requests, removes what the earlier run
+/// wrote and this one did not, and writes `summary.json` last: until it exists, the set is
+/// incomplete (the earlier run's `summary.json` is removed first).
+async fn publish(
+    session: &Session,
+    dest: &Destination,
+    opts: &ManifestOptions,
+    earlier: Earlier,
+    pending: Vec<(Pending, u64, u64)>,
+    mut report: ManifestReport,
+) -> Result<ManifestReport> {
+    let mut publishing = Publishing {
+        dest: dest.clone(),
+        earlier: earlier.ours.clone(),
+        written: Vec::new(),
+        done: false,
+    };
+    if earlier.ours.contains("summary.json") {
+        dest.remove(&["summary.json".to_string()]).await?;
+    }
+    for (p, lines, object_bytes) in pending {
+        publishing.written.push(p.written().name.clone());
+        report.parts.push(Part {
+            file: p.commit().await?,
+            lines,
+            object_bytes,
+        });
+    }
+    if !report.versioned && report.total().objects > 0 {
         report.notes.push(
             "this inventory lists current versions only (no version ids): lines are bucket,key and a job acts on whatever version is latest when it runs".into(),
         );
     }
-    write_jobs(session, dest, opts, &mut report).await?;
-    report.summary = summary_json(session, opts, &report);
+    write_jobs(session, dest, opts, &mut report, &mut publishing.written).await?;
+    let mut stale: Vec<String> = earlier
+        .ours
+        .iter()
+        .chain(&earlier.temporary)
+        .filter(|n| *n != "summary.json" && !publishing.written.contains(n))
+        .cloned()
+        .collect();
+    stale.sort();
+    dest.remove(&stale).await?;
+    if !stale.is_empty() {
+        let shown: Vec<&str> = stale.iter().take(5).map(String::as_str).collect();
+        report.notes.push(format!(
+            "removed {} file{} an earlier run wrote: {}{}",
+            stale.len(),
+            if stale.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if stale.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    report.removed = stale;
+    publishing.written.push("summary.json".into());
+    report.summary = summary_json(session, opts, &report, &publishing.written);
     let text = serde_json::to_string_pretty(&report.summary).expect("json") + "\n";
     dest.write_whole("summary.json", text.as_bytes()).await?;
+    publishing.done = true;
     Ok(report)
 }
 
@@ -436,8 +612,7 @@ impl Rows {
 
 /// Re-reads every part: line counts, the key encoding, and the (key, version) sequence.
 async fn verify_parts(
-    dest: &Destination,
-    parts: &[Part],
+    parts: &[(Pending, u64, u64)],
     versioned: bool,
     expected: EntrySum,
 ) -> Result<u64> {
@@ -447,17 +622,22 @@ async fn verify_parts(
     let mut key = Vec::new();
     let mut scratch = Vec::new();
     let fields = if versioned { 3 } else { 2 };
-    for part in parts {
-        let mut lines = dest.read_lines(&part.file.name).await?;
+    for (pending, written_lines, _) in parts {
+        let file = pending.written();
+        let mut lines = pending.read_lines().await?;
         let mut n = 0u64;
         let bad = |n: u64, why: &str| {
             Error::bad_data(
-                &part.file.location,
+                &file.location,
                 format!("line {n}: {why} (the manifest was not written correctly)"),
             )
         };
         while lines.next_line(&mut line).await? {
             n += 1;
+            if n.is_multiple_of(1024) {
+                // Reading a local part never waits: let a cancellation in.
+                tokio::task::coop::consume_budget().await;
+            }
             if std::str::from_utf8(&line).is_err() {
                 return Err(bad(n, "not UTF-8"));
             }
@@ -487,10 +667,10 @@ async fn verify_parts(
             };
             h.add(&key, version, &mut scratch);
         }
-        if n != part.lines {
+        if n != *written_lines {
             return Err(Error::bad_data(
-                &part.file.location,
-                format!("holds {n} lines, {} were written", part.lines),
+                &file.location,
+                format!("holds {n} lines, {written_lines} were written"),
             ));
         }
         total += n;
@@ -524,6 +704,7 @@ async fn write_jobs(
     dest: &Destination,
     opts: &ManifestOptions,
     report: &mut ManifestReport,
+    written: &mut Vec<String>,
 ) -> Result<()> {
     if report.parts.is_empty() {
         return Ok(());
@@ -548,6 +729,15 @@ async fn write_jobs(
         }
     };
     let arn = |name: &str| format!("arn:aws:s3:::{bucket}/{}", key(name));
+    if dest.s3_bucket_and_prefix().is_none() {
+        // The jobs name each file by the ETag S3 will give it: the one `aws s3 cp` produces
+        // with its default settings (computed by `md5_thread::Digests::aws_cli_etag`).
+        report.notes.push(format!(
+            "upload with: aws s3 cp {} s3://{bucket}/{} --recursive — the job requests carry the ETag S3 gives each file when aws-cli uploads it with its default 8 MiB multipart_threshold and multipart_chunksize (the MD5 below 8 MiB, a multipart ETag `<md5 of part md5s>-N` from 8 MiB); other settings or tools give other ETags, which CreateJob refuses",
+            dest.shown(),
+            key("")
+        ));
+    }
     if !opts.one_job {
         let n = report.parts.len();
         for (i, part) in report.parts.iter().enumerate() {
@@ -562,6 +752,7 @@ async fn write_jobs(
             );
             let name = format!("job-{:05}.json", i + 1);
             let text = serde_json::to_string_pretty(&job).expect("json") + "\n";
+            written.push(name.clone());
             report
                 .jobs
                 .push(dest.write_whole(&name, text.as_bytes()).await?);
@@ -614,14 +805,22 @@ async fn write_jobs(
             "files": files,
         });
         let text = serde_json::to_string_pretty(&manifest).expect("json") + "\n";
-        let written = dest.write_whole(&manifest_name, text.as_bytes()).await?;
-        dest.write_whole(&checksum_name, format!("{}\n", written.md5).as_bytes())
-            .await?;
+        written.extend([
+            manifest_name.clone(),
+            checksum_name.clone(),
+            job_name.clone(),
+        ]);
+        let manifest_file = dest.write_whole(&manifest_name, text.as_bytes()).await?;
+        dest.write_whole(
+            &checksum_name,
+            format!("{}\n", manifest_file.md5).as_bytes(),
+        )
+        .await?;
         let job = create_job(
             settings,
             ManifestSpec::InventoryReport,
             &arn(&manifest_name),
-            &written.etag,
+            &manifest_file.etag,
             &description(session, opts, Some((i + 1, groups.len()))),
         );
         let text = serde_json::to_string_pretty(&job).expect("json") + "\n";
@@ -631,7 +830,12 @@ async fn write_jobs(
     Ok(())
 }
 
-fn summary_json(session: &Session, opts: &ManifestOptions, report: &ManifestReport) -> Value {
+fn summary_json(
+    session: &Session,
+    opts: &ManifestOptions,
+    report: &ManifestReport,
+    outputs: &[String],
+) -> Value {
     let s = &opts.selection;
     let counts = |m: &BTreeMap<String, Counts>| -> Value {
         m.iter()
@@ -666,6 +870,8 @@ fn summary_json(session: &Session, opts: &ManifestOptions, report: &ManifestRepo
         "skipped": counts(&report.skipped),
         "files": report.parts,
         "jobs": report.jobs,
+        "outputs": outputs,
+        "removed": report.removed,
         "verification": {
             "lines_written": report.parts.iter().map(|p| p.lines).sum::<u64>(),
             "lines_reread": report.verified_lines,
@@ -684,30 +890,22 @@ mod tests {
     /// Writes `text` as one part and verifies it against the entries it should hold.
     fn verify(text: &str, versioned: bool, entries: &[(&str, Option<&str>)]) -> Result<u64> {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("manifest-00001.csv"), text).unwrap();
         let mut expected = EntrySum::default();
         let mut scratch = Vec::new();
         for (k, v) in entries {
             expected.add(k.as_bytes(), v.map(str::as_bytes), &mut scratch);
         }
-        let part = Part {
-            file: Written {
-                name: "manifest-00001.csv".into(),
-                location: "manifest-00001.csv".into(),
-                bytes: text.len() as u64,
-                md5: String::new(),
-                etag: String::new(),
-            },
-            lines: text.lines().count() as u64,
-            object_bytes: 0,
-        };
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
             .block_on(async {
                 let location = Location::parse(dir.path().to_str().unwrap())?;
                 let dest = Destination::open(&location, &S3Options::default()).await?;
-                verify_parts(&dest, &[part], versioned, expected).await
+                let mut w = dest.create("manifest-00001.csv").await?;
+                w.write(text.as_bytes()).await?;
+                let pending = w.finish().await?;
+                let lines = text.lines().count() as u64;
+                verify_parts(&[(pending, lines, 0)], versioned, expected).await
             })
     }
 

@@ -84,7 +84,7 @@ impl Emit {
             }
             writer.write(&buffer[..n]).await?;
         }
-        writer.finish().await?.commit()?;
+        writer.finish().await?.commit().await?;
         Ok(())
     }
 }

@@ -86,7 +86,8 @@ pub struct ManifestArgs {
     #[arg(long)]
     pub one_job: bool,
 
-    /// Replace manifests an earlier run left in DEST.
+    /// Replace the manifests an earlier run left in DEST (only files s3inv wrote: the
+    /// numbered names and those its summary.json lists).
     #[arg(long)]
     pub force: bool,
 
@@ -110,8 +111,8 @@ pub struct ManifestArgs {
     #[arg(long, default_value = "FailedTasksOnly", value_parser = ["FailedTasksOnly", "AllTasks"])]
     pub report_scope: String,
 
-    /// Job priority (higher runs first).
-    #[arg(long, default_value_t = 10)]
+    /// Job priority, 0 to 2147483647 (higher runs first).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = crate::batch::job::parse_priority)]
     pub priority: u32,
 
     /// Submit jobs ready to run (default: they wait for confirmation).

@@ -214,10 +214,48 @@ pub struct DeliveriesArgs {
     pub output: OutputArgs,
 }
 
-/// Runs a parsed command line; returns the process exit code.
+/// How long an ending run waits for its clean-up (aborting uploads, deleting staged files).
+const CLEANUP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs a parsed command line; returns the process exit code. SIGINT and SIGTERM cancel the
+/// command: its future is dropped, so temporary files are removed and uploads aborted as
+/// they drop, and the exit code is 130 (SIGINT) or 143 (SIGTERM).
 pub async fn run(cli: Cli) -> i32 {
+    let command = run_command(cli);
+    let result = tokio::select! {
+        result = command => result,
+        (code, name) = interrupted() => {
+            crate::batch::dest::finish_cleanup(CLEANUP_WAIT).await;
+            eprintln!("s3inv: error: interrupted by {name}; the files this run had started were removed");
+            return code;
+        }
+    };
+    crate::batch::dest::finish_cleanup(CLEANUP_WAIT).await;
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; returns the exit code (128 + signal) and the name.
+async fn interrupted() -> (i32, &'static str) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => (130, "SIGINT"),
+            _ = term.recv() => (143, "SIGTERM"),
+        },
+        // Without handlers the signals keep their default action.
+        _ => std::future::pending().await,
+    }
+}
+
+async fn run_command(cli: Cli) -> crate::Result<i32> {
     let quiet = cli.quiet;
-    let result = match cli.command {
+    match cli.command {
         Command::Sql(args) => sql::run(args, quiet).await,
         Command::Summary(args) => summary::run(args, quiet).await,
         Command::Queries(args) => queries::run(args).await,
@@ -226,10 +264,6 @@ pub async fn run(cli: Cli) -> i32 {
         Command::JobReport(args) => manifest::job_report(args).await,
         Command::Deliveries(args) => deliveries::run(args).await,
         Command::Generate(args) => generate::run(args, quiet),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => report(&e),
     }
 }
 

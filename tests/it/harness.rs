@@ -147,7 +147,9 @@ pub const ACCESS_KEY: &str = "AKIAS3INVTESTKEY0001";
 pub const SECRET_KEY: &str = "s3inv/test/secret/key/0000000000000000000";
 
 /// A real S3 HTTP server over a folder (each subfolder is a bucket), on 127.0.0.1, in its
-/// own thread and runtime. GETs and PUTs of keys containing `denied` get AccessDenied.
+/// own thread and runtime. GETs and PUTs of keys containing `denied` get AccessDenied; so do
+/// PUTs of temporary `….tmp` keys under a `fail-upload` prefix, and every multipart part
+/// there fails.
 pub struct S3Server {
     pub endpoint: String,
     pub root: tempfile::TempDir,
@@ -172,11 +174,49 @@ impl s3s::access::S3Access for DenySome {
         &self,
         req: &mut s3s::S3Request<s3s::dto::PutObjectInput>,
     ) -> s3s::S3Result<()> {
-        if req.input.key.contains("denied") {
+        if req.input.key.contains("denied") || fails_upload(&req.input.key) {
             return Err(s3s::s3_error!(AccessDenied, "denied by the test server"));
         }
         Ok(())
     }
+
+    async fn upload_part(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::UploadPartInput>,
+    ) -> s3s::S3Result<()> {
+        if req.input.key.contains("fail-upload") {
+            return Err(s3s::s3_error!(
+                InternalError,
+                "part refused by the test server"
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn fails_upload(key: &str) -> bool {
+    key.contains("fail-upload") && key.ends_with(".tmp")
+}
+
+/// Every file under `dir` (relative paths, sorted), hidden ones included.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &e.path(), out);
+            } else {
+                out.push(e.path().strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
 }
 
 impl S3Server {

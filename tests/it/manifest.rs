@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use md5::Digest;
 use proptest::prelude::*;
 use s3inv::format::key::{batch_encode, percent_decode};
 use s3inv::generate::{HOSTILE_KEYS, Row, Versions, long_key};
@@ -569,11 +570,48 @@ fn large_manifests_go_up_as_multipart_uploads() {
         hostile: false,
         ..bundled_options()
     };
-    crate::harness::write_generated(
+    let config = crate::harness::write_generated(
         dir.path(),
         &opts,
         s3inv::manifest::FileFormat::Parquet,
         Versions::All,
+    );
+    // A local DEST for upload with `aws s3 cp`: the job's ETag is the multipart ETag aws-cli's
+    // default 8 MiB parts give, computed here from the file.
+    let local = dir.path().join("local");
+    let (code, _, err) = manifest(
+        &config,
+        &local,
+        &[
+            "--status",
+            "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+            "--all-versions",
+            "--exclude-storage-class",
+            "",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/b",
+            "--manifest-url",
+            "s3://acme-ops/big/",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let data = std::fs::read(local.join("manifest-00001.csv")).unwrap();
+    assert!(data.len() > 8 << 20);
+    let mut part_md5s = Vec::new();
+    for chunk in data.chunks(8 << 20) {
+        part_md5s.extend(md5::Md5::digest(chunk));
+    }
+    let expected = format!("{}-{}", md5_hex(&part_md5s), data.len().div_ceil(8 << 20));
+    let job: Value =
+        serde_json::from_str(&std::fs::read_to_string(local.join("job-00001.json")).unwrap())
+            .unwrap();
+    assert_eq!(job["Manifest"]["Location"]["ETag"], expected.as_str());
+    assert!(
+        err.contains(&format!(
+            "upload with: aws s3 cp {} s3://acme-ops/big/ --recursive",
+            local.display()
+        )),
+        "{err}"
     );
     std::fs::create_dir_all(dir.path().join("acme-ops")).unwrap();
     let server = S3Server::start(dir.path());
@@ -608,4 +646,472 @@ fn large_manifests_go_up_as_multipart_uploads() {
     let data = std::fs::read(server.root.path().join("acme-ops/big/manifest-00001.csv")).unwrap();
     assert_eq!(file["md5"], md5_hex(&data));
     assert_eq!(data.iter().filter(|b| **b == b'\n').count() as u64, rows);
+    // A multipart upload that fails midway is aborted: the server keeps no parts.
+    let (code, _, err) = run(server.s3inv().args([
+        "manifest",
+        "s3://acme-inventory/acme-data/parquet-all",
+        "--out",
+        "s3://acme-ops/fail-upload",
+        "--status",
+        "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+        "--all-versions",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("s3://acme-ops/fail-upload/"), "{err}");
+    let leftovers: Vec<String> = crate::harness::files_under(server.root.path())
+        .into_iter()
+        .filter(|f| f.contains(".upload") || f.starts_with("acme-ops/fail-upload"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn job_requests_stay_in_createjob_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let job_args = [
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/batch",
+        "--manifest-url",
+        "s3://acme-ops/bops",
+    ];
+    // A priority CreateJob would refuse is refused at the flag.
+    let mut args = job_args.to_vec();
+    args.extend(["--priority", "4000000000"]);
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--priority must be a whole number from 0 to 2147483647"),
+        "{err}"
+    );
+    assert!(!out.join("summary.json").exists());
+    // The largest allowed priority and an empty report prefix (omitted, never "").
+    let mut args = job_args.to_vec();
+    args.extend(["--priority", "2147483647", "--report-prefix", ""]);
+    ok(&generated("csv-all"), &out, &args);
+    let job: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("job-00001.json")).unwrap())
+            .unwrap();
+    assert_eq!(job["Priority"], 2147483647u64);
+    assert!(job["Report"].get("Prefix").is_none(), "{}", job["Report"]);
+}
+
+/// The files directly in a local DEST (hidden ones included), sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut n: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    n.sort();
+    n
+}
+
+/// Names and MD5s of the files directly in a folder.
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    names(dir)
+        .into_iter()
+        .map(|n| {
+            let data = std::fs::read(dir.join(&n)).unwrap();
+            (n, md5_hex(&data))
+        })
+        .collect()
+}
+
+fn s3_manifest(server: &S3Server, out: &str, args: &[&str]) -> (i32, String, String) {
+    run(server
+        .s3inv()
+        .args([
+            "manifest",
+            "s3://acme-inventory/acme-data/csv-all",
+            "--out",
+            out,
+        ])
+        .args(args)
+        .args(["--endpoint-url", &server.endpoint]))
+}
+
+#[test]
+fn force_to_s3_replaces_exactly_the_stale_objects() {
+    let server = S3Server::start(&buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let on_disk = server.root.path().join("acme-ops/m1");
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    let expected = expected_lines(&rows, true);
+    let (code, _, err) = s3_manifest(&server, "s3://acme-ops/m1", &["--max-objects", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let first = parts(&on_disk).len();
+    assert!(first > 3, "{first} parts");
+    // A user's file beside the manifests is never touched.
+    std::fs::write(on_disk.join("notes.txt"), "mine").unwrap();
+    // The rerun: fewer, larger parts.
+    let (code, stdout, err) = s3_manifest(
+        &server,
+        "s3://acme-ops/m1",
+        &["--max-objects", "10", "--force", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let second = expected.len().div_ceil(10);
+    let mut want: Vec<String> = (1..=second)
+        .map(|i| format!("manifest-{i:05}.csv"))
+        .collect();
+    want.extend(["notes.txt".to_string(), "summary.json".to_string()]);
+    assert_eq!(names(&on_disk), want, "exactly the new set, nothing staged");
+    assert_eq!(all_lines(&on_disk), expected);
+    let removed: Vec<String> = (second + 1..=first)
+        .map(|i| format!("manifest-{i:05}.csv"))
+        .collect();
+    assert_eq!(summary["removed"], serde_json::json!(removed));
+    assert!(
+        err.contains(&format!(
+            "removed {} files an earlier run wrote: manifest-{:05}.csv",
+            removed.len(),
+            second + 1
+        )),
+        "{err}"
+    );
+    let on_s3: Value =
+        serde_json::from_str(&std::fs::read_to_string(on_disk.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(on_s3, summary);
+    // The same run again is a no-op replacement.
+    let (code, _, err) = s3_manifest(
+        &server,
+        "s3://acme-ops/m1",
+        &["--max-objects", "10", "--force"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(names(&on_disk), want);
+    assert_eq!(all_lines(&on_disk), expected);
+}
+
+#[test]
+fn a_failed_rerun_leaves_the_earlier_run_intact() {
+    let server = S3Server::start(&buckets());
+    let ops = server.root.path().join("acme-ops");
+    std::fs::create_dir_all(&ops).unwrap();
+    let (code, _, err) = s3_manifest(
+        &server,
+        "s3://acme-ops/ok",
+        &[
+            "--max-objects",
+            "5",
+            "--role-arn",
+            "arn:aws:iam::111122223333:role/b",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // The same files under a prefix where the server refuses every upload of a new file.
+    crate::harness::copy_dir(&ops.join("ok"), &ops.join("fail-upload"));
+    let before = snapshot(&ops.join("fail-upload"));
+    let (code, _, err) = s3_manifest(
+        &server,
+        "s3://acme-ops/fail-upload",
+        &["--max-objects", "7", "--force"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("s3://acme-ops/fail-upload/.manifest-00001.csv.s3inv-"),
+        "{err}"
+    );
+    assert_eq!(
+        snapshot(&ops.join("fail-upload")),
+        before,
+        "the earlier run is untouched"
+    );
+    // Locally: a failure after the parts are written (a job request cannot be written)
+    // rolls the whole run back, and the earlier run stays.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let job = [
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/b",
+        "--manifest-url",
+        "s3://acme-ops/m",
+    ];
+    let mut args = vec!["--max-objects", "5"];
+    args.extend(job);
+    ok(&generated("csv-all"), &out, &args);
+    let before = snapshot(&out);
+    let blocked = format!("job-{:05}.json", before.len()); // one past the earlier jobs
+    std::fs::remove_file(out.join("summary.json")).unwrap();
+    let before_without_summary = snapshot(&out);
+    std::fs::create_dir(out.join(&blocked)).unwrap();
+    let mut args = vec!["--max-objects", "1", "--force"];
+    args.extend(job);
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&blocked), "{err}");
+    std::fs::remove_dir(out.join(&blocked)).unwrap();
+    // Only the earlier run's files remain: every file this run put in place and the earlier
+    // run did not have is gone, no temporary file is left, and no summary.json says
+    // "complete".
+    let after = snapshot(&out);
+    assert!(!out.join("summary.json").exists());
+    for (name, _) in &after {
+        assert!(
+            before_without_summary.iter().any(|(n, _)| n == name),
+            "{name} left behind"
+        );
+    }
+}
+
+#[test]
+fn force_removes_only_files_s3inv_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    std::fs::create_dir_all(&out).unwrap();
+    let users = [
+        ("manifest-final.csv", "mine"),
+        ("job.json", "{\"mine\": true}"),
+        ("manifest-1.csv", "mine"),
+        ("job-notes.json", "{}"),
+    ];
+    for (n, text) in users {
+        std::fs::write(out.join(n), text).unwrap();
+    }
+    // The user's look-alikes are not manifests: no --force needed.
+    ok(&generated("csv-all"), &out, &["--max-objects", "5"]);
+    let first = names(&out)
+        .iter()
+        .filter(|n| n.starts_with("manifest-0"))
+        .count();
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &["--max-objects", "50"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("already holds manifests (manifest-00001.csv"),
+        "{err}"
+    );
+    let (code, _, err) = manifest(
+        &generated("csv-all"),
+        &out,
+        &["--max-objects", "50", "--force"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "removed {} files an earlier run wrote: manifest-00002.csv",
+            first - 1
+        )),
+        "{err}"
+    );
+    for (n, text) in users {
+        assert_eq!(std::fs::read_to_string(out.join(n)).unwrap(), text, "{n}");
+    }
+    // --one-job would write manifest.json and job.json: a user's job.json is refused, not
+    // replaced, with or without --force.
+    let job = [
+        "--one-job",
+        "--force",
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/b",
+        "--manifest-url",
+        "s3://acme-ops/m",
+    ];
+    let (code, _, err) = manifest(&generated("csv-all"), &out, &job);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("holds a job.json that s3inv did not write"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("job.json")).unwrap(),
+        users[1].1
+    );
+    // Its own manifest.json and job.json (listed in its summary.json) are replaced.
+    std::fs::remove_file(out.join("job.json")).unwrap();
+    ok(&generated("csv-all"), &out, &job);
+    assert!(out.join("manifest.json").exists() && out.join("job.json").exists());
+    let (code, _, err) = manifest(
+        &generated("csv-all"),
+        &out,
+        &["--force", "--max-objects", "50"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "removed 3 files an earlier run wrote: job.json, manifest.checksum, manifest.json"
+        ),
+        "{err}"
+    );
+    let mut want: Vec<String> = vec![
+        "job-notes.json".into(),
+        "manifest-00001.csv".into(),
+        "manifest-1.csv".into(),
+        "manifest-final.csv".into(),
+        "summary.json".into(),
+    ];
+    want.sort();
+    assert_eq!(names(&out), want);
+}
+
+#[test]
+fn report_with_manifests_runs_again_to_s3() {
+    let server = S3Server::start(&buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let out = server.root.path().join("acme-ops/nightly/manifests");
+    let mut sets = Vec::new();
+    for night in 0..2 {
+        let (code, _, err) = run(server.s3inv().args([
+            "report",
+            "s3://acme-inventory/acme-data/csv-all/",
+            "--out",
+            "s3://acme-ops/nightly",
+            "--with-manifests",
+            "--endpoint-url",
+            &server.endpoint,
+        ]));
+        assert_eq!(code, 0, "night {night}: {err}");
+        assert!(out.join("summary.json").exists());
+        assert!(!parts(&out).is_empty());
+        sets.push((names(&out), all_lines(&out)));
+    }
+    assert_eq!(sets[0], sets[1]);
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    assert_eq!(sets[1].1, expected_lines(&rows, true));
+}
+
+/// Starts `s3inv ARGS` as a child process (for signals), with the harness's environment.
+fn spawn(server: Option<&S3Server>, args: &[&str]) -> std::process::Child {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("s3inv"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "RUST_LOG",
+        "AWS_SESSION_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_CONFIG_FILE", "/nonexistent/s3inv-test-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/x")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ACCESS_KEY_ID", crate::harness::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::harness::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1");
+    cmd.args(args);
+    if let Some(s) = server {
+        cmd.args(["--endpoint-url", &s.endpoint]);
+    }
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a file whose name satisfies `found` appears directly in `dir` (the run is
+/// then writing its parts), sends `signal`, and returns (exit code, stderr).
+fn interrupt_when(
+    mut child: std::process::Child,
+    dir: &Path,
+    found: impl Fn(&str) -> bool,
+    signal: &str,
+) -> (Option<i32>, String) {
+    let start = std::time::Instant::now();
+    loop {
+        let seen = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .any(|e| found(&e.file_name().to_string_lossy()))
+            })
+            .unwrap_or(false);
+        if seen {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended before it could be interrupted: {status}");
+        }
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no temporary part appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn signals_stop_a_run_and_leave_the_earlier_run_as_it_was() {
+    // One object per part: writing the parts takes seconds, and the signal comes as soon
+    // as the first part's temporary file appears.
+    let dir = tempfile::tempdir().unwrap();
+    let opts = s3inv::generate::GenerateOptions {
+        rows: 50_000,
+        files: 2,
+        hostile: false,
+        ..bundled_options()
+    };
+    let config = crate::harness::write_generated(
+        dir.path(),
+        &opts,
+        s3inv::manifest::FileFormat::Parquet,
+        Versions::All,
+    );
+    let all = [
+        "--status",
+        "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+        "--all-versions",
+        "--max-objects",
+        "1",
+        "--force",
+    ];
+    // Local DEST, SIGINT: exit 130, no temporary file, the earlier run untouched.
+    let out = dir.path().join("out");
+    ok(&generated("csv-all"), &out, &["--max-objects", "5"]);
+    let before = snapshot(&out);
+    let mut args = vec![
+        "manifest",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(all);
+    let child = spawn(None, &args);
+    let (code, err) = interrupt_when(
+        child,
+        &out,
+        |n| n.starts_with(".manifest-") && n.ends_with(".tmp"),
+        "-INT",
+    );
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert_eq!(snapshot(&out), before);
+    // S3 DEST, SIGTERM: exit 143, nothing staged, no upload left open.
+    std::fs::create_dir_all(dir.path().join("acme-ops")).unwrap();
+    crate::harness::copy_dir(&out, &dir.path().join("acme-ops/sig"));
+    let server = S3Server::start(dir.path());
+    let on_disk = server.root.path().join("acme-ops/sig");
+    let before = snapshot(&on_disk);
+    let mut args = vec![
+        "manifest",
+        "s3://acme-inventory/acme-data/parquet-all",
+        "--out",
+        "s3://acme-ops/sig",
+    ];
+    args.extend(all);
+    let child = spawn(Some(&server), &args);
+    let (code, err) = interrupt_when(
+        child,
+        &on_disk,
+        |n| n.starts_with(".manifest-") && n.ends_with(".tmp"),
+        "-TERM",
+    );
+    assert_eq!(code, Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    assert_eq!(snapshot(&on_disk), before);
+    let open: Vec<String> = crate::harness::files_under(server.root.path())
+        .into_iter()
+        .filter(|f| f.starts_with(".upload"))
+        .collect();
+    assert!(open.is_empty(), "{open:?}");
 }

@@ -37,6 +37,7 @@ pub mod generate;
 pub mod manifest;
 pub mod output;
 pub mod progress;
+pub mod replication;
 pub mod report;
 pub mod settings;
 pub mod storage;

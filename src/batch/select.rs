@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::replication::{LABELS, REFUSED_CLASSES, Scope, Status, refusal_sql};
+use crate::table::functions::ROOT_PREFIX;
 use crate::table::sql_literal;
 
 /// Storage classes Batch Replication refuses; excluded (and reported) by default.
@@ -163,9 +164,14 @@ impl Selection {
     }
 }
 
-/// The filter for one `--prefix`: keys starting with it.
+/// The filter for one `--prefix`: keys starting with it; the `--by prefix` label of keys
+/// without any `/`, [`ROOT_PREFIX`], selects exactly those keys.
 fn prefix_sql(prefix: &str) -> String {
-    format!("starts_with(key, {})", sql_literal(prefix))
+    if prefix == ROOT_PREFIX {
+        "strpos(key, '/') = 0".into()
+    } else {
+        format!("starts_with(key, {})", sql_literal(prefix))
+    }
 }
 
 #[cfg(test)]

@@ -253,6 +253,8 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
         let mut headers = summary.dimension_names();
         headers.extend(["objects", "bytes"].map(String::from));
         headers.extend(STATUSES.iter().map(|s| s.to_string()));
+        // Statuses AWS may add one day are never hidden: the columns always add up.
+        headers.push("other".into());
         if summary.all_versions {
             headers.push("delete markers".into());
         }
@@ -263,6 +265,7 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
             r.push(thousands(t.objects));
             r.push(human_bytes(t.bytes));
             r.extend(STATUSES.iter().map(|st| thousands(s.get(st).objects)));
+            r.push(thousands(s.other().objects));
             if summary.all_versions {
                 r.push(thousands(s.delete_markers().objects));
             }

@@ -614,3 +614,53 @@ fn large_manifests_go_up_as_multipart_uploads() {
     assert_eq!(file["md5"], md5_hex(&data));
     assert_eq!(data.iter().filter(|b| **b == b'\n').count() as u64, rows);
 }
+
+#[test]
+fn every_prefix_label_selects_its_whole_group() {
+    // At depth 1 a `summary --by prefix` group is exactly the keys `manifest --prefix LABEL`
+    // selects: keys without `/` are `(root)`, no longer mixed with keys starting with `/`.
+    let location = generated("csv-all");
+    let (code, out, err) = run(s3inv()
+        .arg("summary")
+        .arg(&location)
+        .args(["--by", "prefix", "--depth", "1", "-f", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let groups = doc["groups"].as_array().unwrap();
+    let labels: Vec<&str> = groups
+        .iter()
+        .map(|g| g["values"]["prefix"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"(root)") && labels.contains(&"/"),
+        "{labels:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (i, g) in groups.iter().enumerate() {
+        let label = g["values"]["prefix"].as_str().unwrap();
+        let out = dir.path().join(i.to_string());
+        let summary = ok(
+            &location,
+            &out,
+            &[
+                "--prefix",
+                label,
+                "--status",
+                "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+                "--exclude-storage-class",
+                "",
+            ],
+        );
+        let skipped: u64 = summary["skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v["objects"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            summary["selected"]["objects"].as_u64().unwrap() + skipped,
+            g["objects"].as_u64().unwrap(),
+            "--prefix {label:?}"
+        );
+    }
+}

@@ -119,7 +119,7 @@ fn sql_helpers() {
     assert_eq!(
         out,
         "p2,p_short,p_root,bk,dt,a_default,a_custom\n\
-         a/b/,a/,/,a%20b%2Bc/%C3%BC%2C%22,2026-11-20T01:00:00.000Z,1-7d,1h-1d\n"
+         a/b/,a/,(root),a%20b%2Bc/%C3%BC%2C%22,2026-11-20T01:00:00.000Z,1-7d,1h-1d\n"
     );
     // batch_key over every key decodes back to the key (the manifest encoding round-trips).
     let out = sql_csv(

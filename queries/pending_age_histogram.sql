@@ -1,4 +1,5 @@
 -- question: How long have PENDING objects been waiting (age at delivery time)?
+-- scope: current
 -- columns: age, objects, bytes, oldest_last_modified
 SELECT
   age_bucket(last_modified_date) AS age,
@@ -6,6 +7,6 @@ SELECT
   coalesce(sum(size), 0) AS bytes,
   min(last_modified_date) AS oldest_last_modified
 FROM inventory
-WHERE replication_status = 'PENDING' AND is_latest AND NOT is_delete_marker
+WHERE ${status} = 'PENDING' AND ${scope}
 GROUP BY 1
 ORDER BY min(delivery_time() - last_modified_date)

@@ -1,4 +1,5 @@
 -- question: How many objects here are replicas written by replication from another bucket?
+-- scope: current
 -- param: depth = 1 (prefix depth)
 -- columns: prefix, objects, bytes, newest_last_modified
 SELECT
@@ -7,6 +8,6 @@ SELECT
   coalesce(sum(size), 0) AS bytes,
   max(last_modified_date) AS newest_last_modified
 FROM inventory
-WHERE replication_status = 'REPLICA' AND is_latest AND NOT is_delete_marker
+WHERE ${status} = 'REPLICA' AND ${scope}
 GROUP BY 1
 ORDER BY bytes DESC, prefix

@@ -1,13 +1,13 @@
 -- question: How many objects and bytes are in each replication status?
--- scope: current versions that are not delete markers
+-- scope: current (current versions that are not delete markers, as `summary` counts)
 -- columns: status, objects, bytes, object_share (% of objects), byte_share (% of bytes)
 SELECT
-  coalesce(nullif(replication_status, ''), 'NONE') AS status,
+  ${status} AS status,
   count(*) AS objects,
   coalesce(sum(size), 0) AS bytes,
   round(100.0 * count(*) / sum(count(*)) OVER (), 3) AS object_share,
   round(100.0 * coalesce(sum(size), 0) / nullif(sum(sum(size)) OVER (), 0), 3) AS byte_share
 FROM inventory
-WHERE is_latest AND NOT is_delete_marker
+WHERE ${scope}
 GROUP BY 1
 ORDER BY bytes DESC, status

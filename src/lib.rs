@@ -38,6 +38,7 @@ pub mod manifest;
 pub mod output;
 pub mod panic_net;
 pub mod progress;
+pub mod replication;
 pub mod report;
 pub mod settings;
 pub mod storage;

@@ -1,11 +1,24 @@
 //! The canned questions in `queries/*.sql`, embedded in the binary.
 //!
-//! Each file starts with `--` comment lines: `question:` (what it answers), optional
-//! `param: NAME = DEFAULT (meaning)` lines, `columns:` (the output), and free text. In the
-//! SQL, `${NAME}` is replaced by the parameter's value (`--param NAME=VALUE`, else the
-//! default). Values must be plain numbers or words, so a parameter can never inject SQL.
+//! Each file starts with `--` comment lines: `question:` (what it answers), `scope:`
+//! (`current` or `all_versions`, then free text), optional `param: NAME = DEFAULT (meaning)`
+//! lines, `columns:` (the output), and free text. In the SQL, `${NAME}` is replaced by the
+//! parameter's value (`--param NAME=VALUE`, else the default). Values must be plain numbers
+//! or words, so a parameter can never inject SQL.
+//!
+//! What the commands mean by status and scope comes from [`crate::replication`], never
+//! from the query text:
+//!
+//! | placeholder | replaced by |
+//! |---|---|
+//! | `${scope}` | the `scope:` header's predicate (current: current versions, not delete markers) |
+//! | `${status}` | the row's status label: `COMPLETED` (also for the legacy `COMPLETE`), `PENDING`, `FAILED`, `REPLICA`, `NONE` (empty), or an unfamiliar value as written |
+//! | `${unreplicated}` | status is PENDING, FAILED or NONE |
+//! | `${redrive}` | status is one `manifest` selects by default (FAILED, PENDING) |
+//! | `${refused}` | why Batch Replication refuses the row (`storage class GLACIER`, `access tier ARCHIVE`), else NULL — what `manifest` skips by default |
 
 use crate::error::{Error, Result};
+use crate::replication::{Scope, Status, default_refusal_sql};
 
 const FILES: &[(&str, &str)] = &[
     (
@@ -69,6 +82,9 @@ pub struct CannedQuery {
     pub question: String,
     pub columns: String,
     pub params: Vec<Param>,
+    /// The rows it counts (`-- scope:`); `None` when the header is missing or unknown
+    /// (then `${scope}` cannot be rendered).
+    pub scope: Option<Scope>,
     pub text: &'static str,
 }
 
@@ -78,12 +94,15 @@ fn parse(name: &'static str, text: &'static str) -> CannedQuery {
         question: String::new(),
         columns: String::new(),
         params: Vec::new(),
+        scope: None,
         text,
     };
     for line in text.lines().take_while(|l| l.starts_with("--")) {
         let line = line.trim_start_matches('-').trim();
         if let Some(v) = line.strip_prefix("question:") {
             q.question = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("scope:") {
+            q.scope = v.split_whitespace().next().and_then(Scope::parse);
         } else if let Some(v) = line.strip_prefix("columns:") {
             q.columns = v.trim().to_string();
         } else if let Some(v) = line.strip_prefix("param:") {
@@ -161,6 +180,28 @@ impl CannedQuery {
             }
             sql = sql.replace(&format!("${{{}}}", p.name), value);
         }
+        if sql.contains("${scope}") {
+            let scope = self.scope.ok_or_else(|| {
+                Error::Usage(format!(
+                    "query {} uses ${{scope}} without a `-- scope: current|all_versions` line",
+                    self.name
+                ))
+            })?;
+            sql = sql.replace("${scope}", &scope.predicate(None));
+        }
+        let column = "replication_status";
+        let unreplicated = [Status::Pending, Status::Failed, Status::None];
+        for (name, value) in [
+            ("status", Status::label_sql(column)),
+            ("unreplicated", Status::filter_sql(column, &unreplicated)),
+            (
+                "redrive",
+                Status::filter_sql(column, &Status::REDRIVE_DEFAULT),
+            ),
+            ("refused", default_refusal_sql(None)),
+        ] {
+            sql = sql.replace(&format!("${{{name}}}"), &format!("({value})"));
+        }
         Ok(sql)
     }
 }
@@ -188,8 +229,23 @@ mod tests {
         for q in &qs {
             assert!(!q.question.is_empty(), "{} lacks a question", q.name);
             assert!(!q.columns.is_empty(), "{} lacks columns", q.name);
+            assert!(q.scope.is_some(), "{} lacks a scope", q.name);
             let sql = q.render(&[]).unwrap();
             assert!(!sql.contains("${"), "{} leaves a placeholder", q.name);
+            // Scope and status come from `replication`, never spelled in a query.
+            for spelled in [
+                "is_latest AND",
+                "WHERE is_latest",
+                "is_delete_marker",
+                "'COMPLETE'",
+                "= ''",
+            ] {
+                assert!(
+                    !q.text.contains(spelled),
+                    "{} spells {spelled} itself",
+                    q.name
+                );
+            }
         }
     }
 

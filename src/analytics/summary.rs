@@ -12,12 +12,18 @@ use datafusion::arrow::datatypes::{Int64Type, TimestampMillisecondType};
 
 use super::tags::{TagJoin, TagSource};
 use crate::error::{Error, Result};
+use crate::replication::{Scope, Status};
+use crate::table::Session;
 use crate::table::age::AgeBuckets;
 use crate::table::sql_literal;
-use crate::table::{Session, status_label};
 
 /// The statuses in report order; `NONE` stands for an empty status (never replicated).
-pub const STATUSES: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
+pub use crate::replication::LABELS as STATUSES;
+pub use crate::replication::{Counts, StatusCounts};
+
+/// Long-form `status` of the delete markers (all-versions scope): they are counted, on
+/// their own row, never as "not replicated".
+pub const DELETE_MARKERS: &str = "DELETE_MARKER";
 
 /// The columns `--by` accepts by name.
 pub const COLUMN_DIMENSIONS: [&str; 7] = [
@@ -145,101 +151,11 @@ impl Default for SummaryOptions {
     }
 }
 
-/// Objects and bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    pub objects: u64,
-    pub bytes: u64,
-}
-
-impl Counts {
-    fn add(&mut self, other: Counts) {
-        self.objects += other.objects;
-        self.bytes += other.bytes;
-    }
-}
-
-/// Per-status counts, in [`STATUSES`] order then any unfamiliar status alphabetically.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatusCounts(BTreeMap<StatusKey, Counts>);
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct StatusKey(usize, String);
-
-fn status_key(status: &str) -> StatusKey {
-    StatusKey(
-        STATUSES
-            .iter()
-            .position(|s| *s == status)
-            .unwrap_or(STATUSES.len()),
-        status.to_string(),
-    )
-}
-
-impl StatusCounts {
-    fn add(&mut self, status: &str, c: Counts) {
-        self.0.entry(status_key(status)).or_default().add(c);
-    }
-
-    /// Adds objects and bytes to one status.
-    pub fn add_counts(&mut self, status: &str, objects: u64, bytes: u64) {
-        self.add(status, Counts { objects, bytes });
-    }
-
-    /// Adds another set of counts.
-    pub fn merge(&mut self, other: &StatusCounts) {
-        for (k, c) in &other.0 {
-            self.0.entry(k.clone()).or_default().add(*c);
-        }
-    }
-
-    /// Counts of one status (zero when absent).
-    pub fn get(&self, status: &str) -> Counts {
-        self.0.get(&status_key(status)).copied().unwrap_or_default()
-    }
-
-    /// All statuses present, in report order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Counts)> {
-        self.0.iter().map(|(k, c)| (k.1.as_str(), *c))
-    }
-
-    /// The five standard statuses (zeros included) then any unfamiliar ones.
-    pub fn all(&self) -> Vec<(String, Counts)> {
-        let mut out: Vec<(String, Counts)> = STATUSES
-            .iter()
-            .map(|s| (s.to_string(), self.get(s)))
-            .collect();
-        out.extend(
-            self.iter()
-                .filter(|(s, _)| !STATUSES.contains(s))
-                .map(|(s, c)| (s.to_string(), c)),
-        );
-        out
-    }
-
-    pub fn total(&self) -> Counts {
-        let mut t = Counts::default();
-        for c in self.0.values() {
-            t.add(*c);
-        }
-        t
-    }
-
-    /// PENDING + FAILED + NONE.
-    pub fn unreplicated(&self) -> Counts {
-        let mut t = Counts::default();
-        for s in ["PENDING", "FAILED", "NONE"] {
-            t.add(self.get(s));
-        }
-        t
-    }
-
-    fn metric(&self, rank: Rank) -> u64 {
-        match rank {
-            Rank::Objects => self.total().objects,
-            Rank::Bytes => self.total().bytes,
-            Rank::UnreplicatedBytes => self.unreplicated().bytes,
-        }
+fn metric(s: &StatusCounts, rank: Rank) -> u64 {
+    match rank {
+        Rank::Objects => s.total().objects,
+        Rank::Bytes => s.total().bytes,
+        Rank::UnreplicatedBytes => s.unreplicated().bytes,
     }
 }
 
@@ -303,11 +219,7 @@ pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<&TagJoi
     let stuck_before = delivery_ms - opts.pending_older_than_ms;
     let stuck =
         format!("FILTER (WHERE i.last_modified_date < to_timestamp_millis({stuck_before}))");
-    let scope = if opts.all_versions {
-        "true".to_string()
-    } else {
-        "coalesce(i.is_latest, true) AND NOT coalesce(i.is_delete_marker, false)".to_string()
-    };
+    let scope = Scope::new(opts.all_versions).predicate(Some("i"));
     let join = match tags {
         Some(tags) => {
             let keys: Vec<(usize, &str)> = opts
@@ -333,12 +245,14 @@ pub fn summary_sql(opts: &SummaryOptions, delivery_ms: i64, tags: Option<&TagJoi
     };
     let mut select = dims.clone();
     select.push("i.replication_status AS raw_status".into());
+    // Delete markers are counted apart (only an all-versions scope has any).
+    select.push("coalesce(i.is_delete_marker, false) AS delete_marker".into());
     select.push("count(*) AS objects".into());
     select.push("coalesce(sum(i.size), 0) AS bytes".into());
     select.push(format!("count(*) {stuck} AS stuck_objects"));
     select.push(format!("coalesce(sum(i.size) {stuck}, 0) AS stuck_bytes"));
     select.push(format!("min(i.last_modified_date) {stuck} AS oldest_stuck"));
-    let group_by: Vec<String> = (1..=opts.dimensions.len() + 1)
+    let group_by: Vec<String> = (1..=opts.dimensions.len() + 2)
         .map(|i| i.to_string())
         .collect();
     format!(
@@ -377,21 +291,32 @@ pub async fn summarize(session: &Session, opts: &SummaryOptions) -> Result<Summa
     let mut groups: BTreeMap<Vec<String>, StatusCounts> = BTreeMap::new();
     let dims = opts.dimensions.len();
     for batch in &batches {
-        read_rows(batch, dims, &mut |values, raw_status, c, stuck, oldest| {
-            let status = status_label(raw_status);
-            totals.add(status, c);
-            if status == "PENDING" {
-                pending.stuck.add(stuck);
-                pending.recent.add(Counts {
-                    objects: c.objects - stuck.objects,
-                    bytes: c.bytes - stuck.bytes,
-                });
-                if let Some(o) = oldest {
-                    pending.oldest_stuck_ms = Some(pending.oldest_stuck_ms.map_or(o, |p| p.min(o)));
+        read_rows(
+            batch,
+            dims,
+            &mut |values, raw_status, marker, c, stuck, oldest| {
+                let group = groups.entry(values).or_default();
+                if marker {
+                    totals.add_delete_markers(c);
+                    group.add_delete_markers(c);
+                    return;
                 }
-            }
-            groups.entry(values).or_default().add(status, c);
-        })?;
+                let status = Status::from_raw(raw_status);
+                if status == Status::Pending {
+                    pending.stuck.add(stuck);
+                    pending.recent.add(Counts {
+                        objects: c.objects - stuck.objects,
+                        bytes: c.bytes - stuck.bytes,
+                    });
+                    if let Some(o) = oldest {
+                        pending.oldest_stuck_ms =
+                            Some(pending.oldest_stuck_ms.map_or(o, |p| p.min(o)));
+                    }
+                }
+                totals.add(status.clone(), c);
+                group.add(status, c);
+            },
+        )?;
     }
     let groups = if dims == 0 {
         Vec::new()
@@ -407,7 +332,7 @@ pub async fn summarize(session: &Session, opts: &SummaryOptions) -> Result<Summa
     })
 }
 
-type RowSink<'a> = dyn FnMut(Vec<String>, Option<&str>, Counts, Counts, Option<i64>) + 'a;
+type RowSink<'a> = dyn FnMut(Vec<String>, Option<&str>, bool, Counts, Counts, Option<i64>) + 'a;
 
 fn read_rows(batch: &RecordBatch, dims: usize, sink: &mut RowSink<'_>) -> Result<()> {
     let text = |i: usize| -> Result<datafusion::arrow::array::ArrayRef> {
@@ -427,10 +352,11 @@ fn read_rows(batch: &RecordBatch, dims: usize, sink: &mut RowSink<'_>) -> Result
         )
         .map_err(|e| Error::Query(e.to_string()))
     };
-    let objects = int(dims + 1)?;
-    let bytes = int(dims + 2)?;
-    let stuck_objects = int(dims + 3)?;
-    let stuck_bytes = int(dims + 4)?;
+    let marker = batch.column(dims + 1).as_boolean();
+    let objects = int(dims + 2)?;
+    let bytes = int(dims + 3)?;
+    let stuck_objects = int(dims + 4)?;
+    let stuck_bytes = int(dims + 5)?;
     let (objects, bytes) = (
         objects.as_primitive::<Int64Type>(),
         bytes.as_primitive::<Int64Type>(),
@@ -440,7 +366,7 @@ fn read_rows(batch: &RecordBatch, dims: usize, sink: &mut RowSink<'_>) -> Result
         stuck_bytes.as_primitive::<Int64Type>(),
     );
     let oldest = batch
-        .column(dims + 5)
+        .column(dims + 6)
         .as_primitive::<TimestampMillisecondType>();
     for row in 0..batch.num_rows() {
         let values = dim_cols
@@ -457,7 +383,7 @@ fn read_rows(batch: &RecordBatch, dims: usize, sink: &mut RowSink<'_>) -> Result
         };
         let oldest = (!oldest.is_null(row)).then(|| oldest.value(row));
         let raw_status = (!status.is_null(row)).then(|| status.value(row));
-        sink(values, raw_status, c, stuck, oldest);
+        sink(values, raw_status, marker.value(row), c, stuck, oldest);
     }
     Ok(())
 }
@@ -467,7 +393,7 @@ fn order_and_fold(
     groups: BTreeMap<Vec<String>, StatusCounts>,
     opts: &SummaryOptions,
 ) -> Vec<Group> {
-    let total: u64 = groups.values().map(|s| s.metric(opts.rank)).sum();
+    let total: u64 = groups.values().map(|s| metric(s, opts.rank)).sum();
     let mut groups: Vec<Group> = groups
         .into_iter()
         .map(|(values, statuses)| Group {
@@ -479,9 +405,8 @@ fn order_and_fold(
     let folding = opts.top.is_some() || opts.min_share.is_some();
     if folding {
         groups.sort_by(|a, b| {
-            b.statuses
-                .metric(opts.rank)
-                .cmp(&a.statuses.metric(opts.rank))
+            metric(&b.statuses, opts.rank)
+                .cmp(&metric(&a.statuses, opts.rank))
                 .then_with(|| a.values.cmp(&b.values))
         });
     } else {
@@ -498,7 +423,7 @@ fn order_and_fold(
     };
     for (i, g) in groups.into_iter().enumerate() {
         let below_share = opts.min_share.is_some_and(|share| {
-            total > 0 && (g.statuses.metric(opts.rank) as f64) < share * total as f64
+            total > 0 && (metric(&g.statuses, opts.rank) as f64) < share * total as f64
         });
         let beyond_top = opts.top.is_some_and(|k| i >= k);
         if below_share || beyond_top {

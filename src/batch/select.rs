@@ -3,14 +3,13 @@
 //! over `inventory`; its order does not matter, `spool` puts the lines in canonical order.
 
 use crate::error::{Error, Result};
+use crate::replication::{LABELS, REFUSED_CLASSES, Scope, Status, refusal_sql};
+use crate::table::functions::ROOT_PREFIX;
 use crate::table::sql_literal;
-use crate::table::{sql_condition, status_filter_sql, status_sql};
-
-/// The statuses a selection may name (`NONE` = never replicated).
-pub const SELECTABLE: [&str; 5] = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE"];
+use crate::table::sql_condition;
 
 /// Storage classes Batch Replication refuses; excluded (and reported) by default.
-pub const DEFAULT_EXCLUDED_CLASSES: [&str; 2] = ["GLACIER", "DEEP_ARCHIVE"];
+pub const DEFAULT_EXCLUDED_CLASSES: [&str; 2] = REFUSED_CLASSES;
 
 /// What to select.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +22,8 @@ pub struct Selection {
     pub max_size: Option<u64>,
     /// Only these storage classes (empty: all).
     pub storage_classes: Vec<String>,
-    /// Counted and reported as skipped, never written.
+    /// Counted and reported as skipped, never written (Intelligent-Tiering objects in an
+    /// archive access tier are always skipped: Batch Replication refuses them).
     pub exclude_storage_classes: Vec<String>,
     /// A SQL predicate over the `inventory` columns.
     pub where_sql: Option<String>,
@@ -33,7 +33,10 @@ pub struct Selection {
 impl Default for Selection {
     fn default() -> Self {
         Selection {
-            statuses: vec!["FAILED".into(), "PENDING".into()],
+            statuses: Status::REDRIVE_DEFAULT
+                .iter()
+                .map(|s| s.label().to_string())
+                .collect(),
             pending_older_than_ms: None,
             prefixes: Vec::new(),
             min_size: None,
@@ -64,10 +67,10 @@ impl Selection {
             return Err(Error::Usage("--status needs at least one status".into()));
         }
         for s in &self.statuses {
-            if !SELECTABLE.contains(&s.as_str()) {
+            if Status::parse(s).is_none() {
                 return Err(Error::Usage(format!(
                     "unknown --status {s:?}; use {}",
-                    SELECTABLE.join(", ")
+                    LABELS.join(", ")
                 )));
             }
         }
@@ -98,15 +101,30 @@ impl Selection {
         Ok(())
     }
 
+    /// The statuses, parsed (unknown names are left out; `validate` reports them).
+    pub fn status_list(&self) -> Vec<Status> {
+        self.statuses
+            .iter()
+            .filter_map(|s| Status::parse(s))
+            .collect()
+    }
+
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.all_versions)
+    }
+
     /// The selection query: every candidate row with its status, size and, when it must not
     /// be written, the reason (`skip`).
     pub fn sql(&self, delivery_ms: i64) -> Result<String> {
-        let status = status_sql("replication_status");
+        let status = Status::label_sql("replication_status");
         // The filters use the raw column (no CASE per row; Parquet statistics can prune);
         // the CASE labels only the rows that pass.
-        let mut filters = vec![status_filter_sql("replication_status", &self.statuses)];
-        if !self.all_versions {
-            filters.push("coalesce(is_latest, true)".into());
+        let mut filters = vec![Status::filter_sql(
+            "replication_status",
+            &self.status_list(),
+        )];
+        if self.scope() == Scope::Current {
+            filters.push(self.scope().predicate(None));
         }
         if let Some(ms) = self.pending_older_than_ms {
             filters.push(format!(
@@ -115,11 +133,7 @@ impl Selection {
             ));
         }
         if !self.prefixes.is_empty() {
-            let any: Vec<String> = self
-                .prefixes
-                .iter()
-                .map(|p| format!("starts_with(key, {})", sql_literal(p)))
-                .collect();
+            let any: Vec<String> = self.prefixes.iter().map(|p| prefix_sql(p)).collect();
             filters.push(format!("({})", any.join(" OR ")));
         }
         if let Some(n) = self.min_size {
@@ -137,20 +151,25 @@ impl Selection {
         if let Some(w) = &self.where_sql {
             filters.push(sql_condition(w)?);
         }
-        let excluded = if self.exclude_storage_classes.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " WHEN storage_class IN ({}) THEN 'storage class ' || storage_class",
-                list(&self.exclude_storage_classes)
-            )
-        };
+        // In an all-versions scope delete markers are rows of the selection, skipped and
+        // counted; a current scope has none.
+        let refused = refusal_sql(None, &self.exclude_storage_classes);
         Ok(format!(
             "SELECT bucket, key, version_id, coalesce(size, 0) AS size, {status} AS status, \
-             CASE WHEN coalesce(is_delete_marker, false) THEN 'delete marker'{excluded} END AS skip \
+             CASE WHEN coalesce(is_delete_marker, false) THEN 'delete marker' ELSE {refused} END AS skip \
              FROM inventory WHERE {}",
             filters.join(" AND ")
         ))
+    }
+}
+
+/// The filter for one `--prefix`: keys starting with it; the `--by prefix` label of keys
+/// without any `/`, [`ROOT_PREFIX`], selects exactly those keys.
+fn prefix_sql(prefix: &str) -> String {
+    if prefix == ROOT_PREFIX {
+        "strpos(key, '/') = 0".into()
+    } else {
+        format!("starts_with(key, {})", sql_literal(prefix))
     }
 }
 

@@ -8,7 +8,9 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use serde_json::{Value, json};
 
 use super::numbers::{human_bytes, thousands};
-use crate::analytics::summary::{Counts, STATUSES, Summary, stuck_sentence};
+use crate::analytics::summary::{
+    Counts, DELETE_MARKERS, STATUSES, StatusCounts, Summary, stuck_sentence,
+};
 use crate::error::{Error, Result};
 use crate::manifest::Delivery;
 
@@ -16,7 +18,8 @@ use crate::manifest::Delivery;
 pub const JSON_VERSION: u32 = 1;
 
 /// Long form: `<dimensions…>, status, objects, bytes`. Without dimensions, one row per
-/// status (all five, zeros included).
+/// status (all five, zeros included). Delete markers (all-versions scope) have their own
+/// row, status `DELETE_MARKER`.
 pub fn long_form(summary: &Summary) -> Result<RecordBatch> {
     let names = summary.dimension_names();
     let mut fields: Vec<Field> = names
@@ -35,9 +38,17 @@ pub fn long_form(summary: &Summary) -> Result<RecordBatch> {
             objects.push(c.objects);
             bytes.push(c.bytes);
         }
+        if summary.all_versions {
+            let c = summary.totals.delete_markers();
+            status.push(DELETE_MARKERS.to_string());
+            objects.push(c.objects);
+            bytes.push(c.bytes);
+        }
     } else {
         for g in &summary.groups {
-            for (s, c) in g.statuses.iter() {
+            let markers = g.statuses.delete_markers();
+            let markers = (markers.objects > 0).then_some((DELETE_MARKERS, markers));
+            for (s, c) in g.statuses.iter().chain(markers) {
                 for (d, v) in dims.iter_mut().zip(&g.values) {
                     d.push(v.clone());
                 }
@@ -136,6 +147,7 @@ pub fn json_document(
                 "objects": t.objects,
                 "bytes": t.bytes,
                 "unreplicated": counts(g.statuses.unreplicated()),
+                "delete_markers": counts(g.statuses.delete_markers()),
                 "folded_groups": g.folded,
                 "statuses": per,
             })
@@ -154,6 +166,7 @@ pub fn json_document(
             "objects": total.objects,
             "bytes": total.bytes,
             "unreplicated": counts(summary.totals.unreplicated()),
+            "delete_markers": counts(summary.totals.delete_markers()),
             "statuses": statuses,
         },
         "pending": {
@@ -215,6 +228,16 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
                 ]
             })
             .collect();
+        if summary.all_versions {
+            let c = summary.totals.delete_markers();
+            rows.push(vec![
+                "delete markers".into(),
+                thousands(c.objects),
+                pct(c.objects, total.objects),
+                human_bytes(c.bytes),
+                pct(c.bytes, total.bytes),
+            ]);
+        }
         rows.push(vec![
             "TOTAL".into(),
             thousands(total.objects),
@@ -227,13 +250,22 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
         let mut headers = summary.dimension_names();
         headers.extend(["objects", "bytes"].map(String::from));
         headers.extend(STATUSES.iter().map(|s| s.to_string()));
+        // Statuses AWS may add one day are never hidden: the columns always add up.
+        headers.push("other".into());
+        if summary.all_versions {
+            headers.push("delete markers".into());
+        }
         headers.push("unreplicated bytes".into());
-        let row = |values: Vec<String>, s: &crate::analytics::summary::StatusCounts| {
+        let row = |values: Vec<String>, s: &StatusCounts| {
             let t = s.total();
             let mut r = values;
             r.push(thousands(t.objects));
             r.push(human_bytes(t.bytes));
             r.extend(STATUSES.iter().map(|st| thousands(s.get(st).objects)));
+            r.push(thousands(s.other().objects));
+            if summary.all_versions {
+                r.push(thousands(s.delete_markers().objects));
+            }
             r.push(human_bytes(s.unreplicated().bytes));
             r
         };

@@ -18,7 +18,8 @@ use crate::analytics::summary::{STATUSES, StatusCounts};
 use crate::error::{Error, Result};
 use crate::format::assemble::PresentColumns;
 use crate::manifest::Delivery;
-use crate::table::{Session, status_sql};
+use crate::replication::{Scope, Status};
+use crate::table::Session;
 
 /// The newest delivery against one earlier delivery.
 #[derive(Debug, Clone, Serialize)]
@@ -70,8 +71,8 @@ pub(super) async fn compare(
     newest: &StatusCounts,
     opts: &ReportOptions,
 ) -> Result<Comparison> {
-    let status = status_sql("replication_status");
-    let scope = "coalesce(is_latest, true) AND NOT coalesce(is_delete_marker, false)";
+    let status = Status::label_sql("replication_status");
+    let scope = Scope::Current.predicate(None);
     let mut before = StatusCounts::default();
     let totals_sql = format!(
         "SELECT {status} AS s, count(*), coalesce(sum(size), 0) FROM {earlier} WHERE {scope} GROUP BY 1"

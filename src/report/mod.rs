@@ -442,8 +442,9 @@ async fn earlier_deliveries(
 async fn largest_failed(session: &Session, n: usize) -> Result<Vec<FailedObject>> {
     let sql = format!(
         "SELECT key, version_id, size, last_modified_date, storage_class, encryption_status FROM inventory \
-         WHERE replication_status = 'FAILED' AND coalesce(is_latest, true) AND NOT coalesce(is_delete_marker, false) \
-         ORDER BY size DESC, key, version_id LIMIT {n}"
+         WHERE replication_status = 'FAILED' AND {} \
+         ORDER BY size DESC, key, version_id LIMIT {n}",
+        crate::replication::Scope::Current.predicate(None)
     );
     let mut out = Vec::new();
     for b in session.sql(&sql).await? {

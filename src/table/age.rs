@@ -1,5 +1,5 @@
 //! Age buckets: half-open `[lo, hi)` ranges of object age (delivery creation time minus
-//! `last_modified_date`), with labels like `<1d`, `1-7d`, `>365d`, and the duration syntax
+//! `last_modified_date`), with labels like `<1d`, `1-7d` (from 1 day up to, not including, 7 days), `≥365d`, and the duration syntax
 //! (`90s`, `30m`, `24h`, `7d`, `2w`) shared by every option that takes one.
 
 use crate::error::{Error, Result};
@@ -81,7 +81,8 @@ impl AgeBuckets {
         for w in texts.windows(2) {
             labels.push(range_label(&w[0], &w[1]));
         }
-        labels.push(format!(">{}", texts[texts.len() - 1]));
+        // The last bucket includes its lower bound: an object exactly 365 days old is `≥365d`.
+        labels.push(format!("≥{}", texts[texts.len() - 1]));
         AgeBuckets { bounds, labels }
     }
 
@@ -132,19 +133,21 @@ mod tests {
         let b = AgeBuckets::default();
         assert_eq!(
             b.labels(),
-            ["<1d", "1-7d", "7-30d", "30-90d", "90-365d", ">365d"]
+            ["<1d", "1-7d", "7-30d", "30-90d", "90-365d", "≥365d"]
         );
         assert_eq!(b.label(DAY - 1), "<1d");
         assert_eq!(b.label(DAY), "1-7d");
         assert_eq!(b.label(-5), "<1d");
         assert_eq!(b.label(365 * DAY - 1), "90-365d");
-        assert_eq!(b.label(365 * DAY), ">365d");
+        assert_eq!(b.label(365 * DAY), "≥365d");
+        assert_eq!(b.label(7 * DAY - 1), "1-7d");
+        assert_eq!(b.label(7 * DAY), "7-30d");
     }
 
     #[test]
     fn custom_buckets_and_durations() {
         let b = AgeBuckets::parse("7d,1h,1d,30d").unwrap();
-        assert_eq!(b.labels(), ["<1h", "1h-1d", "1-7d", "7-30d", ">30d"]);
+        assert_eq!(b.labels(), ["<1h", "1h-1d", "1-7d", "7-30d", "≥30d"]);
         assert_eq!(parse_duration("24h").unwrap(), DAY);
         assert_eq!(parse_duration("2w").unwrap(), 2 * WEEK);
         for bad in ["", "h", "1.5h", "10y", "-1d", "0h"] {

@@ -2,8 +2,8 @@
 //!
 //! | function | returns |
 //! |---|---|
-//! | `key_prefix(key, depth)` | the key up to and including its `depth`-th `/`; a key with fewer separators is grouped under its parent folder, a key without `/` under `/` |
-//! | `age_bucket(last_modified_date)` | the default age bucket (`<1d`, `1-7d`, `7-30d`, `30-90d`, `90-365d`, `>365d`) of an object, its age measured at the delivery's creation time |
+//! | `key_prefix(key, depth)` | the key up to and including its `depth`-th `/`; a key with fewer separators is grouped under its parent folder, a key without any `/` under `(root)` (`manifest --prefix '(root)'` selects exactly those) |
+//! | `age_bucket(last_modified_date)` | the default age bucket (`<1d`, `1-7d`, `7-30d`, `30-90d`, `90-365d`, `≥365d`) of an object, its age measured at the delivery's creation time |
 //! | `age_bucket(last_modified_date, '1h,1d,7d,30d')` | the same with custom boundaries |
 //! | `delivery_time()` | the delivery's creation time (the inventory scan start), `Timestamp(ms, UTC)` |
 //! | `batch_key(key)` | the key encoded for a Batch Operations CSV manifest (`%20` for space, `%2B` for `+`) |
@@ -36,6 +36,11 @@ pub fn helpers(delivery_ms: i64) -> Vec<ScalarUDF> {
     ]
 }
 
+/// The `key_prefix` of keys without any `/` (objects at the top of the bucket). Not `/`,
+/// which is the prefix of keys that start with `/`: `manifest --prefix` takes this label
+/// back as "keys without `/`", so every prefix label selects its whole group.
+pub const ROOT_PREFIX: &str = "(root)";
+
 /// `key_prefix` on one key (see the module table).
 pub fn key_prefix(key: &str, depth: usize) -> &str {
     let mut seen = 0;
@@ -49,7 +54,7 @@ pub fn key_prefix(key: &str, depth: usize) -> &str {
     }
     match key.rfind('/') {
         Some(i) => &key[..=i],
-        None => "/",
+        None => ROOT_PREFIX,
     }
 }
 
@@ -82,7 +87,7 @@ fn prefix_views(keys: &StringViewArray, depths: &Int64Array) -> Result<StringVie
             make_view(prefix, 0, 0)
         } else {
             // Longer than 12 bytes, so `prefix` is the start of the key itself (the only
-            // prefix not taken from the key is the 1-byte "/"), stored out of line.
+            // prefix not taken from the key is the 6-byte ROOT_PREFIX), stored out of line.
             let key = ByteView::from(keys.views()[i]);
             make_view(prefix, key.buffer_index, key.offset)
         };
@@ -310,7 +315,8 @@ mod tests {
         assert_eq!(key_prefix("a/b.txt", 2), "a/");
         assert_eq!(key_prefix("a/b/", 2), "a/b/");
         assert_eq!(key_prefix("a/b/", 5), "a/b/");
-        assert_eq!(key_prefix("x.txt", 1), "/");
+        assert_eq!(key_prefix("x.txt", 1), "(root)");
+        assert_eq!(key_prefix("x.txt", 3), "(root)");
         assert_eq!(key_prefix("/lead.txt", 1), "/");
         assert_eq!(key_prefix("/lead/x", 2), "/lead/");
         assert_eq!(key_prefix("日本/ファイル", 1), "日本/");

@@ -55,8 +55,23 @@ fn all_lines(out: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Why Batch Replication refuses a row (formats.md §4.4): GLACIER / DEEP_ARCHIVE, and
+/// Intelligent-Tiering objects in the ARCHIVE / DEEP_ARCHIVE access tiers.
+fn refused(r: &Row) -> Option<String> {
+    match (
+        r.storage_class.as_deref(),
+        r.intelligent_tiering_access_tier.as_deref(),
+    ) {
+        (Some(c @ ("GLACIER" | "DEEP_ARCHIVE")), _) => Some(format!("storage class {c}")),
+        (Some("INTELLIGENT_TIERING"), Some(t @ ("ARCHIVE" | "DEEP_ARCHIVE"))) => {
+            Some(format!("access tier {t}"))
+        }
+        _ => None,
+    }
+}
+
 /// The default selection, computed from the rows: current versions, FAILED or PENDING, not
-/// delete markers, not GLACIER/DEEP_ARCHIVE; in byte order of the lines.
+/// delete markers, not refused by Batch Replication; in byte order of the lines.
 fn expected_lines(rows: &[Row], versioned: bool) -> Vec<String> {
     let sel: Vec<&Row> = rows
         .iter()
@@ -67,12 +82,7 @@ fn expected_lines(rows: &[Row], versioned: bool) -> Vec<String> {
                 Some("FAILED") | Some("PENDING")
             )
         })
-        .filter(|r| {
-            !matches!(
-                r.storage_class.as_deref(),
-                Some("GLACIER") | Some("DEEP_ARCHIVE")
-            )
-        })
+        .filter(|r| refused(r).is_none())
         .collect();
     let mut lines: Vec<String> = sel
         .iter()
@@ -147,40 +157,32 @@ fn summary_counts_statuses_and_skips() {
         .filter(matches)
         .filter(|r| r.is_delete_marker)
         .count() as u64;
-    let archived = rows
-        .iter()
-        .filter(matches)
-        .filter(|r| {
-            !r.is_delete_marker
-                && matches!(
-                    r.storage_class.as_deref(),
-                    Some("GLACIER") | Some("DEEP_ARCHIVE")
-                )
-        })
-        .count() as u64;
-    let written = rows.iter().filter(matches).count() as u64 - markers - archived;
-    assert!(markers > 0 && archived > 0);
+    let mut archived: std::collections::BTreeMap<String, u64> = Default::default();
+    for r in rows.iter().filter(matches).filter(|r| !r.is_delete_marker) {
+        if let Some(reason) = refused(r) {
+            *archived.entry(reason).or_default() += 1;
+        }
+    }
+    assert!(archived.keys().any(|k| k.starts_with("access tier")));
+    let archived_total: u64 = archived.values().sum();
+    let written = rows.iter().filter(matches).count() as u64 - markers - archived_total;
+    assert!(markers > 0 && archived_total > 0);
     assert_eq!(summary["skipped"]["delete marker"]["objects"], markers);
     assert_eq!(summary["skipped"]["delete marker"]["bytes"], 0);
-    let skipped_archived: u64 = summary["skipped"]
+    let skipped_archived: std::collections::BTreeMap<String, u64> = summary["skipped"]
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(k, _)| k.starts_with("storage class"))
-        .map(|(_, v)| v["objects"].as_u64().unwrap())
-        .sum();
+        .filter(|(k, _)| k.as_str() != "delete marker")
+        .map(|(k, v)| (k.clone(), v["objects"].as_u64().unwrap()))
+        .collect();
     assert_eq!(skipped_archived, archived);
     assert_eq!(summary["selected"]["objects"], written);
     assert_eq!(all_lines(&out).len() as u64, written);
     let none = rows
         .iter()
         .filter(|r| r.replication_status.is_none() && !r.is_delete_marker)
-        .filter(|r| {
-            !matches!(
-                r.storage_class.as_deref(),
-                Some("GLACIER") | Some("DEEP_ARCHIVE")
-            )
-        })
+        .filter(|r| refused(r).is_none())
         .count() as u64;
     assert_eq!(summary["selected"]["statuses"]["NONE"]["objects"], none);
     // Per-file entries carry lines, bytes and MD5s that match the files.
@@ -638,9 +640,12 @@ fn large_manifests_go_up_as_multipart_uploads() {
         file["etag"].as_str().unwrap().contains('-'),
         "multipart ETag expected: {file}"
     );
+    // Everything but delete markers and Intelligent-Tiering objects in an archive tier
+    // (skipped even when no storage class is excluded: Batch Replication refuses them).
     let rows = opts
         .rows(Versions::All)
         .filter(|r| !r.is_delete_marker)
+        .filter(|r| !refused(r).is_some_and(|why| why.starts_with("access tier")))
         .count() as u64;
     assert_eq!(file["lines"], rows);
     let data = std::fs::read(server.root.path().join("acme-ops/big/manifest-00001.csv")).unwrap();
@@ -1114,4 +1119,54 @@ fn signals_stop_a_run_and_leave_the_earlier_run_as_it_was() {
         .filter(|f| f.starts_with(".upload"))
         .collect();
     assert!(open.is_empty(), "{open:?}");
+}
+
+#[test]
+fn every_prefix_label_selects_its_whole_group() {
+    // At depth 1 a `summary --by prefix` group is exactly the keys `manifest --prefix LABEL`
+    // selects: keys without `/` are `(root)`, no longer mixed with keys starting with `/`.
+    let location = generated("csv-all");
+    let (code, out, err) = run(s3inv()
+        .arg("summary")
+        .arg(&location)
+        .args(["--by", "prefix", "--depth", "1", "-f", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let groups = doc["groups"].as_array().unwrap();
+    let labels: Vec<&str> = groups
+        .iter()
+        .map(|g| g["values"]["prefix"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"(root)") && labels.contains(&"/"),
+        "{labels:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    for (i, g) in groups.iter().enumerate() {
+        let label = g["values"]["prefix"].as_str().unwrap();
+        let out = dir.path().join(i.to_string());
+        let summary = ok(
+            &location,
+            &out,
+            &[
+                "--prefix",
+                label,
+                "--status",
+                "COMPLETED,PENDING,FAILED,REPLICA,NONE",
+                "--exclude-storage-class",
+                "",
+            ],
+        );
+        let skipped: u64 = summary["skipped"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v["objects"].as_u64().unwrap())
+            .sum();
+        assert_eq!(
+            summary["selected"]["objects"].as_u64().unwrap() + skipped,
+            g["objects"].as_u64().unwrap(),
+            "--prefix {label:?}"
+        );
+    }
 }

@@ -49,6 +49,16 @@ fn groups_of(doc: &Value) -> Expected {
                 (c["objects"].as_u64().unwrap(), c["bytes"].as_u64().unwrap()),
             );
         }
+        let markers = &g["delete_markers"];
+        if markers["objects"].as_u64().unwrap() > 0 {
+            out.insert(
+                (values.clone(), "DELETE_MARKER".into()),
+                (
+                    markers["objects"].as_u64().unwrap(),
+                    markers["bytes"].as_u64().unwrap(),
+                ),
+            );
+        }
     }
     out
 }
@@ -58,7 +68,8 @@ fn prefix(key: &str, depth: usize) -> String {
     match (slashes.get(depth - 1), slashes.last()) {
         (Some(&i), _) => key[..=i].to_string(),
         (None, Some(&last)) => key[..=last].to_string(),
-        (None, None) => "/".to_string(),
+        // Not "/": that is the prefix of keys starting with "/".
+        (None, None) => "(root)".to_string(),
     }
 }
 
@@ -102,12 +113,12 @@ fn dimension(name: &str, row: &Row) -> String {
                 (90 * DAY, "30-90d"),
                 (365 * DAY, "90-365d"),
             ],
-            ">365d",
+            "≥365d",
         ),
         "age_custom" => age_label(
             age,
             &[(3_600_000, "<1h"), (DAY, "1h-1d"), (30 * DAY, "1-30d")],
-            ">30d",
+            "≥30d",
         ),
         "storage_class" => opt(&row.storage_class),
         "encryption_status" => opt(&row.encryption_status),
@@ -128,10 +139,14 @@ fn expected(rows: &[Row], dims: &[&str], all_versions: bool) -> Expected {
     let mut out = Expected::new();
     for r in rows.iter().filter(|r| all_versions || r.is_current()) {
         let values = dims.iter().map(|d| dimension(d, r)).collect();
-        let status = r
-            .replication_status
-            .clone()
-            .unwrap_or_else(|| "NONE".into());
+        // Delete markers are counted on their own, whatever their status.
+        let status = if r.is_delete_marker {
+            "DELETE_MARKER".into()
+        } else {
+            r.replication_status
+                .clone()
+                .unwrap_or_else(|| "NONE".into())
+        };
         let e = out.entry((values, status)).or_default();
         e.0 += 1;
         e.1 += r.size.unwrap_or(0) as u64;
@@ -188,7 +203,8 @@ fn check_totals_conserved(doc: &Value) {
         .values()
         .map(|c| c["objects"].as_u64().unwrap())
         .sum();
-    assert_eq!(by_status, objects);
+    let markers = doc["totals"]["delete_markers"]["objects"].as_u64().unwrap();
+    assert_eq!(by_status + markers, objects);
 }
 
 const DIMENSIONS: &[&str] = &[
@@ -270,6 +286,88 @@ fn totals_match_the_rows_and_delete_markers_count_zero_bytes() {
     );
     assert_eq!(current["scope"], "current");
     assert_eq!(doc["scope"], "all_versions");
+}
+
+#[test]
+fn delete_markers_have_their_own_line_and_are_never_unreplicated() {
+    let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
+    let markers: Vec<&Row> = rows.iter().filter(|r| r.is_delete_marker).collect();
+    let unreplicated = rows
+        .iter()
+        .filter(|r| !r.is_delete_marker)
+        .filter(|r| {
+            matches!(
+                r.replication_status.as_deref(),
+                None | Some("PENDING") | Some("FAILED")
+            )
+        })
+        .count() as u64;
+    // Some delete markers carry no status: before, they were counted as never replicated.
+    assert!(markers.iter().any(|r| r.replication_status.is_none()));
+    let location = generated("csv-all");
+    let doc = summary_json(&location, &["--all-versions"]);
+    let t = &doc["totals"];
+    assert_eq!(t["delete_markers"]["objects"], markers.len() as u64);
+    assert_eq!(t["delete_markers"]["bytes"], 0);
+    assert_eq!(t["unreplicated"]["objects"], unreplicated);
+    assert_eq!(t["objects"], rows.len() as u64);
+    let by_status: u64 = t["statuses"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|c| c["objects"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_status + markers.len() as u64, rows.len() as u64);
+
+    // Long form: a DELETE_MARKER row, and the rows add up to every row.
+    let (code, out, err) =
+        run(s3inv()
+            .arg("summary")
+            .arg(&location)
+            .args(["--all-versions", "-f", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(&format!("\nDELETE_MARKER,{},0\n", markers.len())),
+        "{out}"
+    );
+    let sum: u64 = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(sum, rows.len() as u64);
+    let (code, out, err) = run(s3inv().arg("summary").arg(&location).args([
+        "--all-versions",
+        "--by",
+        "storage_class",
+        "-f",
+        "csv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let dm: u64 = out
+        .lines()
+        .filter(|l| l.split(',').nth(1) == Some("DELETE_MARKER"))
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(dm, markers.len() as u64);
+
+    // Table: a row of its own, and "not replicated" without them.
+    let (code, out, err) =
+        run(s3inv()
+            .arg("summary")
+            .arg(&location)
+            .args(["--all-versions", "-f", "table"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("| delete markers | {:<7} |", markers.len())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "not replicated (PENDING + FAILED + NONE): {unreplicated} objects"
+        )),
+        "{out}"
+    );
 }
 
 #[test]
@@ -561,4 +659,54 @@ fn tags_join_current_versions_on_a_current_only_inventory() {
             && err.contains("no is_latest, sequence_number or last_modified_date column"),
         "{err}"
     );
+}
+
+#[test]
+fn grouped_table_shows_unfamiliar_statuses_in_an_other_column() {
+    let (_dir, location, rows) = crate::queries::odd_statuses_delivery();
+    let new = rows
+        .iter()
+        .filter(|r| r.is_current())
+        .filter(|r| r.replication_status.as_deref() == Some("SOMETHING_NEW"))
+        .count();
+    assert!(new > 0);
+    let (code, out, err) =
+        run(s3inv()
+            .arg("summary")
+            .arg(&location)
+            .args(["--by", "storage_class", "-f", "table"]));
+    assert_eq!(code, 0, "{err}");
+    let cells = |l: &str| -> Vec<String> {
+        l.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_string())
+            .collect()
+    };
+    let mut lines = out.lines().filter(|l| l.starts_with('|'));
+    let header = cells(lines.next().unwrap());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let statuses = ["COMPLETED", "PENDING", "FAILED", "REPLICA", "NONE", "other"];
+    let mut total_row = None;
+    for l in lines {
+        let c = cells(l);
+        let n = |name: &str| c[col(name)].replace(',', "").parse::<usize>().unwrap();
+        // The status columns add up to the objects of every row.
+        assert_eq!(
+            statuses.iter().map(|s| n(s)).sum::<usize>(),
+            n("objects"),
+            "{l}"
+        );
+        if c[0] == "TOTAL" {
+            total_row = Some(n("other"));
+        }
+    }
+    assert_eq!(total_row, Some(new), "{out}");
+    // Legacy COMPLETE is COMPLETED, not an unfamiliar status.
+    let doc = summary_json(&location, &[]);
+    let statuses: Vec<&String> = doc["totals"]["statuses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert!(!statuses.iter().any(|s| *s == "COMPLETE"), "{statuses:?}");
 }

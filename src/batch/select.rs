@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::replication::{LABELS, REFUSED_CLASSES, Scope, Status, refusal_sql};
 use crate::table::functions::ROOT_PREFIX;
-use crate::table::sql_literal;
 use crate::table::sql_condition;
+use crate::table::sql_literal;
 
 /// Storage classes Batch Replication refuses; excluded (and reported) by default.
 pub const DEFAULT_EXCLUDED_CLASSES: [&str; 2] = REFUSED_CLASSES;

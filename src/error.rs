@@ -91,7 +91,7 @@ pub enum Error {
     /// A panic, caught (see `panic_net`): a bug in s3inv or a library it uses, met while
     /// reading `context`.
     #[error(
-        "internal error while reading {context}: {message}; this is a bug in s3inv or a library it uses: please report it (with the file, if you can share it)"
+        "internal error while reading {context}: {message}; the file may be corrupt (its MD5 is checked against the manifest unless --no-verify is given); if it is intact, this is a bug in s3inv or a library it uses: please report it (with the file, if you can share it)"
     )]
     Panic { context: String, message: String },
 

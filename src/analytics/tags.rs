@@ -175,7 +175,8 @@ impl TagSource {
             None => format!("/{path}"),
         };
         let folder = !path.as_ref().ends_with(&extension);
-        let table_url = if folder {
+        // A bucket (or file-system) root is already a folder URL: no second `/`.
+        let table_url = if folder && !table_url.ends_with('/') {
             format!("{table_url}/")
         } else {
             table_url

@@ -198,7 +198,13 @@ async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
         .with_bucket_name(bucket)
         .with_region(region)
         .with_credentials(provider)
-        .with_retry(options.retry_config());
+        .with_retry(options.retry_config())
+        // One try may take object_store's default 30 s, or less when --timeout is shorter:
+        // a server that accepts and never answers must not outlast the user's bound.
+        .with_client_options(
+            object_store::ClientOptions::new()
+                .with_timeout(options.timeout.min(std::time::Duration::from_secs(30))),
+        );
     if let Some(endpoint) = &options.endpoint_url {
         builder = builder
             .with_endpoint(endpoint.trim_end_matches('/'))

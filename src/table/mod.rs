@@ -231,26 +231,33 @@ pub fn sql_literal(s: &str) -> String {
 }
 
 /// The kind of the first state-changing node in `plan`, if any.
-/// What kind of write a parsed statement is, if it is not a query (or EXPLAIN of one).
+/// Whether a parsed statement writes rows, found before planning: such a statement may
+/// not plan at all (`INSERT INTO inventory VALUES (1)` fails on its column count), and must
+/// still be refused as a write. Everything else is planned and judged by its plan
+/// ([`writing_statement`]), so SHOW, DESCRIBE and EXPLAIN keep working.
 fn writing_sql(statement: &DfStatement) -> Option<&'static str> {
-    use datafusion::sql::sqlparser::ast::Statement as Sql;
+    use datafusion::sql::sqlparser::ast::{SetExpr, Statement as Sql};
     match statement {
         DfStatement::Statement(s) => match s.as_ref() {
-            Sql::Query(_) => None,
+            Sql::Insert(_) | Sql::Update { .. } | Sql::Delete(_) | Sql::Merge { .. } => Some("DML"),
+            // `WITH … INSERT …` parses as a query around the write.
+            Sql::Query(q)
+                if matches!(
+                    q.body.as_ref(),
+                    SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_)
+                ) =>
+            {
+                Some("DML")
+            }
+            Sql::Copy { .. } => Some("COPY"),
             Sql::Explain { statement, .. } => {
                 writing_sql(&DfStatement::Statement(statement.clone()))
             }
-            Sql::Insert(_) | Sql::Update { .. } | Sql::Delete(_) | Sql::Merge { .. } => Some("DML"),
-            Sql::Copy { .. } => Some("COPY"),
-            Sql::Set(_) => Some("SET and transaction"),
-            // Everything else (CREATE, DROP, ALTER, transactions, SHOW …) changes or
-            // manages state, or is not a question about the inventory.
-            _ => Some("DDL"),
+            _ => None,
         },
         DfStatement::Explain(e) => writing_sql(&e.statement),
         DfStatement::CopyTo(_) => Some("COPY"),
-        DfStatement::CreateExternalTable(_) => Some("DDL"),
-        DfStatement::Reset(_) => Some("SET and transaction"),
+        DfStatement::CreateExternalTable(_) | DfStatement::Reset(_) => None,
     }
 }
 

@@ -289,3 +289,32 @@ fn a_server_that_always_fails_ends_the_run_soon_with_the_cause() {
     // 3 retries of at most 20 s backoff each, bounded by --timeout 20s.
     assert!(took < Duration::from_secs(25), "took {took:?}");
 }
+
+/// A server that accepts connections and never answers is given up on within `--timeout`
+/// (one try used to wait object_store's 30 s whatever the bound).
+#[test]
+fn a_silent_server_is_given_up_on_within_the_timeout() {
+    // Connections queue in the backlog and are never answered.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = S3Server::start(&buckets());
+    let started = Instant::now();
+    let (code, out, err) = s3inv_at(
+        &server,
+        &endpoint,
+        &[
+            "sql",
+            "s3://acme-inventory/acme-data/csv-all/",
+            "SELECT 1",
+            "--timeout",
+            "3s",
+            "--retries",
+            "0",
+        ],
+    );
+    let took = started.elapsed();
+    drop(listener);
+    assert_eq!(code, 2, "{out}");
+    assert!(err.contains("acme-data/csv-all"), "{err}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}

@@ -414,6 +414,7 @@ fn writes_are_refused_before_planning() {
         "UPDATE inventory SET size = 0",
         "DELETE FROM inventory",
         "EXPLAIN INSERT INTO inventory VALUES (1)",
+        "WITH x AS (SELECT 1) INSERT INTO inventory SELECT * FROM inventory",
     ] {
         let (code, out, err) = run(s3inv().arg("sql").arg(generated("csv-all")).arg(sql));
         assert_eq!(code, 2, "{sql}: {out}");
@@ -421,6 +422,17 @@ fn writes_are_refused_before_planning() {
             err.contains("s3inv sql is read-only: DML statements are not allowed"),
             "{sql}: {err}"
         );
+    }
+    // Questions about the table are not writes.
+    for sql in [
+        "DESCRIBE inventory",
+        "SHOW TABLES",
+        "SHOW COLUMNS FROM inventory",
+        "EXPLAIN SELECT count(*) FROM inventory",
+    ] {
+        let (code, out, err) = run(s3inv().arg("sql").arg(generated("csv-all")).arg(sql));
+        assert_eq!(code, 0, "{sql}: {err}");
+        assert!(!out.is_empty(), "{sql}");
     }
 }
 
@@ -566,4 +578,42 @@ fn s3_keys_with_an_empty_segment_are_refused_by_name() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("acme-data//csv-all/data/"), "{err}");
     assert!(err.contains("keys with an empty segment"), "{err}");
+}
+
+/// A whole bucket as the tag source (`--tags s3://bucket/`) is a folder like any other.
+#[test]
+fn a_bucket_root_is_a_tag_source() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &crate::harness::buckets().join("acme-inventory"),
+        &dir.path().join("acme-inventory"),
+    );
+    std::fs::create_dir_all(dir.path().join("only-tags")).unwrap();
+    std::fs::copy(
+        crate::harness::buckets().join("acme-inventory-tags/tag-table.csv"),
+        dir.path().join("only-tags/tag-table.csv"),
+    )
+    .unwrap();
+    let server = crate::harness::S3Server::start(dir.path());
+    let summary = |tags: &str| {
+        run(server.s3inv().args([
+            "summary",
+            "s3://acme-inventory/acme-data/csv-all/",
+            "--by",
+            "tag:env",
+            "--tags",
+            tags,
+            "--format",
+            "csv",
+            "--endpoint-url",
+            &server.endpoint,
+        ]))
+    };
+    let (code, expected, err) = summary("s3://only-tags/tag-table.csv");
+    assert_eq!(code, 0, "{err}");
+    for root in ["s3://only-tags/", "s3://only-tags"] {
+        let (code, out, err) = summary(root);
+        assert_eq!(code, 0, "{root}: {err}");
+        assert_eq!(out, expected, "{root}");
+    }
 }

@@ -62,6 +62,24 @@ fn in_proc(path: &Path) -> bool {
     dir.starts_with("/proc")
 }
 
+/// Our own stdout or stderr when `target` is one of them (`-o /dev/stdout`): written through
+/// the inherited descriptor, whose offset the shell shares, so that output redirected to a
+/// file lands where the shell's next write expects it. Opening the path anew would give a
+/// descriptor with an offset of its own.
+fn inherited(target: &Path) -> Option<File> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let wanted = std::fs::metadata(target).ok()?;
+    let candidates = [
+        std::io::stdout().as_fd().try_clone_to_owned(),
+        std::io::stderr().as_fd().try_clone_to_owned(),
+    ];
+    candidates.into_iter().flatten().map(File::from).find(|f| {
+        f.metadata()
+            .is_ok_and(|m| m.dev() == wanted.dev() && m.ino() == wanted.ino())
+    })
+}
+
 fn resolve(target: &Path) -> Result<Resolved> {
     let mut path = target.to_path_buf();
     for _ in 0..MAX_LINKS {
@@ -100,14 +118,15 @@ impl AtomicFile {
     /// Starts writing `target` (its folder must exist).
     pub fn create(target: &Path) -> Result<AtomicFile> {
         let kind = match resolve(target)? {
-            Resolved::Direct => Kind::Direct(
-                OpenOptions::new()
-                    // A regular file behind a descriptor (`-o /dev/stdout >> log`) is
+            Resolved::Direct => Kind::Direct(match inherited(target) {
+                Some(f) => f,
+                None => OpenOptions::new()
+                    // A regular file behind a descriptor (`-o /dev/fd/3 3>> log`) is
                     // appended to where the shell left it, not overwritten from byte 0.
                     .append(true)
                     .open(target)
                     .map_err(|e| io_error(target, e))?,
-            ),
+            }),
             Resolved::Replace(dest) => Kind::Replace {
                 temp: temp_beside(&dest).map_err(|e| io_error(target, e))?,
                 dest,

@@ -617,3 +617,28 @@ fn a_bucket_root_is_a_tag_source() {
         assert_eq!(out, expected, "{root}");
     }
 }
+
+/// Item 24, as a shell uses it: `-o /dev/stdout` inside a redirected group writes through the
+/// inherited descriptor, so the shell's next line comes after s3inv's output, not over it.
+#[test]
+fn output_to_dev_stdout_shares_the_shells_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.txt");
+    let binary = s3inv().get_program().to_owned();
+    let script = format!(
+        "{{ echo HEADER; '{}' sql '{}' 'SELECT key FROM inventory ORDER BY key LIMIT 2' -o /dev/stdout --format csv; echo FOOTER; }} > '{}'",
+        binary.to_str().unwrap(),
+        generated("csv-all").display(),
+        out.display()
+    );
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "HEADER\nkey\n leading-space\n/leading-slash.txt\nFOOTER\n"
+    );
+}

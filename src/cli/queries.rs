@@ -19,7 +19,7 @@ pub struct QueriesArgs {
 pub(super) async fn run(args: QueriesArgs) -> Result<i32> {
     let output = args.output.raw().validate(stdout_is_terminal())?;
     if let Some(name) = &args.name {
-        write_text(queries::find(name)?.text, &output.target)?;
+        write_text(&queries::find(name)?.shown()?, &output.target)?;
         return Ok(0);
     }
     let all = queries::all();

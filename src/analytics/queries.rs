@@ -180,6 +180,19 @@ impl CannedQuery {
             }
             sql = sql.replace(&format!("${{{}}}", p.name), value);
         }
+        self.fill_builtins(sql)
+    }
+}
+
+impl CannedQuery {
+    /// The text as `s3inv queries NAME` prints it: scope and status filled in as they run,
+    /// the parameters left as `${NAME}`.
+    pub fn shown(&self) -> Result<String> {
+        self.fill_builtins(self.text.to_string())
+    }
+
+    /// Replaces the placeholders [`crate::replication`] defines (see the module table).
+    fn fill_builtins(&self, mut sql: String) -> Result<String> {
         if sql.contains("${scope}") {
             let scope = self.scope.ok_or_else(|| {
                 Error::Usage(format!(

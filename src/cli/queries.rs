@@ -21,7 +21,7 @@ pub(super) async fn run(args: QueriesArgs) -> Result<i32> {
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let emit = Emit::open(&output.target, &Default::default()).await?;
     if let Some(name) = &args.name {
-        write_text(queries::find(name)?.text, emit.target())?;
+        write_text(&queries::find(name)?.shown()?, emit.target())?;
         emit.finish().await?;
         return Ok(0);
     }

@@ -105,6 +105,13 @@ fn queries_lists_every_file() {
         sql.starts_with("-- question: Which PENDING objects are stuck"),
         "{sql}"
     );
+    // Printed as it runs: scope and status filled in, parameters left to --param.
+    assert!(
+        !sql.contains("${scope}") && !sql.contains("${status}"),
+        "{sql}"
+    );
+    assert!(sql.contains("coalesce(is_latest, true)"), "{sql}");
+    assert!(sql.contains("${older_than_hours}"), "{sql}");
 }
 
 #[test]

@@ -242,12 +242,20 @@ fn human(dest: &Destination, r: &ManifestReport) -> String {
 
 #[derive(Debug, Args)]
 pub struct JobReportArgs {
-    /// The report folder …/job-<id>/ (or its manifest.json), local or s3://.
+    /// The report folder …/job-<id>/ (or its manifest.json), a result CSV, or a folder of
+    /// result CSVs; local or s3://.
     pub location: String,
 
-    /// Also write the failed tasks as a Batch Operations manifest (to re-drive them).
+    /// Also write the failed tasks as a Batch Operations manifest (to re-drive them); tasks
+    /// whose error a retry cannot fix (SrcObjectNotEligible, DstObjectHardDeleted,
+    /// Src*NotFound, SrcReplicationNotPending) are left out and counted.
     #[arg(long, value_name = "PATH")]
     pub failed_manifest: Option<std::path::PathBuf>,
+
+    /// Re-drive failed tasks with this error code too, although a retry cannot fix it as
+    /// it is (repeatable).
+    #[arg(long, value_name = "CODE", requires = "failed_manifest")]
+    pub include_error_code: Vec<String>,
 
     #[command(flatten)]
     pub store: super::StoreArgs,
@@ -261,16 +269,26 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let report = read_job_report(&source.location, &source.s3).await?;
     if let Some(path) = &args.failed_manifest {
-        let versioned = report.failed.iter().any(|t| t.version_id.is_some());
-        let mut text = String::new();
-        for t in &report.failed {
-            text.push_str(&format!("{},{}", t.bucket, t.encoded_key));
-            if versioned {
-                text.push_str(&format!(",{}", t.version_id.as_deref().unwrap_or("null")));
-            }
-            text.push('\n');
+        let redrive = report.redrive(&args.include_error_code);
+        write_text(&redrive.lines(), &crate::output::Target::File(path.clone()))?;
+        if !redrive.skipped.is_empty() {
+            let per: Vec<String> = redrive
+                .skipped
+                .iter()
+                .map(|(code, n)| format!("{code} {}", thousands(*n)))
+                .collect();
+            eprintln!(
+                "s3inv: note: {} failed tasks left out of {} (a retry cannot fix them as they are): {}; --include-error-code CODE re-drives them",
+                thousands(redrive.skipped.values().sum()),
+                path.display(),
+                per.join(", ")
+            );
         }
-        write_text(&text, &crate::output::Target::File(path.clone()))?;
+        eprintln!(
+            "s3inv: note: {} tasks to re-drive written to {}",
+            thousands(redrive.tasks.len() as u64),
+            path.display()
+        );
     }
     let rows: Vec<[String; 5]> = report
         .groups

@@ -1,5 +1,6 @@
 //! Reading a Batch Operations completion report: `<prefix>/job-<id>/manifest.json` and the
-//! result CSVs it lists, summarised by task status and error code.
+//! result CSVs it lists — or result CSVs alone (one file, or a folder of them) — summarised
+//! by task status and error code; and the failed tasks worth re-driving.
 //!
 //! Two quirks (formats.md §4.6): rows put `HTTPStatusCode` before `ErrorCode` although the
 //! report's schema says the opposite, so the two are told apart by content; and `Key`
@@ -83,7 +84,8 @@ pub fn parse_task(fields: &[String]) -> Result<Task> {
         bucket: fields[0].clone(),
         key: percent_decode(&fields[1]).unwrap_or_else(|_| fields[1].clone()),
         encoded_key: fields[1].clone(),
-        version_id: Some(fields[2].clone()).filter(|v| !v.is_empty()),
+        // A null version is written `null`, `\N` or nothing.
+        version_id: Some(fields[2].clone()).filter(|v| !matches!(v.as_str(), "" | "null" | "\\N")),
         status: fields[3].to_ascii_lowercase(),
         http_status,
         error_code: Some(error_code).filter(|e| !e.is_empty()),
@@ -129,15 +131,104 @@ pub fn csv_rows(data: &[u8]) -> Vec<Vec<String>> {
     }
 }
 
-/// Reads the report at `location` (the `job-<id>/` folder or its `manifest.json`).
+/// Error codes a re-drive cannot fix: the object is not eligible as it is, is gone, or was
+/// already replicated (spec/formats.md §5.1, spec/doctor.md). `--include-error-code`
+/// re-drives them anyway.
+pub const PERMANENT_ERRORS: &[&str] = &[
+    "DstObjectHardDeleted",
+    "SrcKeyNotFound",
+    "SrcObjectNotEligible",
+    "SrcObjectNotFound",
+    "SrcReplicationNotPending",
+    "SrcVersionNotFound",
+];
+
+/// The failed tasks to re-drive, and those left out by error code.
+#[derive(Debug, Default)]
+pub struct Redrive<'a> {
+    pub tasks: Vec<&'a Task>,
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl Redrive<'_> {
+    /// The tasks as Batch Operations manifest lines (`bucket,key[,version]`, the key as the
+    /// report echoed it, i.e. still encoded); with a version column when any task has one.
+    pub fn lines(&self) -> String {
+        let versioned = self.tasks.iter().any(|t| t.version_id.is_some());
+        let mut text = String::new();
+        for t in &self.tasks {
+            text.push_str(&t.bucket);
+            text.push(',');
+            text.push_str(&t.encoded_key);
+            if versioned {
+                text.push(',');
+                text.push_str(t.version_id.as_deref().unwrap_or("null"));
+            }
+            text.push('\n');
+        }
+        text
+    }
+}
+
+impl JobReport {
+    /// The failed tasks worth re-driving: all but those whose error code is permanent
+    /// ([`PERMANENT_ERRORS`]), unless `include` names the code.
+    pub fn redrive(&self, include: &[String]) -> Redrive<'_> {
+        let mut r = Redrive::default();
+        for t in &self.failed {
+            match t.error_code.as_deref() {
+                Some(code)
+                    if PERMANENT_ERRORS.contains(&code)
+                        && !include.iter().any(|i| i.eq_ignore_ascii_case(code)) =>
+                {
+                    *r.skipped.entry(code.to_string()).or_default() += 1;
+                }
+                _ => r.tasks.push(t),
+            }
+        }
+        r
+    }
+
+    fn add_rows(&mut self, data: &[u8], shown: &str) -> Result<()> {
+        for row in csv_rows(data) {
+            let task = parse_task(&row).map_err(|e| Error::bad_data(shown, e.to_string()))?;
+            self.tasks += 1;
+            let key = (
+                task.status.clone(),
+                task.error_code.clone().unwrap_or_default(),
+                task.http_status.map(|c| c.to_string()).unwrap_or_default(),
+            );
+            let entry = self.groups.entry(key).or_insert((0, task.message.clone()));
+            entry.0 += 1;
+            if task.status == "failed" {
+                self.failed.push(task);
+            }
+        }
+        self.result_files += 1;
+        Ok(())
+    }
+}
+
+/// Reads the report at `location`: the `job-<id>/` folder or its `manifest.json`, or result
+/// CSVs without their manifest (one `.csv`, or a folder holding them directly or under
+/// `results/`).
 pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobReport> {
     let store = Store::open(location, s3).await?;
     let path = location.object_path()?;
+    if path.as_ref().ends_with(".csv") {
+        let mut report = JobReport::default();
+        let data = store.get_bytes(&path).await?;
+        report.add_rows(&data, &store.display(&path))?;
+        return Ok(report);
+    }
     let manifest_path = if path.as_ref().ends_with(".json") {
-        path
+        path.clone()
     } else {
         Store::join(&path, "manifest.json")
     };
+    if !path.as_ref().ends_with(".json") && !exists(&store, &manifest_path).await? {
+        return read_result_folder(&store, &path).await;
+    }
     let job_dir = manifest_path.parent().unwrap_or_default();
     let shown = store.display(&manifest_path);
     let raw: RawReport =
@@ -150,7 +241,6 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
     let mut report = JobReport {
         format: raw.format,
         created: raw.created,
-        result_files: raw.results.len(),
         ..Default::default()
     };
     for result in &raw.results {
@@ -192,24 +282,48 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
                 });
             }
         }
-        for row in csv_rows(&data) {
-            let task = parse_task(&row)
-                .map_err(|e| Error::bad_data(file_store.display(&file_path), e.to_string()))?;
-            report.tasks += 1;
-            let key = (
-                task.status.clone(),
-                task.error_code.clone().unwrap_or_default(),
-                task.http_status.map(|c| c.to_string()).unwrap_or_default(),
-            );
-            let entry = report
-                .groups
-                .entry(key)
-                .or_insert((0, task.message.clone()));
-            entry.0 += 1;
-            if task.status == "failed" {
-                report.failed.push(task);
-            }
-        }
+        report.add_rows(&data, &file_store.display(&file_path))?;
+    }
+    Ok(report)
+}
+
+async fn exists(store: &Store, path: &object_store::path::Path) -> Result<bool> {
+    use object_store::ObjectStoreExt;
+    match store.object_store.head(path).await {
+        Ok(_) => Ok(true),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(store.error(e, path, crate::storage::Action::Get)),
+    }
+}
+
+/// A folder of result CSVs (directly in it, or under `results/`), read in name order.
+async fn read_result_folder(store: &Store, dir: &object_store::path::Path) -> Result<JobReport> {
+    let mut files = Vec::new();
+    for sub in [dir.clone(), Store::join(dir, "results")] {
+        let listing = match store.object_store.list_with_delimiter(Some(&sub)).await {
+            Ok(l) => l,
+            Err(object_store::Error::NotFound { .. }) => continue,
+            Err(e) => return Err(store.error(e, &sub, crate::storage::Action::List)),
+        };
+        files.extend(
+            listing
+                .objects
+                .into_iter()
+                .map(|o| o.location)
+                .filter(|p| p.as_ref().ends_with(".csv")),
+        );
+    }
+    if files.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} holds no completion report: no manifest.json and no result .csv files (give the report's job-<id>/ folder, its manifest.json, or a result CSV)",
+            store.display(dir)
+        )));
+    }
+    files.sort();
+    let mut report = JobReport::default();
+    for f in &files {
+        let data = store.get_bytes(f).await?;
+        report.add_rows(&data, &store.display(f))?;
     }
     Ok(report)
 }

@@ -246,13 +246,21 @@ fn human(dest: &Destination, r: &ManifestReport) -> String {
 
 #[derive(Debug, Args)]
 pub struct JobReportArgs {
-    /// The report folder …/job-<id>/ (or its manifest.json), local or s3://.
+    /// The report folder …/job-<id>/ (or its manifest.json), a result CSV, or a folder of
+    /// result CSVs; local or s3://.
     pub location: String,
 
     /// Also write the failed tasks as a Batch Operations manifest (to re-drive them), to a
-    /// local file or an s3:// object.
+    /// local file or an s3:// object; tasks whose error a retry cannot fix
+    /// (SrcObjectNotEligible, DstObjectHardDeleted, Src*NotFound, SrcReplicationNotPending)
+    /// are left out and counted.
     #[arg(long, value_name = "PATH")]
     pub failed_manifest: Option<std::path::PathBuf>,
+
+    /// Re-drive failed tasks with this error code too, although a retry cannot fix it as
+    /// it is (repeatable).
+    #[arg(long, value_name = "CODE", requires = "failed_manifest")]
+    pub include_error_code: Vec<String>,
 
     #[command(flatten)]
     pub store: super::StoreArgs,
@@ -272,18 +280,28 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
         None => None,
     };
     let report = read_job_report(&source.location, &source.s3).await?;
-    if let Some(failed_manifest) = failed_manifest {
-        let versioned = report.failed.iter().any(|t| t.version_id.is_some());
-        let mut text = String::new();
-        for t in &report.failed {
-            text.push_str(&format!("{},{}", t.bucket, t.encoded_key));
-            if versioned {
-                text.push_str(&format!(",{}", t.version_id.as_deref().unwrap_or("null")));
-            }
-            text.push('\n');
-        }
-        write_text(&text, failed_manifest.target())?;
+    if let (Some(failed_manifest), Some(path)) = (failed_manifest, &args.failed_manifest) {
+        let redrive = report.redrive(&args.include_error_code);
+        write_text(&redrive.lines(), failed_manifest.target())?;
         failed_manifest.finish().await?;
+        if !redrive.skipped.is_empty() {
+            let per: Vec<String> = redrive
+                .skipped
+                .iter()
+                .map(|(code, n)| format!("{code} {}", thousands(*n)))
+                .collect();
+            eprintln!(
+                "s3inv: note: {} failed tasks left out of {} (a retry cannot fix them as they are): {}; --include-error-code CODE re-drives them",
+                thousands(redrive.skipped.values().sum()),
+                path.display(),
+                per.join(", ")
+            );
+        }
+        eprintln!(
+            "s3inv: note: {} tasks to re-drive written to {}",
+            thousands(redrive.tasks.len() as u64),
+            path.display()
+        );
     }
     let rows: Vec<[String; 5]> = report
         .groups

@@ -226,7 +226,7 @@ pub async fn run(cli: Cli) -> i32 {
         result = command => result,
         (code, name) = interrupted() => {
             crate::batch::dest::finish_cleanup(CLEANUP_WAIT).await;
-            eprintln!("s3inv: error: interrupted by {name}; the files this run had started were removed");
+            eprintln!("s3inv: error: interrupted by {name}");
             return code;
         }
     };

@@ -534,6 +534,27 @@ acme-data,a%20b.txt,v2,failed,403,AccessDenied,\"Access Denied, really\"\n";
          failed,SrcObjectNotEligible,500,1,Object is not eligible for replication\n\
          succeeded,,200,1,success\n"
     );
+    // SrcObjectNotEligible cannot succeed on a retry: left out and counted.
+    assert_eq!(
+        std::fs::read_to_string(&redo).unwrap(),
+        "acme-data,a%20b.txt,v2\n"
+    );
+    assert!(
+        err.contains("1 failed tasks left out of") && err.contains("SrcObjectNotEligible 1"),
+        "{err}"
+    );
+    let (code, _, err) = run(s3inv()
+        .arg("job-report")
+        .arg(&job)
+        .args([
+            "-f",
+            "csv",
+            "--include-error-code",
+            "SrcObjectNotEligible",
+            "--failed-manifest",
+        ])
+        .arg(&redo));
+    assert_eq!(code, 0, "{err}");
     assert_eq!(
         std::fs::read_to_string(&redo).unwrap(),
         "acme-data,archived.txt,MPJOm_.lSga3Ql8P4u3oHCfdi3qsWvEJ\nacme-data,a%20b.txt,v2\n"
@@ -1169,4 +1190,73 @@ fn every_prefix_label_selects_its_whole_group() {
             "--prefix {label:?}"
         );
     }
+}
+
+#[test]
+fn job_report_reads_real_reports_and_result_csvs() {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/batch-reports/sample-replicate-on-tag");
+    let job = real.join("job-b2f9f42d-dba4-4a77-945e-074cef95450e");
+    let result = job.join("results/f47b7e9d4ea62beb3251ae3ae522503744384fda.csv");
+    let nulltest = "task_status,error_code,http_status,tasks,example_message\n\
+                    succeeded,,200,3,success\n";
+    // The report's folder, its manifest.json, the result CSV alone, and its folder.
+    for location in [
+        job.clone(),
+        job.join("manifest.json"),
+        result.clone(),
+        job.join("results"),
+    ] {
+        let (code, out, err) = run(s3inv().arg("job-report").arg(&location).args(["-f", "csv"]));
+        assert_eq!(code, 0, "{}: {err}", location.display());
+        assert_eq!(out, nulltest, "{}", location.display());
+    }
+    // A folder of result CSVs without a manifest: CRLF rows, `\N` and real versions.
+    let dir = tempfile::tempdir().unwrap();
+    let redo = dir.path().join("redo.csv");
+    let (code, out, err) = run(s3inv()
+        .arg("job-report")
+        .arg(real.join("rows"))
+        .args(["-f", "csv", "--failed-manifest"])
+        .arg(&redo));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "task_status,error_code,http_status,tasks,example_message\n\
+         failed,SrcObjectNotEligible,500,1,Object is not eligible for replication\n\
+         failed,SrcObjectNotFound,500,1,Object versionID is invalid\n\
+         succeeded,,200,1,success\n"
+    );
+    // Both failures are permanent: nothing to re-drive, and the note says why.
+    assert_eq!(std::fs::read_to_string(&redo).unwrap(), "");
+    assert!(
+        err.contains("2 failed tasks left out of")
+            && err.contains("SrcObjectNotEligible 1, SrcObjectNotFound 1"),
+        "{err}"
+    );
+    // Overridden: `\N` is a null version, written `null`.
+    let (code, _, err) = run(s3inv()
+        .arg("job-report")
+        .arg(real.join("rows"))
+        .args([
+            "--include-error-code",
+            "SrcObjectNotFound",
+            "--include-error-code",
+            "SrcObjectNotEligible",
+            "--failed-manifest",
+        ])
+        .arg(&redo));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&redo).unwrap(),
+        "example-source-bucket,verify-test/null-version-req2.txt,null\n\
+         amzn-s3-demo-source,archived.txt,MPJOm_.lSga3Ql8P4u3oHCfdi3qsWvEJ\n"
+    );
+    // A folder with neither says what it expected.
+    let (code, _, err) = run(s3inv().arg("job-report").arg(dir.path().join("none")));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no manifest.json and no result .csv files"),
+        "{err}"
+    );
 }

@@ -21,7 +21,7 @@ use crate::table::{Session, SessionOptions};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Writes report.html (self-contained), report.json (versioned), report.md and \
-history/<created>.json into DIR (local or s3://).\n\nAlert metrics for --fail-on: objects, bytes, \
+history/<source-bucket>__<config-id>__<created>.json into DIR (local or s3://).\n\nAlert metrics for --fail-on: objects, bytes, \
 failed_objects, failed_bytes, pending_objects, pending_bytes, stuck_pending, stuck_pending_bytes, \
 never_replicated_objects, never_replicated_bytes, unreplicated_objects, unreplicated_bytes, \
 unreplicated_objects_pct, unreplicated_bytes_pct, replicated_pct, newly_failed, left_failed, \

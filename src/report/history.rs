@@ -1,6 +1,8 @@
 //! History beside the report: each run stores its delivery's numbers (status × prefix ×
-//! age, small) in `history/<delivery>.json`, so trends over 30+ days read those files
-//! instead of rescanning 30 inventories.
+//! age, small) in `history/<source-bucket>__<config-id>__<created>.json`, so trends over 30+
+//! days read those files instead of rescanning 30 inventories. Several configurations may
+//! share one report folder: a record counts only for the configuration (source bucket and
+//! configuration id, in its name and in its content) it was written for.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,10 +59,74 @@ pub struct HistoryGroup {
     pub bytes: u64,
 }
 
+/// Which inventory configuration a record belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryKey {
+    pub source_bucket: String,
+    pub configuration: String,
+}
+
+impl HistoryKey {
+    /// The delivery's source bucket (manifest.json `sourceBucket`) and configuration id:
+    /// the folder above `data/` in its data files' keys
+    /// (`<prefix>/<source-bucket>/<config-id>/data/…`), else the folder above the dated
+    /// delivery folder; `-` when neither tells.
+    pub fn of(d: &crate::manifest::Delivery) -> HistoryKey {
+        let from_files = d.manifest.files.first().and_then(|f| {
+            let parts: Vec<&str> = f.key.split('/').collect();
+            let data = parts.iter().rposition(|p| *p == "data")?;
+            parts[..data].last().map(|c| c.to_string())
+        });
+        let from_folder = || {
+            d.name.as_ref()?;
+            let parts: Vec<_> = d.manifest_path.parts().collect();
+            parts
+                .len()
+                .checked_sub(3)
+                .map(|i| crate::storage::Store::segment(&parts[i]))
+        };
+        HistoryKey {
+            source_bucket: d
+                .manifest
+                .source_bucket
+                .clone()
+                .unwrap_or_else(|| "-".into()),
+            configuration: from_files
+                .or_else(from_folder)
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "-".into()),
+        }
+    }
+
+    /// The start of the file names of this configuration's records.
+    fn file_prefix(&self) -> String {
+        // Bucket names never hold `_`, so the first `__` ends the bucket.
+        let safe = |s: &str| -> String {
+            s.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
+        format!(
+            "{}__{}__",
+            safe(&self.source_bucket),
+            safe(&self.configuration)
+        )
+    }
+}
+
 /// What one run stores.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryRecord {
     pub s3inv_history_version: u32,
+    /// The configuration the record belongs to (absent from version-1 records).
+    #[serde(flatten)]
+    pub key: HistoryKey,
     pub format: String,
     pub point: TrendPoint,
     pub groups: Vec<HistoryGroup>,
@@ -88,7 +154,8 @@ impl HistoryRecord {
             }
         }
         HistoryRecord {
-            s3inv_history_version: 1,
+            s3inv_history_version: 2,
+            key: HistoryKey::of(d),
             format: d.manifest.file_format.to_string(),
             point: TrendPoint::from_counts(
                 &name,
@@ -113,7 +180,8 @@ impl HistoryRecord {
     /// `creationTimestamp`), never a path.
     pub fn file_name(&self) -> String {
         format!(
-            "{}.json",
+            "{}{}.json",
+            self.key.file_prefix(),
             time_name(self.point.created, "%Y-%m-%dT%H-%M-%SZ")
         )
     }
@@ -126,9 +194,17 @@ fn time_name(ms: i64, format: &str) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// The trend points earlier runs stored in `dir` (unreadable files are skipped with a warning).
-pub async fn read_trend(dir: &Destination) -> Result<Vec<TrendPoint>> {
+/// The trend points earlier runs stored in `dir` for the configuration `key`, and a note
+/// naming the records left out: those of other configurations, those whose content names
+/// another configuration than their file name, records of older s3inv versions (no
+/// configuration), and unreadable files.
+pub async fn read_trend(
+    dir: &Destination,
+    key: &HistoryKey,
+) -> Result<(Vec<TrendPoint>, Vec<String>)> {
+    let prefix = key.file_prefix();
     let mut points = Vec::new();
+    let mut ignored = Vec::new();
     let mut names: Vec<String> = dir
         .list()
         .await?
@@ -137,15 +213,33 @@ pub async fn read_trend(dir: &Destination) -> Result<Vec<TrendPoint>> {
         .collect();
     names.sort();
     for name in names {
+        if !name.starts_with(&prefix) {
+            ignored.push(name);
+            continue;
+        }
         let Some(bytes) = dir.read(&name).await? else {
             continue;
         };
         match serde_json::from_slice::<HistoryRecord>(&bytes) {
-            Ok(r) => points.push(r.point),
+            Ok(r) if r.key == *key => points.push(r.point),
+            Ok(_) => ignored.push(name),
             Err(e) => {
-                tracing::warn!(file = %name, error = %e, "skipping unreadable history record")
+                tracing::warn!(file = %name, error = %e, "skipping unreadable history record");
+                ignored.push(name);
             }
         }
     }
-    Ok(points)
+    let mut notes = Vec::new();
+    if !ignored.is_empty() {
+        notes.push(format!(
+            "{}: {} history record(s) of other inventory configurations (or older s3inv versions, or unreadable) left out of the trend of {}/{}: {}{}",
+            dir.shown(),
+            ignored.len(),
+            key.source_bucket,
+            key.configuration,
+            ignored.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+            if ignored.len() > 3 { ", …" } else { "" }
+        ));
+    }
+    Ok((points, notes))
 }

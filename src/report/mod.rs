@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use compare::Comparison;
-pub use history::{HistoryRecord, TrendPoint};
+pub use history::{HistoryKey, HistoryRecord, TrendPoint};
 
 use crate::analytics::summary::{Dimension, STATUSES, StatusCounts, SummaryOptions, summarize};
 use crate::batch::dest::Destination;
@@ -293,7 +293,8 @@ pub async fn build(
 
     // History: this run's record plus what earlier runs stored.
     let record = HistoryRecord::from_summary(session, &summary);
-    let mut trend = history::read_trend(history_dir).await?;
+    let (mut trend, history_notes) = history::read_trend(history_dir, &record.key).await?;
+    notes.extend(history_notes);
     trend.retain(|t| t.delivery != record.point.delivery);
     for c in &comparisons {
         if !trend.iter().any(|t| t.delivery == c.delivery) {

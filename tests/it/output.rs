@@ -97,14 +97,26 @@ fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
 
 #[test]
 fn output_to_dev_stdout_and_a_process_substitution_is_written_into() {
-    // `-o /dev/stdout` with stdout a pipe: the rows arrive on the pipe.
+    // `-o /dev/stdout` with stdout a pipe: the rows arrive on the pipe. The test's own link
+    // to /proc/self/fd/1 stands for /dev/stdout (the same link), so that a regression
+    // replaces a link in a temporary folder, not the machine's /dev/stdout.
+    let links = tempfile::tempdir().unwrap();
+    let stdout = links.path().join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &stdout).unwrap();
     let (code, out, err) = run(s3inv()
         .arg("sql")
         .arg(generated("csv-all"))
         .arg(COUNT)
-        .args(["-f", "csv", "-o", "/dev/stdout"]));
+        .args(["-f", "csv", "-o"])
+        .arg(&stdout));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("n\n"), "{out:?}");
+    assert!(
+        std::fs::symlink_metadata(&stdout)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     // `-o >(gzip > x.gz)`: a /dev/fd/N pipe.
     let dir = tempfile::tempdir().unwrap();
     let script = format!(

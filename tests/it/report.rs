@@ -132,7 +132,7 @@ fn numbers_equal_the_summary() {
     for name in [
         "report.html",
         "report.md",
-        "history/2026-11-27T01-00-00Z.json",
+        "history/acme-logs__csv-all__2026-11-27T01-00-00Z.json",
     ] {
         assert!(dir.path().join(name).exists(), "{name}");
     }
@@ -411,7 +411,10 @@ fn report_over_s3_with_manifests() {
     assert_eq!(r["comparisons"].as_array().unwrap().len(), 2);
     check_comparison(&r["comparisons"][0], 7, 6);
     assert!(out.join("manifests/summary.json").exists());
-    assert!(out.join("history/2026-11-27T01-00-00Z.json").exists());
+    assert!(
+        out.join("history/acme-logs__parquet-all__2026-11-27T01-00-00Z.json")
+            .exists()
+    );
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -821,7 +824,10 @@ fn a_manifest_outside_a_dated_folder_keeps_its_history_in_the_report_folder() {
     history.sort();
     assert_eq!(
         history,
-        ["2026-11-20T01-00-00Z.json", "2026-11-21T01-00-00Z.json"]
+        [
+            "src__cfg__2026-11-20T01-00-00Z.json",
+            "src__cfg__2026-11-21T01-00-00Z.json"
+        ]
     );
     // Nothing was written beside the source manifests.
     for m in &manifests {
@@ -835,4 +841,78 @@ fn a_manifest_outside_a_dated_folder_keeps_its_history_in_the_report_folder() {
         .map(|p| p["delivery"].as_str().unwrap())
         .collect();
     assert_eq!(trend, ["2026-11-20T01-00Z", "2026-11-21T01-00Z"]);
+}
+
+#[test]
+fn configurations_sharing_a_report_folder_keep_their_own_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Two configurations of one bucket, delivered at the same times, different numbers.
+    let mut configs = Vec::new();
+    for (config, objects) in [("daily", 1usize), ("weekly", 3)] {
+        let rows: Vec<(String, u64, &str)> = (0..objects)
+            .map(|i| (format!("k{i}"), 10, "FAILED"))
+            .collect();
+        let rows: Vec<(&str, u64, &str)> =
+            rows.iter().map(|(k, s, t)| (k.as_str(), *s, *t)).collect();
+        for day in 0..2 {
+            csv_delivery(dir.path(), "src", config, NOV_20 + day * DAY, &rows);
+        }
+        configs.push((dir.path().join("inv/src").join(config), objects as u64));
+    }
+    for day in ["2026-11-20", "2026-11-21"] {
+        for (config, _) in &configs {
+            let (code, err, _) = report(config, &out, &["--at", day, "--compare", "0"]);
+            assert_eq!(code, 0, "{err}");
+        }
+    }
+    let mut names: Vec<String> = std::fs::read_dir(out.join("history"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "src__daily__2026-11-20T01-00-00Z.json",
+            "src__daily__2026-11-21T01-00-00Z.json",
+            "src__weekly__2026-11-20T01-00-00Z.json",
+            "src__weekly__2026-11-21T01-00-00Z.json",
+        ]
+    );
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("history").join(&names[2])).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (&record["source_bucket"], &record["configuration"]),
+        (&Value::from("src"), &Value::from("weekly"))
+    );
+    // A record whose content names another configuration than its name is left out.
+    std::fs::copy(
+        out.join("history").join(&names[2]),
+        out.join("history/src__daily__2026-11-19T01-00-00Z.json"),
+    )
+    .unwrap();
+    for (config, objects) in &configs {
+        let (code, err, r) = report(config, &out, &["--compare", "0"]);
+        assert_eq!(code, 0, "{err}");
+        let trend = r["trend"].as_array().unwrap();
+        assert_eq!(trend.len(), 2, "{trend:?}");
+        assert!(trend.iter().all(|p| p["objects"] == *objects), "{trend:?}");
+        let notes: Vec<&str> = r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap())
+            .collect();
+        // The other configuration's two records and the mismatched copy.
+        let expected = 3;
+        assert!(
+            notes.iter().any(|n| n.contains(&format!(
+                "{expected} history record(s) of other inventory configurations"
+            ))),
+            "{notes:?}"
+        );
+    }
 }

@@ -130,6 +130,17 @@ pub struct ManifestArgs {
 }
 
 pub(super) async fn run(args: ManifestArgs, quiet: bool) -> Result<i32> {
+    // A failed run leaves no folder behind that it created (and left empty).
+    let new_folders =
+        crate::output::NewFolders::before_creating(&crate::storage::Location::parse(&args.out)?);
+    let result = run_to(args, quiet).await;
+    if result.is_err() {
+        new_folders.remove_if_empty();
+    }
+    result
+}
+
+async fn run_to(args: ManifestArgs, quiet: bool) -> Result<i32> {
     let source = args.source.raw().validate()?;
     let raw = RawManifest {
         out: args.out.clone(),

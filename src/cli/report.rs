@@ -76,6 +76,16 @@ fn step(quiet: bool, text: String) {
 }
 
 pub(super) async fn run(args: ReportArgs, quiet: bool) -> Result<i32> {
+    // A failed run leaves no folder behind that it created (and left empty).
+    let new_folders = crate::output::NewFolders::before_creating(&Location::parse(&args.out)?);
+    let result = run_to(args, quiet).await;
+    if result.is_err() {
+        new_folders.remove_if_empty();
+    }
+    result
+}
+
+async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
     let source = args.source.raw().validate()?;
     if args.depth == 0 {
         return Err(Error::Usage("--depth must be at least 1".into()));

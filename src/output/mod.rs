@@ -2,6 +2,7 @@
 //! to stdout or to a file written under a temporary name and renamed when complete.
 
 mod atomic;
+mod new_folders;
 mod numbers;
 pub mod summary;
 pub mod terminal;
@@ -17,6 +18,7 @@ use futures::StreamExt;
 use std::sync::Arc;
 
 pub use atomic::AtomicFile;
+pub use new_folders::NewFolders;
 pub use numbers::{human_bytes, thousands};
 
 use crate::error::{Error, Result};

@@ -387,8 +387,14 @@ fn a_delivery_without_replication_status_is_refused_where_it_matters() {
         assert!(out.is_empty(), "{args:?}: {out}");
     }
     // A failed run leaves no folder it created behind.
-    assert!(!dir.path().join("m").exists(), "manifest --out left its folder");
-    assert!(!dir.path().join("r").exists(), "report --out left its folders");
+    assert!(
+        !dir.path().join("m").exists(),
+        "manifest --out left its folder"
+    );
+    assert!(
+        !dir.path().join("r").exists(),
+        "report --out left its folders"
+    );
     // A dimension the report leaves out is refused the same way.
     let (code, _, err) = run(s3inv()
         .arg("summary")
@@ -643,4 +649,43 @@ fn output_to_dev_stdout_shares_the_shells_offset() {
         std::fs::read_to_string(&out).unwrap(),
         "HEADER\nkey\n leading-space\n/leading-slash.txt\nFOOTER\n"
     );
+}
+
+/// Item 29 for `sql -o`: SIGTERM while the result is being written removes the temporary
+/// file and exits 143; nothing that looks final is left.
+#[test]
+fn a_signal_during_sql_output_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = s3inv::generate::GenerateOptions {
+        rows: 60_000,
+        files: 2,
+        ..bundled_options()
+    };
+    let config = write_generated(dir.path(), &opts, FileFormat::Csv, Versions::All);
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut child = std::process::Command::new(s3inv().get_program())
+        .arg("sql")
+        .arg(&config)
+        .arg("SELECT * FROM inventory ORDER BY key, version_id")
+        .arg("-o")
+        .arg(out.join("all.csv"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The temporary file appears before the scan starts.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&out).unwrap().next().is_none() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

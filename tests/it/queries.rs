@@ -214,16 +214,6 @@ fn canned_rows(location: &Path, name: &str, params: &[&str]) -> Vec<Value> {
         .collect()
 }
 
-fn summary_doc(location: &Path, args: &[&str]) -> Value {
-    let (code, out, err) = run(s3inv()
-        .arg("summary")
-        .arg(location)
-        .args(args)
-        .args(["-f", "json"]));
-    assert_eq!(code, 0, "{args:?}: {err}");
-    serde_json::from_str(&out).unwrap()
-}
-
 type Tally = BTreeMap<Vec<String>, (u64, u64)>;
 
 /// `summary --by DIMS` as (dimension values…, status) -> (objects, bytes), statuses
@@ -231,7 +221,7 @@ type Tally = BTreeMap<Vec<String>, (u64, u64)>;
 fn summary_tally(location: &Path, by: &str, extra: &[&str], keep: &[&str]) -> Tally {
     let mut args = vec!["--by", by];
     args.extend(extra);
-    let doc = summary_doc(location, &args);
+    let doc = crate::summary::summary_json(location, &args);
     let dims: Vec<&str> = by.split(',').collect();
     let mut out = Tally::new();
     for g in doc["groups"].as_array().unwrap() {
@@ -272,7 +262,7 @@ fn every_canned_query_agrees_with_summary() {
     let bundled = generated("csv-all");
     let mut checked = BTreeSet::new();
     for location in [bundled.as_path(), odd.as_path()] {
-        let plain = summary_doc(location, &[]);
+        let plain = crate::summary::summary_json(location, &[]);
         let totals = &plain["totals"]["statuses"];
         let total = |s: &str| {
             (

@@ -19,7 +19,7 @@ fn tags_dir() -> PathBuf {
 }
 
 /// `s3inv summary LOCATION ARGS -f json`, parsed.
-fn summary_json(location: &Path, args: &[&str]) -> Value {
+pub(crate) fn summary_json(location: &Path, args: &[&str]) -> Value {
     let (code, out, err) = run(s3inv()
         .arg("summary")
         .arg(location)

@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use s3inv::generate::Versions;
-use s3inv::manifest::{FileFormat, md5_hex};
+use s3inv::manifest::FileFormat;
 
-use crate::harness::{bundled_options, run, s3inv, write_generated};
+use crate::harness::{
+    bundled_options, data_file, delivery_dir, replace_data, run, s3inv, write_generated,
+    write_manifest,
+};
 
 /// A fresh copy of a small generated delivery; returns (tempdir, config folder).
 fn delivery(format: FileFormat) -> (tempfile::TempDir, PathBuf) {
@@ -18,47 +21,6 @@ fn delivery(format: FileFormat) -> (tempfile::TempDir, PathBuf) {
     };
     let config = write_generated(dir.path(), &opts, format, Versions::All);
     (dir, config)
-}
-
-fn delivery_dir(config: &Path) -> PathBuf {
-    config.join("2026-11-20T01-00Z")
-}
-
-fn data_file(config: &Path) -> PathBuf {
-    std::fs::read_dir(config.join("data"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-}
-
-/// Replaces the data file's bytes and updates the manifest (size, MD5) and its checksum,
-/// so that only the reader can notice what is wrong.
-fn replace_data(config: &Path, bytes: &[u8]) -> PathBuf {
-    let file = data_file(config);
-    let old = std::fs::read(&file).unwrap();
-    std::fs::write(&file, bytes).unwrap();
-    let manifest_path = delivery_dir(config).join("manifest.json");
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .unwrap()
-        .replace(&md5_hex(&old), &md5_hex(bytes))
-        .replace(
-            &format!("\"size\" : {},", old.len()),
-            &format!("\"size\" : {},", bytes.len()),
-        );
-    write_manifest(config, &manifest);
-    file
-}
-
-fn write_manifest(config: &Path, manifest: &str) {
-    let dir = delivery_dir(config);
-    std::fs::write(dir.join("manifest.json"), manifest).unwrap();
-    std::fs::write(
-        dir.join("manifest.checksum"),
-        format!("{}\n", md5_hex(manifest.as_bytes())),
-    )
-    .unwrap();
 }
 
 fn gzip(text: &str) -> Vec<u8> {

@@ -306,3 +306,52 @@ pub fn copy_dir(from: &Path, to: &Path) {
 
 /// All formats.
 pub const FORMATS: [FileFormat; 3] = [FileFormat::Csv, FileFormat::Orc, FileFormat::Parquet];
+
+/// The dated delivery folder of a generated configuration.
+pub fn delivery_dir(config: &Path) -> PathBuf {
+    config.join("2026-11-20T01-00Z")
+}
+
+/// The first data file of a generated configuration.
+pub fn data_file(config: &Path) -> PathBuf {
+    std::fs::read_dir(config.join("data"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// Writes a delivery's manifest.json and the manifest.checksum that matches it.
+pub fn write_manifest(config: &Path, manifest: &str) {
+    let dir = delivery_dir(config);
+    std::fs::write(dir.join("manifest.json"), manifest).unwrap();
+    std::fs::write(
+        dir.join("manifest.checksum"),
+        format!("{}\n", s3inv::manifest::md5_hex(manifest.as_bytes())),
+    )
+    .unwrap();
+}
+
+/// Replaces `file`'s bytes and updates the manifest (size, MD5) and its checksum, so that
+/// only the reader can notice what is wrong with them.
+pub fn replace_data_file(config: &Path, file: &Path, bytes: &[u8]) {
+    use s3inv::manifest::md5_hex;
+    let old = std::fs::read(file).unwrap();
+    std::fs::write(file, bytes).unwrap();
+    let manifest = std::fs::read_to_string(delivery_dir(config).join("manifest.json"))
+        .unwrap()
+        .replace(&md5_hex(&old), &md5_hex(bytes))
+        .replace(
+            &format!("\"size\" : {},", old.len()),
+            &format!("\"size\" : {},", bytes.len()),
+        );
+    write_manifest(config, &manifest);
+}
+
+/// [`replace_data_file`] for the first data file; returns its path.
+pub fn replace_data(config: &Path, bytes: &[u8]) -> PathBuf {
+    let file = data_file(config);
+    replace_data_file(config, &file, bytes);
+    file
+}

@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringViewArray};
 use s3inv::generate::Versions;
-use s3inv::manifest::{FileFormat, md5_hex};
+use s3inv::manifest::FileFormat;
 
-use crate::harness::{FORMATS, bundled_options, copy_dir, generated, run, s3inv, write_generated};
+use crate::harness::{
+    FORMATS, bundled_options, copy_dir, delivery_dir, generated, run, s3inv, write_generated,
+};
 
 fn count_sql(location: &Path, cwd: &Path, extra: &[&str]) -> (i32, String, String) {
     run(s3inv()
@@ -18,11 +20,6 @@ fn count_sql(location: &Path, cwd: &Path, extra: &[&str]) -> (i32, String, Strin
         .arg("SELECT count(*) AS n, sum(size) AS bytes FROM inventory")
         .args(["--format", "csv"])
         .args(extra))
-}
-
-/// The delivery folder of a generated configuration.
-fn delivery_dir(config: &Path) -> PathBuf {
-    config.join("2026-11-20T01-00Z")
 }
 
 /// Item 2: a relative LOCATION (and --tags, --out, --output) with `..` opens.
@@ -161,8 +158,6 @@ fn write_text_null_versions(config: &Path, format: FileFormat) {
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect::<Vec<_>>();
-    let manifest_path = delivery_dir(config).join("manifest.json");
-    let mut manifest = std::fs::read_to_string(&manifest_path).unwrap();
     for file in data {
         let old = std::fs::read(&file).unwrap();
         let new = match format {
@@ -221,18 +216,8 @@ fn write_text_null_versions(config: &Path, format: FileFormat) {
                 out
             }
         };
-        std::fs::write(&file, &new).unwrap();
-        manifest = manifest.replace(&md5_hex(&old), &md5_hex(&new)).replace(
-            &format!("\"size\" : {},", old.len()),
-            &format!("\"size\" : {},", new.len()),
-        );
+        crate::harness::replace_data_file(config, &file, &new);
     }
-    std::fs::write(&manifest_path, &manifest).unwrap();
-    std::fs::write(
-        delivery_dir(config).join("manifest.checksum"),
-        format!("{}\n", md5_hex(manifest.as_bytes())),
-    )
-    .unwrap();
 }
 
 /// Items 4 and 19: `""` and `null` version ids are the null version (NULL) in every format,
@@ -468,12 +453,7 @@ fn corrupt_data_files_never_panic() {
             format,
             Versions::All,
         );
-        let file = std::fs::read_dir(config.join("data"))
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let file = crate::harness::data_file(&config);
         let original = std::fs::read(&file).unwrap();
         for case in 0..24 {
             let mut bytes = original.clone();
@@ -502,13 +482,8 @@ fn corrupt_data_files_never_panic() {
                     }
                 }
             }
-            std::fs::write(&file, &bytes).unwrap();
-            let manifest_path = delivery_dir(&config).join("manifest.json");
-            let manifest = std::fs::read_to_string(&manifest_path).unwrap();
-            // Keep the sizes true so the reader, not the size check, meets the damage.
-            let size_now = format!("\"size\" : {},", bytes.len());
-            let fixed = regex_size(&manifest, &size_now);
-            std::fs::write(&manifest_path, fixed).unwrap();
+            // Keep the manifest true so the reader, not the checks, meets the damage.
+            crate::harness::replace_data_file(&config, &file, &bytes);
             let (code, out, err) = run(s3inv()
                 .env_remove("RUST_BACKTRACE")
                 .arg("sql")
@@ -529,13 +504,6 @@ fn corrupt_data_files_never_panic() {
             }
         }
     }
-}
-
-/// `manifest` with its only `"size" : N,` replaced.
-fn regex_size(manifest: &str, replacement: &str) -> String {
-    let start = manifest.find("\"size\" : ").unwrap();
-    let end = start + manifest[start..].find(',').unwrap() + 1;
-    format!("{}{replacement}{}", &manifest[..start], &manifest[end..])
 }
 
 /// Item 18: S3 Inventory writes `prefix//source-bucket/…` when the destination prefix ends

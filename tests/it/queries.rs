@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use s3inv::generate::{GenerateOptions, Row, Versions};
-use s3inv::manifest::{FileFormat, md5_hex};
+use s3inv::manifest::FileFormat;
 use serde_json::Value;
 
 use crate::harness::{bundled_options, generated, run, s3inv, sql_csv, write_generated};
@@ -173,28 +173,7 @@ pub(crate) fn odd_statuses_delivery() -> (tempfile::TempDir, PathBuf, Vec<Row>) 
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
-    let file = std::fs::read_dir(config.join("data"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let old = std::fs::read(&file).unwrap();
-    std::fs::write(&file, &bytes).unwrap();
-    let delivery = config.join("2026-11-20T01-00Z");
-    let manifest = std::fs::read_to_string(delivery.join("manifest.json"))
-        .unwrap()
-        .replace(&md5_hex(&old), &md5_hex(&bytes))
-        .replace(
-            &format!("\"size\" : {},", old.len()),
-            &format!("\"size\" : {},", bytes.len()),
-        );
-    std::fs::write(delivery.join("manifest.json"), &manifest).unwrap();
-    std::fs::write(
-        delivery.join("manifest.checksum"),
-        format!("{}\n", md5_hex(manifest.as_bytes())),
-    )
-    .unwrap();
+    crate::harness::replace_data(&config, &bytes);
     (dir, config, rows)
 }
 

@@ -256,12 +256,7 @@ fn history_feeds_the_trend_without_rescanning() {
         assert_eq!(code, 0, "{err}");
     }
     let (_, _, r) = report(&logs(), dir.path(), &["--compare", "0"]);
-    let trend: Vec<&str> = r["trend"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["delivery"].as_str().unwrap())
-        .collect();
+    let trend = trend_deliveries(&r);
     assert_eq!(
         trend,
         [
@@ -789,12 +784,7 @@ fn a_report_on_an_earlier_delivery_trends_up_to_it_only() {
         &["--at", "2026-11-23", "--compare", "0"],
     );
     assert_eq!(code, 0, "{err}");
-    let trend: Vec<&str> = r["trend"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["delivery"].as_str().unwrap())
-        .collect();
+    let trend = trend_deliveries(&r);
     assert_eq!(trend, ["2026-11-21T01-00Z", "2026-11-23T01-00Z"]);
 }
 
@@ -834,12 +824,7 @@ fn a_manifest_outside_a_dated_folder_keeps_its_history_in_the_report_folder() {
         assert_eq!(std::fs::read_dir(m.parent().unwrap()).unwrap().count(), 2);
     }
     let (_, _, r) = report(&manifests[1], &out, &[]);
-    let trend: Vec<&str> = r["trend"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["delivery"].as_str().unwrap())
-        .collect();
+    let trend = trend_deliveries(&r);
     assert_eq!(trend, ["2026-11-20T01-00Z", "2026-11-21T01-00Z"]);
 }
 
@@ -915,4 +900,14 @@ fn configurations_sharing_a_report_folder_keep_their_own_history() {
             "{notes:?}"
         );
     }
+}
+
+/// The deliveries report.json's trend plots, in order.
+fn trend_deliveries(r: &Value) -> Vec<&str> {
+    r["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["delivery"].as_str().unwrap())
+        .collect()
 }

@@ -214,37 +214,28 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
         let headers: Vec<String> = ["status", "objects", "objects %", "bytes", "bytes %"]
             .map(String::from)
             .to_vec();
-        let mut rows: Vec<Vec<String>> = summary
-            .totals
-            .all()
-            .into_iter()
-            .map(|(s, c)| {
-                vec![
-                    s,
-                    thousands(c.objects),
-                    pct(c.objects, total.objects),
-                    human_bytes(c.bytes),
-                    pct(c.bytes, total.bytes),
-                ]
-            })
-            .collect();
-        if summary.all_versions {
-            let c = summary.totals.delete_markers();
-            rows.push(vec![
-                "delete markers".into(),
+        let row = |label: String, c: &Counts| {
+            vec![
+                label,
                 thousands(c.objects),
                 pct(c.objects, total.objects),
                 human_bytes(c.bytes),
                 pct(c.bytes, total.bytes),
-            ]);
+            ]
+        };
+        let mut rows: Vec<Vec<String>> = summary
+            .totals
+            .all()
+            .into_iter()
+            .map(|(s, c)| row(s, &c))
+            .collect();
+        if summary.all_versions {
+            rows.push(row(
+                "delete markers".into(),
+                &summary.totals.delete_markers(),
+            ));
         }
-        rows.push(vec![
-            "TOTAL".into(),
-            thousands(total.objects),
-            pct(total.objects, total.objects),
-            human_bytes(total.bytes),
-            pct(total.bytes, total.bytes),
-        ]);
+        rows.push(row("TOTAL".into(), &total));
         out.push_str(&text_table(&headers, &rows)?);
     } else {
         let mut headers = summary.dimension_names();

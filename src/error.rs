@@ -83,10 +83,19 @@ pub enum Error {
     /// The manifest's first data file is in none of the places a delivery or a copy of one
     /// keeps it.
     #[error(
-        "data file {key:?} of the manifest not found; looked for it at {}: copy the delivery with its layout (the destination bucket's folders, or the configuration folder with its data/)",
-        tried.join(", ")
+        "data file {key:?} of the manifest not found; looked for it at {}: {}",
+        tried.join(", "),
+        match twin {
+            Some(twin) => format!("but its twin with `//` collapsed to `/` exists at {twin}: the delivery was copied by a tool that drops empty key segments; copy it with `aws s3 sync`, which keeps them"),
+            None => "copy the delivery with its layout (the destination bucket's folders, or the configuration folder with its data/)".to_string(),
+        }
     )]
-    DataFileNotFound { key: String, tried: Vec<String> },
+    DataFileNotFound {
+        key: String,
+        tried: Vec<String>,
+        /// Where the key with its empty segments collapsed exists, if it does.
+        twin: Option<String>,
+    },
 
     /// A panic, caught (see `panic_net`): a bug in s3inv or a library it uses, met while
     /// reading `context`.

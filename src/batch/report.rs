@@ -247,7 +247,7 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
         // In S3 the results sit where the report says; in a local copy, under the job folder.
         let (file_store, file_path) = match &store.bucket {
             Some(b) if *b == result.bucket => {
-                (store.clone(), crate::storage::raw_path(&result.key))
+                (store.clone(), crate::storage::key_path(&result.key))
             }
             Some(_) => {
                 let loc = Location::S3 {
@@ -256,7 +256,7 @@ pub async fn read_job_report(location: &Location, s3: &S3Options) -> Result<JobR
                 };
                 (
                     Store::open(&loc, s3).await?,
-                    crate::storage::raw_path(&result.key),
+                    crate::storage::key_path(&result.key),
                 )
             }
             None => {

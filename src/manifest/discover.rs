@@ -213,17 +213,12 @@ pub async fn open_delivery(
         ChecksumState::Skipped
     };
     let manifest = InventoryManifest::parse(&bytes, &manifest_display)?;
-    if let Some(bucket) = &store.bucket
-        && let Some(f) = manifest.files.iter().find(|f| f.key.contains("//"))
-    {
-        crate::storage::check_no_empty_segment(bucket, &f.key)?;
-    }
     let layout = data_layout(store, &manifest_path, &manifest).await?;
     let files = manifest
         .files
         .iter()
         .map(|f| {
-            let path = layout.locate(&f.key);
+            let path = layout.locate(store, &f.key);
             DataFile {
                 display: store.display(&path),
                 path,
@@ -338,9 +333,9 @@ enum DataLayout {
 }
 
 impl DataLayout {
-    fn locate(&self, key: &str) -> Path {
+    fn locate(&self, store: &Store, key: &str) -> Path {
         match self {
-            DataLayout::Root(root) => Store::join(root, key),
+            DataLayout::Root(root) => store.join_key(root, key),
             DataLayout::ConfigData(config) => {
                 let name = key.rsplit('/').next().unwrap_or(key);
                 Store::join(config, &format!("data/{name}"))
@@ -368,8 +363,14 @@ async fn data_layout(
     };
     let parts: Vec<_> = manifest_path.parts().collect();
     let manifest_dir = &parts[..parts.len().saturating_sub(1)];
-    let key_parts: Vec<&str> = first.key.split('/').collect();
+    // On a file system `a//b` is `a/b` (see `Store::join_key`).
+    let key = match store.bucket {
+        Some(_) => first.key.clone(),
+        None => crate::storage::collapse_empty_segments(&first.key),
+    };
+    let key_parts: Vec<&str> = key.split('/').collect();
     let config_dir = &manifest_dir[..manifest_dir.len().saturating_sub(1)];
+    let mut candidates = Vec::new();
     if let Some(data_at) = key_parts.iter().rposition(|p| *p == "data")
         && !manifest_dir.is_empty()
     {
@@ -380,14 +381,20 @@ async fn data_layout(
                 .zip(config_suffix)
                 .all(|(a, b)| Store::segment(a) == *b)
         {
-            return Ok(DataLayout::Root(Path::from_iter(
+            let layout = DataLayout::Root(Path::from_iter(
                 config_dir[..config_dir.len() - config_suffix.len()]
                     .iter()
                     .cloned(),
-            )));
+            ));
+            // AWS's own layout: taken without a look, as the verification checks every
+            // file. Keys with empty segments are looked at first: a copy that collapsed
+            // them is found below and named.
+            if crate::storage::collapse_empty_segments(&key) == key {
+                return Ok(layout);
+            }
+            candidates.push(layout);
         }
     }
-    let mut candidates = Vec::new();
     if !manifest_dir.is_empty() {
         candidates.push(DataLayout::ConfigData(Path::from_iter(
             config_dir.iter().cloned(),
@@ -399,16 +406,30 @@ async fn data_layout(
         )));
     }
     let mut tried = Vec::new();
-    for layout in candidates {
-        let path = layout.locate(&first.key);
+    for layout in &candidates {
+        let path = layout.locate(store, &first.key);
         if exists(store, &path).await? {
-            return Ok(layout);
+            return Ok(layout.clone());
         }
         tried.push(store.display(&path));
+    }
+    // A copy made by a tool that collapses `//` keeps the files, under other keys: say so
+    // rather than "not found" (and never read them silently as if they were the same).
+    let collapsed = crate::storage::collapse_empty_segments(&first.key);
+    let mut twin = None;
+    if store.bucket.is_some() && collapsed != first.key {
+        for layout in &candidates {
+            let path = layout.locate(store, &collapsed);
+            if exists(store, &path).await? {
+                twin = Some(store.display(&path));
+                break;
+            }
+        }
     }
     Err(Error::DataFileNotFound {
         key: first.key.clone(),
         tried,
+        twin,
     })
 }
 

@@ -1,4 +1,6 @@
-//! The AWS default credential chain (aws-config) as an object_store credential provider.
+//! The AWS default credential chain (aws-config), for object_store (as its credential
+//! provider) and for the AWS SDK's S3 client (with the same region, endpoint, retries and
+//! timeouts).
 
 use std::sync::Arc;
 
@@ -35,12 +37,52 @@ impl object_store::CredentialProvider for ChainProvider {
     }
 }
 
+/// The loaded chain: its credentials, its region and the SDK configuration it came with.
+pub(super) struct Chain {
+    provider: SharedCredentialsProvider,
+    config: aws_config::SdkConfig,
+    pub(super) region: Option<String>,
+}
+
+impl Chain {
+    /// The chain as object_store's credential provider.
+    pub(super) fn object_store_provider(&self) -> AwsCredentialProvider {
+        Arc::new(ChainProvider {
+            inner: self.provider.clone(),
+        })
+    }
+
+    /// An SDK S3 client in `region` that retries and times out as `options` say, the way
+    /// the object_store client does (`S3Options::retry_config`).
+    pub(super) fn s3_client(&self, region: &str, options: &S3Options) -> aws_sdk_s3::Client {
+        use aws_sdk_s3::config::retry::RetryConfig;
+        use aws_sdk_s3::config::timeout::TimeoutConfig;
+        use std::time::Duration;
+        let retry = RetryConfig::standard()
+            .with_max_attempts(u32::try_from(options.retries).unwrap_or(u32::MAX - 1) + 1)
+            .with_initial_backoff(Duration::from_millis(200))
+            .with_max_backoff(Duration::from_secs(20));
+        let timeout = TimeoutConfig::builder()
+            .operation_timeout(options.timeout)
+            .operation_attempt_timeout(options.timeout.min(Duration::from_secs(30)))
+            .build();
+        let mut builder = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_string()))
+            .credentials_provider(self.provider.clone())
+            .retry_config(retry)
+            .timeout_config(timeout);
+        if let Some(endpoint) = &options.endpoint_url {
+            builder = builder
+                .endpoint_url(endpoint.trim_end_matches('/'))
+                .force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(builder.build())
+    }
+}
+
 /// Loads the default chain and resolves credentials once up front, so that "no
-/// credentials" is one clear error before any scan starts. Returns the chain's region too.
-pub(super) async fn default_chain(
-    bucket: &str,
-    options: &S3Options,
-) -> Result<(AwsCredentialProvider, Option<String>)> {
+/// credentials" is one clear error before any scan starts.
+pub(super) async fn default_chain(bucket: &str, options: &S3Options) -> Result<Chain> {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &options.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -59,7 +101,11 @@ pub(super) async fn default_chain(
         });
     }
     let region = config.region().map(|r| r.to_string());
-    Ok((Arc::new(ChainProvider { inner: provider }), region))
+    Ok(Chain {
+        provider,
+        config,
+        region,
+    })
 }
 
 fn first_line(s: &str) -> String {

@@ -48,7 +48,7 @@ pub fn classify(
     let text = error_chain(e);
     let denied = || Error::AccessDenied {
         bucket: bucket.unwrap_or_default().to_string(),
-        key: path.to_string(),
+        key: super::keys::path_key(path),
         action: action.iam(),
     };
     match (e, bucket) {
@@ -103,7 +103,10 @@ pub fn error_path(e: &object_store::Error) -> Option<Path> {
         | object_store::Error::Unauthenticated { path, .. }
         | object_store::Error::Precondition { path, .. }
         | object_store::Error::AlreadyExists { path, .. }
-        | object_store::Error::NotModified { path, .. } => Some(Path::from(path.as_str())),
+        | object_store::Error::NotModified { path, .. } => {
+            // Paths travel in errors as their text; `Path::parse` keeps escaped segments.
+            Some(Path::parse(path).unwrap_or_else(|_| Path::from(path.as_str())))
+        }
         _ => None,
     }
 }

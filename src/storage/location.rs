@@ -51,12 +51,10 @@ impl Location {
         match self {
             // Segments are held raw so that characters object_store would escape (`~`,
             // `#`, `%`, …) reach S3 and the file system as the user wrote them.
-            Location::S3 { bucket, key } => {
-                let key = key.trim_matches('/');
-                check_no_empty_segment(bucket, key)?;
-                Ok(super::raw_path(key))
-            }
-            Location::Local(p) => Ok(super::raw_path(p.to_string_lossy().trim_matches('/'))),
+            // Only the trailing `/` of a prefix goes: `s3://b/inv//src/` is the key prefix
+            // `inv//src`, empty segment and all (S3 Inventory writes such keys).
+            Location::S3 { key, .. } => Ok(super::key_path(key.trim_end_matches('/'))),
+            Location::Local(p) => Ok(super::key_path(p.to_string_lossy().trim_matches('/'))),
         }
     }
 
@@ -67,18 +65,6 @@ impl Location {
             Location::Local(_) => None,
         }
     }
-}
-
-/// Fails for an S3 key with an empty segment (`a//b`), which object_store (and so s3inv)
-/// cannot address: it would silently read `a/b` instead. S3 Inventory writes such keys when
-/// the destination prefix ends in `/` (`prefix//source-bucket/…`).
-pub fn check_no_empty_segment(bucket: &str, key: &str) -> Result<()> {
-    if key.contains("//") {
-        return Err(Error::Usage(format!(
-            "s3://{bucket}/{key}: keys with an empty segment (`//`) cannot be read by s3inv's S3 client (it would read the key with the `//` collapsed to `/`); copy the delivery with `aws s3 sync` and give the local folder, or deliver to a prefix without a trailing `/`"
-        )));
-    }
-    Ok(())
 }
 
 /// `raw` as an absolute path without `.`, `..` or symlinks in the part that exists.
@@ -148,16 +134,12 @@ mod tests {
         );
         assert!(Location::parse("s3:///x").is_err());
         assert!(Location::parse("gs://x/y").is_err());
-        // A `//` inside an S3 key cannot be addressed: an error, never another key.
-        let e = Location::parse("s3://b/inv//src/cfg/")
+        // A `//` inside an S3 key is kept: the path names that key, never `inv/src/cfg`.
+        let path = Location::parse("s3://b/inv//src/cfg/")
             .unwrap()
             .object_path()
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("s3://b/inv//src/cfg: keys with an empty segment"),
-            "{e}"
-        );
+            .unwrap();
+        assert_eq!(crate::storage::path_key(&path), "inv//src/cfg");
         let local = Location::parse("/nonexistent-s3inv/x/").unwrap();
         assert_eq!(local.object_path().unwrap().as_ref(), "nonexistent-s3inv/x");
     }

@@ -7,7 +7,9 @@
 
 mod credentials;
 mod errors;
+mod keys;
 mod location;
+mod s3_store;
 
 use std::sync::Arc;
 
@@ -19,15 +21,10 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 
 pub use errors::{Action, classify, error_path, find_store_error, map_store_error};
-pub use location::{Location, check_no_empty_segment};
+pub use keys::{key_path, path_key};
+pub use location::Location;
 
 use crate::error::{Error, Result};
-
-/// A path holding `text`'s segments as they are. Only `.`/`..`, empty segments and control
-/// characters cannot be held raw; those fall back to object_store's escaping.
-pub fn raw_path(text: &str) -> Path {
-    Path::parse(text).unwrap_or_else(|_| Path::from(text))
-}
 
 /// How to reach S3: the options a user may give on the command line.
 #[derive(Debug, Clone)]
@@ -86,17 +83,18 @@ pub struct Store {
 impl Store {
     /// The user-facing name of `path` in this store: `s3://bucket/key` or `/abs/path`.
     pub fn display(&self, path: &Path) -> String {
+        let key = path_key(path);
         match &self.bucket {
-            Some(bucket) => format!("s3://{bucket}/{path}"),
-            None => format!("/{path}"),
+            Some(bucket) => format!("s3://{bucket}/{key}"),
+            None => format!("/{key}"),
         }
     }
 
-    /// The text of one path segment. Paths hold raw segments (built with `Path::parse`,
-    /// never `Path::from`, which would escape `%`, `#`, `~` and the like): that is what
-    /// both S3 and object_store's local file system expect.
+    /// The text of one path segment. Paths hold raw segments (built with `key_path`,
+    /// never `Path::from`, which would escape `%`, `#`, `~` and the like, and collapse
+    /// `//`): that is what both S3 and object_store's local file system expect.
     pub fn segment(part: &object_store::path::PathPart<'_>) -> String {
-        part.as_ref().to_string()
+        keys::segment_text(part.as_ref())
     }
 
     /// `base` joined with the `/`-separated relative key `rel`.
@@ -104,14 +102,24 @@ impl Store {
         let joined = if base.as_ref().is_empty() {
             rel.to_string()
         } else {
-            format!("{base}/{rel}")
+            format!("{}/{rel}", path_key(base))
         };
-        raw_path(&joined)
+        key_path(&joined)
+    }
+
+    /// `base` joined with `key`, a key read from a document (a manifest's `files[]`, a
+    /// completion report). On S3 the key is exact, empty segments and all; on a file system
+    /// `a//b` is `a/b`, which is where a local copy of such keys lands.
+    pub fn join_key(&self, base: &Path, key: &str) -> Path {
+        match self.bucket {
+            Some(_) => Self::join(base, key),
+            None => Self::join(base, &collapse_empty_segments(key)),
+        }
     }
 
     /// The file-system path of a local `path`.
     pub fn local_path(path: &Path) -> std::path::PathBuf {
-        std::path::PathBuf::from(format!("/{path}"))
+        std::path::PathBuf::from(format!("/{}", path_key(path)))
     }
 
     /// The whole content of a (small) object.
@@ -171,8 +179,17 @@ impl Store {
     }
 }
 
+/// `key` without empty segments: `a//b/` is `a/b`.
+pub fn collapse_empty_segments(key: &str) -> String {
+    key.split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
-    let (provider, chain_region) = credentials::default_chain(bucket, options).await?;
+    let chain = credentials::default_chain(bucket, options).await?;
+    let (provider, chain_region) = (chain.object_store_provider(), chain.region.clone());
     let region = match (&options.region, chain_region, &options.endpoint_url) {
         (Some(r), _, _) => r.clone(),
         // A custom endpoint has no "bucket region" to discover.
@@ -196,7 +213,7 @@ async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
     };
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(bucket)
-        .with_region(region)
+        .with_region(region.clone())
         .with_credentials(provider)
         .with_retry(options.retry_config())
         // One try may take object_store's default 30 s, or less when --timeout is shorter:
@@ -217,8 +234,9 @@ async fn open_s3(bucket: &str, options: &S3Options) -> Result<Store> {
     })?;
     let url = ObjectStoreUrl::parse(format!("s3://{bucket}"))
         .map_err(|e| Error::Usage(format!("invalid bucket name {bucket:?}: {e}")))?;
+    let sdk = chain.s3_client(&region, options);
     Ok(Store {
-        object_store: Arc::new(s3),
+        object_store: Arc::new(s3_store::S3Store::new(Arc::new(s3), sdk, bucket)),
         url,
         bucket: Some(bucket.to_string()),
     })

@@ -222,6 +222,22 @@ pub fn files_under(dir: &Path) -> Vec<String> {
 impl S3Server {
     /// Starts a server whose buckets are a copy of `buckets_dir`'s subfolders.
     pub fn start(buckets_dir: &Path) -> S3Server {
+        Self::serve(buckets_dir, |root| s3s_fs::FileSystem::new(root).unwrap())
+    }
+
+    /// Like [`S3Server::start`], for keys with empty segments (`inv//src/…`), which a file
+    /// system cannot hold: a folder named [`EMPTY_SEGMENT`] on disk is an empty segment of
+    /// the keys the server shows.
+    pub fn start_with_empty_segments(buckets_dir: &Path) -> S3Server {
+        Self::serve(buckets_dir, |root| {
+            EmptySegments(s3s_fs::FileSystem::new(root).unwrap())
+        })
+    }
+
+    fn serve<B: s3s::S3>(
+        buckets_dir: &Path,
+        backend: impl FnOnce(&Path) -> B + Send + 'static,
+    ) -> S3Server {
         let root = tempfile::tempdir().unwrap();
         copy_dir(buckets_dir, root.path());
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -234,7 +250,7 @@ impl S3Server {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let fs = s3s_fs::FileSystem::new(&fs_root).unwrap();
+                let fs = backend(&fs_root);
                 let service = {
                     let mut b = s3s::service::S3ServiceBuilder::new(fs);
                     b.set_auth(s3s::auth::SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
@@ -287,6 +303,73 @@ impl S3Server {
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_REGION", "us-east-1");
         cmd
+    }
+}
+
+/// The on-disk folder name that stands for an empty key segment in
+/// [`S3Server::start_with_empty_segments`].
+pub const EMPTY_SEGMENT: &str = "(empty)";
+
+/// s3s-fs with keys mapped between S3 (`a//b`) and disk (`a/(empty)/b`); reads and
+/// listings only, which is what reading a delivery takes.
+struct EmptySegments(s3s_fs::FileSystem);
+
+fn key_to_disk(key: &str) -> String {
+    key.split('/')
+        .map(|s| if s.is_empty() { EMPTY_SEGMENT } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A listing prefix: its last segment is a partial name, kept as it is.
+fn prefix_to_disk(prefix: &str) -> String {
+    match prefix.rsplit_once('/') {
+        Some((dirs, last)) => format!("{}/{last}", key_to_disk(dirs)),
+        None => prefix.to_string(),
+    }
+}
+
+fn key_from_disk(key: &str) -> String {
+    key.split('/')
+        .map(|s| if s == EMPTY_SEGMENT { "" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[async_trait::async_trait]
+impl s3s::S3 for EmptySegments {
+    async fn get_object(
+        &self,
+        mut req: s3s::S3Request<s3s::dto::GetObjectInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::GetObjectOutput>> {
+        req.input.key = key_to_disk(&req.input.key);
+        self.0.get_object(req).await
+    }
+
+    async fn head_object(
+        &self,
+        mut req: s3s::S3Request<s3s::dto::HeadObjectInput>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::HeadObjectOutput>> {
+        req.input.key = key_to_disk(&req.input.key);
+        self.0.head_object(req).await
+    }
+
+    async fn list_objects_v2(
+        &self,
+        mut req: s3s::S3Request<s3s::dto::ListObjectsV2Input>,
+    ) -> s3s::S3Result<s3s::S3Response<s3s::dto::ListObjectsV2Output>> {
+        let asked = req.input.prefix.clone();
+        req.input.prefix = asked.as_deref().map(prefix_to_disk);
+        let mut resp = self.0.list_objects_v2(req).await?;
+        let out = &mut resp.output;
+        out.prefix = asked;
+        for object in out.contents.iter_mut().flatten() {
+            object.key = object.key.as_deref().map(key_from_disk);
+        }
+        for common in out.common_prefixes.iter_mut().flatten() {
+            common.prefix = common.prefix.as_deref().map(key_from_disk);
+        }
+        Ok(resp)
     }
 }
 

@@ -507,53 +507,111 @@ fn corrupt_data_files_never_panic() {
 }
 
 /// Item 18: S3 Inventory writes `prefix//source-bucket/…` when the destination prefix ends
-/// in `/`. s3inv's S3 client cannot address a key with an empty segment; it must say so,
-/// never read the key with `//` collapsed (another object, or nothing).
+/// in `/`. Such deliveries are read exactly (every format, verified, by configuration
+/// folder, dated folder and manifest), never as the key with `//` collapsed; a copy that
+/// collapsed the keys is named as such.
 #[test]
-fn s3_keys_with_an_empty_segment_are_refused_by_name() {
-    let server = crate::harness::S3Server::start(&crate::harness::buckets());
-    for location in [
-        "s3://acme-inventory/inv//acme-data/csv-all/",
-        // The collapsed twin exists: reading it instead would be a silent wrong answer.
-        "s3://acme-inventory//acme-data/csv-all/",
-        "s3://acme-inventory/acme-data//csv-all/2026-11-20T01-00Z/manifest.json",
-    ] {
-        let (code, out, err) = run(server.s3inv().args([
-            "sql",
-            location,
-            "SELECT count(*) FROM inventory",
-            "--endpoint-url",
-            &server.endpoint,
-        ]));
-        if location.starts_with("s3://acme-inventory//") {
-            // A leading `/` of the key is the bucket's separator doubled: nothing empty.
-            assert_eq!(code, 0, "{location}: {err}");
-            continue;
+fn s3_keys_with_an_empty_segment_are_read_exactly() {
+    use crate::harness::EMPTY_SEGMENT;
+    let buckets = tempfile::tempdir().unwrap();
+    let source = crate::harness::buckets().join("acme-inventory/acme-data");
+    // `dest/inv/(empty)/acme-data/…` on disk is `inv//acme-data/…` in S3.
+    let doubled = buckets
+        .path()
+        .join(format!("dest/inv/{EMPTY_SEGMENT}/acme-data"));
+    // The collapsed twin lacks its last data file: reading it instead fails or miscounts.
+    let collapsed = buckets.path().join("dest/inv/acme-data");
+    let configs = ["csv-all", "orc-all", "parquet-current"];
+    for config in configs {
+        for root in [&doubled, &collapsed] {
+            copy_dir(&source.join(config), &root.join(config));
+            let manifest_path = delivery_dir(&root.join(config)).join("manifest.json");
+            let manifest = std::fs::read_to_string(&manifest_path)
+                .unwrap()
+                .replace("\"acme-data/", "\"inv//acme-data/");
+            crate::harness::write_manifest(&root.join(config), &manifest);
         }
-        assert_eq!(code, 2, "{location}: {out}");
-        assert!(
-            err.contains("keys with an empty segment (`//`) cannot be read"),
-            "{location}: {err}"
-        );
+        let manifest: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(delivery_dir(&collapsed.join(config)).join("manifest.json")).unwrap(),
+        )
+        .unwrap();
+        let files = manifest["files"].as_array().unwrap();
+        assert!(files.len() > 1, "{config}");
+        let last = files.last().unwrap()["key"].as_str().unwrap();
+        let name = last.rsplit('/').next().unwrap();
+        std::fs::remove_file(collapsed.join(config).join("data").join(name)).unwrap();
     }
-    // A manifest whose files[] keys carry `//` is refused the same way.
-    let config = server.root.path().join("acme-inventory/acme-data/csv-all");
-    let manifest_path = config.join("2026-11-20T01-00Z/manifest.json");
-    let manifest = std::fs::read_to_string(&manifest_path)
-        .unwrap()
-        .replace("acme-data/csv-all/data/", "acme-data//csv-all/data/");
-    std::fs::write(&manifest_path, &manifest).unwrap();
-    let (code, _, err) = run(server.s3inv().args([
-        "sql",
-        "s3://acme-inventory/acme-data/csv-all/",
-        "SELECT count(*) FROM inventory",
-        "--no-verify",
+    // A copy that collapsed `//` in the data files' keys but not in the manifest's place.
+    let twin_manifest = buckets
+        .path()
+        .join(format!("twin/inv/{EMPTY_SEGMENT}/acme-data/csv-all"));
+    copy_dir(
+        &delivery_dir(&doubled.join("csv-all")),
+        &delivery_dir(&twin_manifest),
+    );
+    copy_dir(
+        &doubled.join("csv-all/data"),
+        &buckets.path().join("twin/inv/acme-data/csv-all/data"),
+    );
+    let server = crate::harness::S3Server::start_with_empty_segments(buckets.path());
+    let query = "SELECT count(*) AS n, sum(size) AS bytes FROM inventory";
+    for config in configs {
+        let (code, expected, err) = count_sql(&source.join(config), Path::new("/"), &[]);
+        assert_eq!(code, 0, "{err}");
+        assert!(expected.lines().count() == 2, "{expected}");
+        // A local copy (`aws s3 sync`) holds `inv//…` keys as `inv/…`, as any file system.
+        let (code, local, err) = count_sql(&doubled.join(config), Path::new("/"), &[]);
+        assert_eq!((code, local.as_str()), (0, expected.as_str()), "{err}");
+        for location in [
+            format!("s3://dest/inv//acme-data/{config}/"),
+            format!("s3://dest/inv//acme-data/{config}/2026-11-20T01-00Z/"),
+            format!("s3://dest/inv//acme-data/{config}/2026-11-20T01-00Z/manifest.json"),
+        ] {
+            let (code, out, err) = run(server.s3inv().args([
+                "sql",
+                &location,
+                query,
+                "--format",
+                "csv",
+                "--endpoint-url",
+                &server.endpoint,
+            ]));
+            assert_eq!(code, 0, "{location}: {err}");
+            assert_eq!(out, expected, "{location}");
+        }
+    }
+    // `deliveries` lists the folder under its exact key.
+    let (code, out, err) = run(server.s3inv().args([
+        "deliveries",
+        "s3://dest/inv//acme-data/csv-all/",
         "--endpoint-url",
         &server.endpoint,
     ]));
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("acme-data//csv-all/data/"), "{err}");
-    assert!(err.contains("keys with an empty segment"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("s3://dest/inv//acme-data/csv-all/2026-11-20T01-00Z/manifest.json"),
+        "{out}"
+    );
+    // The data files' keys lost their empty segment in a copy: the error names the twin
+    // that exists, and nothing is read from it.
+    let (code, out, err) = run(server.s3inv().args([
+        "sql",
+        "s3://twin/inv//acme-data/csv-all/",
+        query,
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("data file \"inv//acme-data/csv-all/data/"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "its twin with `//` collapsed to `/` exists at s3://twin/inv/acme-data/csv-all/data/"
+        ),
+        "{err}"
+    );
 }
 
 /// A whole bucket as the tag source (`--tags s3://bucket/`) is a folder like any other.

@@ -17,7 +17,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
 
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, check_writable};
 pub use new_folders::NewFolders;
 pub use numbers::{human_bytes, thousands};
 

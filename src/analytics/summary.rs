@@ -460,8 +460,7 @@ pub fn stuck_sentence(p: &PendingSplit, human_bytes: impl Fn(u64) -> String) -> 
     }
     let oldest = p
         .oldest_stuck_ms
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .and_then(crate::format::timestamp::format_millis)
         .unwrap_or_else(|| "unknown".into());
     Some(format!(
         "{} PENDING object{} ({}) {} been pending for more than {} (oldest last modified {oldest}): live replication will not finish {} by itself; re-drive with S3 Batch Replication.",

@@ -7,6 +7,10 @@
 //! echoes the manifest's encoded key, so it is percent-decoded once.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 
 use md5::{Digest, Md5};
 use serde::Deserialize;
@@ -56,7 +60,8 @@ pub struct JobReport {
     pub format: Option<String>,
     pub created: Option<String>,
     pub result_files: usize,
-    pub groups: BTreeMap<(String, String, String), (u64, String)>,
+    /// (task status, error code or "", HTTP status) -> (tasks, an example message).
+    pub groups: BTreeMap<(String, String, Option<u16>), (u64, String)>,
     pub failed: Vec<Task>,
     pub tasks: u64,
 }
@@ -171,6 +176,28 @@ impl Redrive<'_> {
 }
 
 impl JobReport {
+    /// The groups as one typed batch: `task_status`, `error_code` (text), `http_status`
+    /// (integer, null when the row had none), `tasks` (integer), `example_message`. Numbers
+    /// stay numbers in JSON and Parquet, so a script can sum `tasks` without parsing text.
+    pub fn groups_batch(&self) -> Result<RecordBatch> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("task_status", DataType::Utf8, false),
+            Field::new("error_code", DataType::Utf8, false),
+            Field::new("http_status", DataType::Int64, true),
+            Field::new("tasks", DataType::Int64, false),
+            Field::new("example_message", DataType::Utf8, false),
+        ]));
+        let g = &self.groups;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(g.keys().map(|k| &k.0))),
+            Arc::new(StringArray::from_iter_values(g.keys().map(|k| &k.1))),
+            Arc::new(Int64Array::from_iter(g.keys().map(|k| k.2.map(i64::from)))),
+            Arc::new(Int64Array::from_iter_values(g.values().map(|v| v.0 as i64))),
+            Arc::new(StringArray::from_iter_values(g.values().map(|v| &v.1))),
+        ];
+        RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))
+    }
+
     /// The failed tasks worth re-driving: all but those whose error code is permanent
     /// ([`PERMANENT_ERRORS`]), unless `include` names the code.
     pub fn redrive(&self, include: &[String]) -> Redrive<'_> {
@@ -196,7 +223,7 @@ impl JobReport {
             let key = (
                 task.status.clone(),
                 task.error_code.clone().unwrap_or_default(),
-                task.http_status.map(|c| c.to_string()).unwrap_or_default(),
+                task.http_status,
             );
             let entry = self.groups.entry(key).or_insert((0, task.message.clone()));
             entry.0 += 1;

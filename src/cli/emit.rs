@@ -28,8 +28,12 @@ struct Upload {
 }
 
 impl Emit {
-    /// Opens `target`. An S3 destination is checked for write access now, before any scan.
+    /// Opens `target`. A local file or an S3 destination is checked for write access now,
+    /// before any scan: a run must not read a whole delivery only to fail at the end.
     pub(super) async fn open(target: &Target, s3: &S3Options) -> Result<Emit> {
+        if let Target::File(path) = target {
+            crate::output::check_writable(path)?;
+        }
         let Target::S3(Location::S3 { bucket, key }) = target else {
             return Ok(Emit {
                 local: target.clone(),

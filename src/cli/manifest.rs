@@ -11,9 +11,7 @@ use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
 use crate::error::Result;
-use crate::output::{
-    OutputFormat, Target, human_bytes, text_batch, thousands, write_batch, write_text,
-};
+use crate::output::{OutputFormat, Target, human_bytes, thousands, write_batch, write_text};
 use crate::settings::RawManifest;
 use crate::table::{Session, SessionOptions};
 
@@ -314,29 +312,7 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
             path.display()
         );
     }
-    let rows: Vec<[String; 5]> = report
-        .groups
-        .iter()
-        .map(|((status, code, http), (n, msg))| {
-            [
-                status.clone(),
-                code.clone(),
-                http.clone(),
-                n.to_string(),
-                msg.clone(),
-            ]
-        })
-        .collect();
-    let batch = text_batch(
-        &[
-            "task_status",
-            "error_code",
-            "http_status",
-            "tasks",
-            "example_message",
-        ],
-        &rows,
-    )?;
+    let batch = report.groups_batch()?;
     if output.format == OutputFormat::Table {
         eprintln!(
             "{} tasks in {} result files ({} failed)",

@@ -39,7 +39,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// No progress line and no notes on stderr.
+    /// No progress line, steps or notes on stderr (except a report's notes that change what
+    /// its numbers mean).
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }

@@ -25,8 +25,15 @@ history/<source-bucket>__<config-id>__<created>.json into DIR (local or s3://).\
 failed_objects, failed_bytes, pending_objects, pending_bytes, stuck_pending, stuck_pending_bytes, \
 never_replicated_objects, never_replicated_bytes, unreplicated_objects, unreplicated_bytes, \
 unreplicated_objects_pct, unreplicated_bytes_pct, replicated_pct, newly_failed, left_failed, \
-became_stuck. Operators: > >= < <= == !=.\n\nExit codes: 0 no condition holds, 1 a --fail-on \
-condition holds (the reasons on one line), 2 error.\n\nCron: \
+became_stuck. Operators: > >= < <= == !=.\n\nnewly_failed, left_failed and became_stuck are \
+unknown without a comparison (the first delivery, --compare 0, no readable earlier delivery), \
+replicated_pct when no bytes need replicating: unknown is not 0, so a condition on an unknown \
+metric does not trigger, and a note says so (null in report.json, n/a or unknown in report.md \
+and report.html, left out of --metrics).\n\nNotes that change what the numbers mean (an \
+incomplete newest delivery skipped, an earlier delivery left out of the comparison, no \
+comparison, a condition not evaluated) are in report.json, report.md and report.html, and \
+printed on stderr even with --quiet.\n\nExit codes: 0 no condition holds, 1 a --fail-on \
+condition holds (the reasons on one line, printed before the files are written), 2 error.\n\nCron: \
 17 3 * * * s3inv report s3://acme-inventory/acme-data/daily/ --out s3://acme-ops/replication-report/ \
 --fail-on 'failed_objects>0' --fail-on 'stuck_pending>1000' --metrics /var/lib/node_exporter/s3inv.prom -q"
 )]
@@ -150,6 +157,7 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
             ),
         );
         print_notes(&d.notes, quiet);
+        let session_notes = d.notes.clone();
         let t = Instant::now();
         let (report, record) = build(&session, &source.location, &history, &options).await?;
         let p = &session.progress;
@@ -163,27 +171,47 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
                 t.elapsed().as_millis()
             ),
         );
-        let manifests = if args.with_manifests {
-            let mdest = Destination::open(&sub("manifests"), &source.s3).await?;
-            let m = write_manifests(
-                &session,
-                &mdest,
-                &ManifestOptions {
-                    force: true,
-                    ..ManifestOptions::default()
-                },
-            )
-            .await?;
-            Some(m.total().objects)
-        } else {
-            None
-        };
-        Ok::<_, Error>((report, record, manifests))
+        Ok::<_, Error>((session, report, record, session_notes))
     }
     .await;
     progress.finish();
-    let (report, record, manifests) = result?;
-    print_notes(&report.notes, quiet);
+    let (session, report, record, session_notes) = result?;
+    // The delivery's own notes were printed when it was opened (unless --quiet). Notes that
+    // change what the numbers mean are printed even with --quiet: a cron mail must show
+    // that yesterday's delivery was skipped. All of them are in the report files too.
+    for n in &report.notes {
+        let shown_at_open = !quiet && session_notes.contains(&n.text);
+        if !shown_at_open && (!quiet || n.weighs) {
+            eprintln!("s3inv: note: {}", n.text);
+        }
+    }
+    // The alert line comes before any output is written: a failing write (exit 2) must not
+    // hide what the numbers said.
+    let fired: Vec<String> = report
+        .alerts
+        .iter()
+        .filter(|a| a.triggered)
+        .map(|a| format!("{} (value {})", a.condition, a.shown_value()))
+        .collect();
+    if !fired.is_empty() {
+        eprintln!("s3inv: alert: {}", fired.join("; "));
+    }
+    let manifests = if args.with_manifests {
+        let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
+        let written = async {
+            let mdest = Destination::open(&sub("manifests"), &source.s3).await?;
+            let options = ManifestOptions {
+                force: true,
+                ..ManifestOptions::default()
+            };
+            write_manifests(&session, &mdest, &options).await
+        }
+        .await;
+        progress.finish();
+        Some(written?.total().objects)
+    } else {
+        None
+    };
     let t = Instant::now();
     let json = serde_json::to_string_pretty(&report).expect("json") + "\n";
     dest.write_whole("report.json", json.as_bytes()).await?;
@@ -222,15 +250,5 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
             t.elapsed().as_millis()
         ),
     );
-    let fired: Vec<String> = report
-        .alerts
-        .iter()
-        .filter(|a| a.triggered)
-        .map(|a| format!("{} (value {})", a.condition, a.shown_value()))
-        .collect();
-    if fired.is_empty() {
-        return Ok(0);
-    }
-    eprintln!("s3inv: alert: {}", fired.join("; "));
-    Ok(1)
+    Ok(if fired.is_empty() { 0 } else { 1 })
 }

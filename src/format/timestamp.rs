@@ -1,7 +1,19 @@
-//! Parsing of inventory CSV timestamps (`2024-05-06T22:37:48.000Z`) to epoch milliseconds.
+//! Parsing of inventory CSV timestamps (`2024-05-06T22:37:48.000Z`) to epoch milliseconds,
+//! and the one shape every output prints timestamps in.
 //!
 //! The exact AWS shape takes a branch-light fast path; anything else RFC 3339 goes
 //! through chrono.
+
+/// The one timestamp shape of every output (tables, CSV, JSON, NDJSON, report.json,
+/// summary.json, messages): RFC 3339 UTC with milliseconds, as AWS writes inventory CSVs
+/// (`2026-11-20T01:00:48.000Z`). Always three digits, so the text sorts as the time does
+/// and a parser never meets two shapes.
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+/// Epoch milliseconds in [`TIMESTAMP_FORMAT`]; `None` outside chrono's range.
+pub fn format_millis(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format(TIMESTAMP_FORMAT).to_string())
+}
 
 /// Epoch milliseconds of an ISO-8601/RFC 3339 UTC timestamp, or `None` if it is not one.
 pub fn parse_timestamp_millis(s: &[u8]) -> Option<i64> {

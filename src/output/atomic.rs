@@ -166,6 +166,19 @@ impl AtomicFile {
 
 /// A temporary file in `dest`'s folder, with the mode `dest` has, or `0666` less the umask
 /// when `dest` is new (the kernel applies the umask to the mode asked for at creation).
+/// Checks, before any data is read, that `target` can be written as [`AtomicFile::create`]
+/// will write it: a temporary file can be made beside the file it replaces (and is removed
+/// at once). A FIFO, device or descriptor is not opened here (opening a FIFO waits for its
+/// reader), so it is left to the write itself.
+pub fn check_writable(target: &Path) -> Result<()> {
+    match resolve(target)? {
+        Resolved::Direct => Ok(()),
+        Resolved::Replace(dest) => temp_beside(&dest)
+            .map(drop)
+            .map_err(|e| io_error(target, e)),
+    }
+}
+
 fn temp_beside(dest: &Path) -> std::io::Result<NamedTempFile> {
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -17,7 +17,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
 
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, check_writable};
 pub use new_folders::NewFolders;
 pub use numbers::{human_bytes, thousands};
 
@@ -97,8 +97,8 @@ impl Target {
     }
 }
 
-/// Timestamps print like AWS writes them.
-const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+/// Timestamps print like AWS writes them, in every format.
+pub(crate) use crate::format::timestamp::TIMESTAMP_FORMAT;
 
 /// Writes every batch of `stream` in `format` to `target`; returns the number of rows.
 /// A file target is complete or absent: it is renamed into place only after the last
@@ -205,11 +205,15 @@ pub fn write_text(text: &str, target: &Target) -> Result<()> {
     }
 }
 
-/// Writers that lack view-type support get plain Utf8/Binary.
+/// Writers that lack view-type support get plain Utf8/Binary. A timestamp with any zone is
+/// shown in UTC (the same instant), because [`TIMESTAMP_FORMAT`] ends in a literal `Z`.
 fn plain_type(t: &DataType) -> DataType {
     match t {
         DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
         DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != "UTC" => {
+            DataType::Timestamp(*unit, Some("UTC".into()))
+        }
         other => other.clone(),
     }
 }
@@ -271,11 +275,15 @@ impl<'a> BatchWriter<'a> {
             OutputFormat::Json => BatchWriter::Json(
                 datafusion::arrow::json::WriterBuilder::new()
                     .with_explicit_nulls(true)
+                    .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
+                    .with_timestamp_format(TIMESTAMP_FORMAT.to_string())
                     .build(sink),
             ),
             OutputFormat::Ndjson => BatchWriter::Ndjson(
                 datafusion::arrow::json::WriterBuilder::new()
                     .with_explicit_nulls(true)
+                    .with_timestamp_tz_format(TIMESTAMP_FORMAT.to_string())
+                    .with_timestamp_format(TIMESTAMP_FORMAT.to_string())
                     .build(sink),
             ),
             OutputFormat::Parquet => BatchWriter::Parquet(

@@ -69,8 +69,8 @@ pub fn long_form(summary: &Summary) -> Result<RecordBatch> {
 }
 
 fn iso(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+    crate::format::timestamp::format_millis(ms)
+        .map(Value::String)
         .unwrap_or(Value::Null)
 }
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::arrow::util::display::FormatOptions;
+use datafusion::arrow::util::pretty::pretty_format_batches_with_options;
+
+use crate::format::timestamp::TIMESTAMP_FORMAT;
 
 use crate::error::{Error, Result};
 
@@ -44,7 +47,11 @@ pub fn pretty(batches: &[RecordBatch]) -> Result<String> {
         .iter()
         .map(escape_batch)
         .collect::<Result<Vec<_>>>()?;
-    Ok(pretty_format_batches(&escaped)
+    // Timestamps in the one shape of every output (`…:48.000Z`), not arrow's default.
+    let options = FormatOptions::default()
+        .with_timestamp_tz_format(Some(TIMESTAMP_FORMAT))
+        .with_timestamp_format(Some(TIMESTAMP_FORMAT));
+    Ok(pretty_format_batches_with_options(&escaped, &options)
         .map_err(|e| Error::Query(e.to_string()))?
         .to_string())
 }

@@ -139,8 +139,11 @@ impl Condition {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Alert {
     pub condition: String,
-    /// `None` (null) when the metric does not apply to this delivery (e.g. `replicated_pct`
-    /// when no bytes need replicating); such a condition never triggers.
+    /// The metric the condition reads.
+    pub metric: String,
+    /// `None` (null) when the metric is unknown for this delivery (`replicated_pct` when no
+    /// bytes need replicating; `newly_failed`, `left_failed`, `became_stuck` without a
+    /// comparison); such a condition never triggers, and the report's notes say so.
     pub value: Option<f64>,
     pub triggered: bool,
 }
@@ -161,6 +164,7 @@ pub fn evaluate(conditions: &[Condition], metrics: &BTreeMap<String, f64>) -> Ve
             let value = metrics.get(&c.metric).copied();
             Alert {
                 condition: c.text.clone(),
+                metric: c.metric.clone(),
                 value,
                 triggered: value.is_some_and(|v| c.holds(v)),
             }

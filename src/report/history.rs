@@ -15,6 +15,10 @@ use crate::table::Session;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
     pub delivery: String,
+    /// Epoch milliseconds; written as RFC 3339 (`2026-11-20T01:00:00.000Z`) like every
+    /// other timestamp, read from either shape (records of s3inv before report version 2
+    /// hold the number).
+    #[serde(with = "created")]
     pub created: i64,
     pub objects: u64,
     pub bytes: u64,
@@ -45,6 +49,33 @@ impl TrendPoint {
             failed_objects: s.get("FAILED").objects,
             pending_objects: s.get("PENDING").objects,
             stuck_pending: stuck,
+        }
+    }
+}
+
+/// `TrendPoint::created` in JSON: an RFC 3339 string out, a string or a number in.
+mod created {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+        match crate::format::timestamp::format_millis(*ms) {
+            Some(t) => s.serialize_str(&t),
+            None => s.serialize_i64(*ms),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Millis(i64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        match Either::deserialize(d)? {
+            Either::Millis(ms) => Ok(ms),
+            Either::Text(t) => crate::format::timestamp::parse_timestamp_millis(t.as_bytes())
+                .ok_or_else(|| D::Error::custom(format!("not an RFC 3339 time: {t:?}"))),
         }
     }
 }

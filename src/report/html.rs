@@ -340,6 +340,11 @@ pub fn render(r: &Report) -> String {
         out.push_str(&items.join(" · "));
         out.push_str("</div>");
     }
+    // Notes change what the numbers mean (a delivery skipped, no comparison): shown before
+    // the numbers, not after them.
+    for n in &r.notes {
+        let _ = write!(out, "<p class=\"note\">Note: {}</p>", esc(&n.text));
+    }
     if r.pending.stuck.objects > 0 {
         let _ = write!(
             out,
@@ -347,7 +352,12 @@ pub fn render(r: &Report) -> String {
             thousands(r.pending.stuck.objects),
             human_bytes(r.pending.stuck.bytes),
             esc(&r.pending.older_than),
-            esc(r.pending.oldest_stuck.as_deref().unwrap_or("?"))
+            esc(r
+                .pending
+                .stuck
+                .oldest_last_modified
+                .as_deref()
+                .unwrap_or("?"))
         );
     }
 
@@ -422,6 +432,8 @@ pub fn render(r: &Report) -> String {
             );
         }
         out.push_str("</table>");
+    } else {
+        out.push_str("<p class=\"note\">No comparison: newly FAILED, left FAILED and became stuck are unknown (n/a).</p>");
     }
     out.push_str("</div>");
 
@@ -455,9 +467,6 @@ pub fn render(r: &Report) -> String {
         out.push_str("</table>");
     }
     out.push_str("</div>");
-    for n in &r.notes {
-        let _ = write!(out, "<p class=\"note\">{}</p>", esc(n));
-    }
     let _ = writeln!(
         out,
         "<p class=\"note\">Made by s3inv from {} — ages are measured at the delivery's creation time, so the report is reproducible.</p></main></body></html>",

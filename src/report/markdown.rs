@@ -43,7 +43,7 @@ pub fn render(r: &Report) -> String {
             r.pending.older_than,
             thousands(r.pending.stuck.objects),
             human_bytes(r.pending.stuck.bytes),
-            r.pending.oldest_stuck.as_deref().unwrap_or("?")
+            r.pending.stuck.oldest_last_modified.as_deref().unwrap_or("?")
         ));
     }
     for c in &r.comparisons {
@@ -58,6 +58,12 @@ pub fn render(r: &Report) -> String {
             thousands(c.left_failed.objects),
             thousands(c.became_stuck.objects)
         ));
+    }
+    if r.comparisons.is_empty() {
+        // Unknown is not 0: without an earlier delivery there is nothing to count.
+        out.push_str(
+            "- Since the previous delivery: newly FAILED unknown, left FAILED unknown, became stuck unknown (no comparison)\n",
+        );
     }
     let fired: Vec<String> = r
         .alerts
@@ -74,6 +80,9 @@ pub fn render(r: &Report) -> String {
             p.value.replace('`', "'"),
             human_bytes(p.unreplicated.bytes)
         ));
+    }
+    for n in &r.notes {
+        out.push_str(&format!("- Note: {}\n", n.text.replace('`', "'")));
     }
     out
 }

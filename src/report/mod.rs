@@ -28,8 +28,11 @@ use crate::table::Session;
 use crate::table::age::AgeBuckets;
 use alert::{Alert, Condition};
 
-/// Version of report.json; bumped only on incompatible changes.
-pub const REPORT_VERSION: u32 = 1;
+/// Version of report.json; bumped only on incompatible changes. 2: timestamps are RFC 3339
+/// strings everywhere (`trend[].created` was epoch milliseconds) and the oldest stuck
+/// PENDING object is `pending.stuck.oldest_last_modified`, as in summary.json (was
+/// `pending.oldest_stuck`).
+pub const REPORT_VERSION: u32 = 2;
 
 /// What the report compares and how.
 #[derive(Debug, Clone)]
@@ -113,9 +116,57 @@ pub struct Report {
     pub comparisons: Vec<Comparison>,
     pub trend: Vec<TrendPoint>,
     pub alerts: Vec<Alert>,
-    pub notes: Vec<String>,
-    #[serde(skip)]
+    pub notes: Vec<Note>,
+    /// Every `--fail-on` metric by name, `null` when unknown for this delivery (no
+    /// comparison, nothing to replicate); a metric absent here triggers no alert and is left
+    /// out of `--metrics`.
+    #[serde(serialize_with = "all_metrics")]
     pub metrics: BTreeMap<String, f64>,
+}
+
+/// A note for the report's reader (report.json `notes` holds its text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub text: String,
+    /// The note changes what the numbers mean (a delivery skipped or left out, no
+    /// comparison, an alert that could not be evaluated): it is printed on stderr even with
+    /// `--quiet`, so an unattended run's mail shows it. Notes that only echo the command
+    /// line (`--compare 0`) or housekeeping are not.
+    pub weighs: bool,
+}
+
+impl Note {
+    fn weighs(text: impl Into<String>) -> Note {
+        Note {
+            text: text.into(),
+            weighs: true,
+        }
+    }
+
+    fn aside(text: impl Into<String>) -> Note {
+        Note {
+            text: text.into(),
+            weighs: false,
+        }
+    }
+}
+
+impl Serialize for Note {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+fn all_metrics<S: serde::Serializer>(
+    m: &BTreeMap<String, f64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(alert::METRICS.len()))?;
+    for (name, _) in alert::METRICS {
+        map.serialize_entry(name, &m.get(*name))?;
+    }
+    map.end()
 }
 
 /// Headline numbers.
@@ -135,13 +186,19 @@ pub struct Totals {
 pub struct Pending {
     pub older_than: String,
     pub recent: Counts,
-    pub stuck: Counts,
-    pub oldest_stuck: Option<String>,
+    pub stuck: Stuck,
+}
+
+/// The stuck PENDING objects; the same shape as summary.json's `pending.stuck`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stuck {
+    pub objects: u64,
+    pub bytes: u64,
+    pub oldest_last_modified: Option<String>,
 }
 
 fn iso(ms: i64) -> Option<String> {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+    crate::format::timestamp::format_millis(ms)
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
@@ -227,8 +284,11 @@ pub async fn build(
     let pending = Pending {
         older_than: p.threshold_label.clone(),
         recent: p.recent.into(),
-        stuck: p.stuck.into(),
-        oldest_stuck: p.oldest_stuck_ms.and_then(iso),
+        stuck: Stuck {
+            objects: p.stuck.objects,
+            bytes: p.stuck.bytes,
+            oldest_last_modified: p.oldest_stuck_ms.and_then(iso),
+        },
     };
     let mut by_age: Vec<GroupLine> = marginal(&summary.groups, 1)
         .into_iter()
@@ -266,35 +326,134 @@ pub async fn build(
     let largest_failed = largest_failed(session, opts.top.max(10)).await?;
     step_log("largest_failed", session, started);
 
-    // Earlier deliveries of the same configuration.
-    let mut notes = Vec::new();
+    // What changes the meaning of the numbers goes into the report itself, not only to
+    // stderr: first the delivery's own notes (an incomplete newer delivery skipped).
+    let mut notes: Vec<Note> = delivery.notes.iter().map(Note::weighs).collect();
     let mut comparisons = Vec::new();
-    match config_location(location, delivery) {
+    // Why there is no comparison, when there is none: newly_failed, left_failed and
+    // became_stuck are then unknown, never 0.
+    let no_comparison: Option<(String, bool)> = match config_location(location, delivery) {
+        Some(_) if opts.compare == Some(0) => {
+            Some(("--compare 0 was given".into(), false))
+        }
         Some(config) => {
             // Earlier deliveries sit in the same bucket as the newest one.
             let store = delivery.store.clone();
-            let earlier = earlier_deliveries(&config, &store, delivery, opts).await?;
-            for (i, info) in earlier.iter().enumerate() {
-                let started = std::time::Instant::now();
-                let previous = open_delivery(&config, &store, Some(&AtSpec::Exact(info.name.clone())), opts.verify).await?;
-                let table = format!("earlier_{i}");
-                let (previous, columns) = session.attach(&table, previous, opts.verify).await?;
-                let cmp = compare::compare(session, &table, &previous, columns, &summary.totals, opts).await?;
-                tracing::info!(delivery = %info.name, elapsed_ms = started.elapsed().as_millis() as u64, "compared");
-                step_log(&format!("compare {}", info.name), session, started);
-                comparisons.push(cmp);
+            let earlier = earlier_deliveries(&config, &store, delivery).await?;
+            let mut left_out: Vec<(String, String)> = Vec::new();
+            let mut attempts = 0usize;
+            let mut try_compare = |info: DeliveryInfo| {
+                let table = format!("earlier_{attempts}");
+                attempts += 1;
+                let config = config.clone();
+                let store = store.clone();
+                let summary = &summary;
+                async move {
+                    if let Some(why) = unusable(&info) {
+                        return Err((info.name, why));
+                    }
+                    let started = std::time::Instant::now();
+                    let result = async {
+                        let previous = open_delivery(&config, &store, Some(&AtSpec::Exact(info.name.clone())), opts.verify).await?;
+                        let (previous, columns) = session.attach(&table, previous, opts.verify).await?;
+                        compare::compare(session, &table, &previous, columns, &summary.totals, opts).await
+                    }
+                    .await;
+                    match result {
+                        Ok(cmp) => {
+                            tracing::info!(delivery = %info.name, elapsed_ms = started.elapsed().as_millis() as u64, "compared");
+                            step_log(&format!("compare {}", info.name), session, started);
+                            Ok(cmp)
+                        }
+                        Err(e) => Err((info.name, e.to_string())),
+                    }
+                }
+            };
+            let wanted = opts.compare.unwrap_or(1);
+            for info in earlier.iter() {
+                // Each failed try may have cost a verification pass; a folder of broken
+                // deliveries (data files expired by a lifecycle rule) is not read whole.
+                if comparisons.len() == wanted || left_out.len() == MAX_LEFT_OUT {
+                    break;
+                }
+                match try_compare(info.clone()).await {
+                    Ok(c) => comparisons.push(c),
+                    Err(skip) => left_out.push(skip),
+                }
             }
-            if earlier.is_empty() {
-                notes.push("no earlier complete delivery of this configuration: no comparison".into());
+            // By default also the delivery 7 days earlier (within 12 h), when readable.
+            if opts.compare.is_none() {
+                let week = delivery.manifest.creation_timestamp_ms - 7 * 86_400_000;
+                let mut near: Vec<&DeliveryInfo> = earlier
+                    .iter()
+                    .filter(|d| {
+                        created_ms(d).is_some_and(|t| (t - week).abs() <= 12 * 3_600_000)
+                            && !comparisons.iter().any(|c| c.delivery == d.name)
+                            && !left_out.iter().any(|(n, _)| *n == d.name)
+                    })
+                    .collect();
+                near.sort_by_key(|d| created_ms(d).map(|t| (t - week).abs()));
+                for info in near {
+                    // Only deliveries older than the previous one compared qualify.
+                    if comparisons.first().is_some_and(|c| info.name >= c.delivery) {
+                        continue;
+                    }
+                    match try_compare(info.clone()).await {
+                        Ok(c) => {
+                            comparisons.push(c);
+                            break;
+                        }
+                        Err(skip) => left_out.push(skip),
+                    }
+                }
+            }
+            let previous = comparisons.first().map(|c| c.delivery.clone());
+            for (name, why) in &left_out {
+                let instead = match &previous {
+                    Some(p) if name > p => format!("; the previous delivery compared is {p}"),
+                    _ => String::new(),
+                };
+                notes.push(Note::weighs(format!(
+                    "earlier delivery {name} left out of the comparison: {why}{instead}"
+                )));
+            }
+            if !comparisons.is_empty() {
+                None
+            } else if earlier.is_empty() {
+                Some((
+                    format!(
+                        "no earlier delivery of this configuration in {config} (the first delivery)"
+                    ),
+                    true,
+                ))
+            } else {
+                Some((
+                    format!(
+                        "none of the {} earlier deliveries tried could be compared (see the notes on each)",
+                        left_out.len()
+                    ),
+                    true,
+                ))
             }
         }
-        None => notes.push("LOCATION is a manifest outside a dated delivery folder: no comparison with earlier deliveries".into()),
+        None => Some((
+            "LOCATION is a manifest outside a dated delivery folder, so earlier deliveries are unknown".into(),
+            true,
+        )),
+    };
+    if let Some((why, weighs)) = &no_comparison {
+        notes.push(Note {
+            text: format!(
+                "no comparison: {why}; newly_failed, left_failed and became_stuck are unknown"
+            ),
+            weighs: *weighs,
+        });
     }
 
     // History: this run's record plus what earlier runs stored.
     let record = HistoryRecord::from_summary(session, &summary);
     let (mut trend, history_notes) = history::read_trend(history_dir, &record.key).await?;
-    notes.extend(history_notes);
+    notes.extend(history_notes.into_iter().map(Note::aside));
     trend.retain(|t| t.delivery != record.point.delivery);
     for c in &comparisons {
         if !trend.iter().any(|t| t.delivery == c.delivery) {
@@ -338,24 +497,34 @@ pub async fn build(
     if let Some(p) = totals.replicated_pct {
         metrics.insert("replicated_pct".into(), p);
     }
-    let previous = comparisons.first();
-    metrics.insert(
-        "newly_failed".into(),
-        previous.map_or(0.0, |c| c.newly_failed.objects as f64),
-    );
-    metrics.insert(
-        "left_failed".into(),
-        previous.map_or(0.0, |c| c.left_failed.objects as f64),
-    );
-    metrics.insert(
-        "became_stuck".into(),
-        previous.map_or(0.0, |c| c.became_stuck.objects as f64),
-    );
+    // Unknown without a comparison: absent, so they are null in report.json, left out of
+    // --metrics and never fire a --fail-on (unknown is not 0).
+    if let Some(c) = comparisons.first() {
+        metrics.insert("newly_failed".into(), c.newly_failed.objects as f64);
+        metrics.insert("left_failed".into(), c.left_failed.objects as f64);
+        metrics.insert("became_stuck".into(), c.became_stuck.objects as f64);
+    }
     metrics.insert(
         "delivery_timestamp_seconds".into(),
         delivery.manifest.creation_timestamp_ms as f64 / 1000.0,
     );
     let alerts = alert::evaluate(&opts.fail_on, &metrics);
+    for a in alerts.iter().filter(|a| a.value.is_none()) {
+        let why = match a.metric.as_str() {
+            "newly_failed" | "left_failed" | "became_stuck" => no_comparison.as_ref().map_or_else(
+                || "no comparison".to_string(),
+                |(w, _)| format!("no comparison: {w}"),
+            ),
+            "replicated_pct" => {
+                "no bytes need replicating (an empty delivery, or only replicas)".into()
+            }
+            _ => "not applicable to this delivery".into(),
+        };
+        notes.push(Note::weighs(format!(
+            "--fail-on '{}' not evaluated: {} is unknown ({why}), so it does not trigger",
+            a.condition, a.metric
+        )));
+    }
 
     let report = Report {
         s3inv_report_version: REPORT_VERSION,
@@ -406,38 +575,41 @@ fn config_location(location: &Location, delivery: &crate::manifest::Delivery) ->
     })
 }
 
+/// Earlier deliveries left out before the report stops looking for one to compare with.
+const MAX_LEFT_OUT: usize = 10;
+
+/// Every earlier delivery of the configuration, newest first, usable or not: the caller
+/// notes those it has to leave out.
 async fn earlier_deliveries(
     config: &Location,
     store: &Store,
     delivery: &crate::manifest::Delivery,
-    opts: &ReportOptions,
 ) -> Result<Vec<DeliveryInfo>> {
     let current = delivery.name.clone().unwrap_or_default();
-    let created = delivery.manifest.creation_timestamp_ms;
     let mut earlier: Vec<DeliveryInfo> = list_deliveries(config, store)
         .await?
         .into_iter()
-        .filter(|d| d.complete && d.name < current && d.problem.is_none())
+        .filter(|d| d.name < current)
         .collect();
     earlier.sort_by(|a, b| b.name.cmp(&a.name));
-    if let Some(n) = opts.compare {
-        earlier.truncate(n);
-        return Ok(earlier);
+    Ok(earlier)
+}
+
+/// Why a listed delivery cannot be compared, if it cannot.
+fn unusable(d: &DeliveryInfo) -> Option<String> {
+    if let Some(problem) = &d.problem {
+        return Some(format!("unreadable ({problem})"));
     }
-    let mut chosen: Vec<DeliveryInfo> = earlier.first().cloned().into_iter().collect();
-    let week = created - 7 * 86_400_000;
-    if let Some(w) = earlier
-        .iter()
-        .filter(|d| {
-            d.creation_timestamp_ms
-                .is_some_and(|t| (t - week).abs() <= 12 * 3_600_000)
-        })
-        .min_by_key(|d| (d.creation_timestamp_ms.unwrap_or(0) - week).abs())
-        && !chosen.iter().any(|c| c.name == w.name)
-    {
-        chosen.push(w.clone());
-    }
-    Ok(chosen)
+    (!d.complete).then(|| "incomplete (no manifest.checksum)".to_string())
+}
+
+/// A delivery's creation time: its manifest's, else the time its folder is named after.
+fn created_ms(d: &DeliveryInfo) -> Option<i64> {
+    d.creation_timestamp_ms.or_else(|| {
+        chrono::NaiveDateTime::parse_from_str(&d.name, "%Y-%m-%dT%H-%MZ")
+            .ok()
+            .map(|t| t.and_utc().timestamp_millis())
+    })
 }
 
 async fn largest_failed(session: &Session, n: usize) -> Result<Vec<FailedObject>> {

@@ -344,3 +344,31 @@ fn an_empty_delivery_gives_empty_answers_in_every_format() {
         assert_eq!(out, "n\n0\n");
     }
 }
+
+#[test]
+fn timestamps_have_one_shape_in_every_format() {
+    // The delivery's creation time has zero milliseconds: the shape must still carry them
+    // (`…:00.000Z`), in every text format. A zoned timestamp is the same instant in UTC.
+    let config = generated("csv-all");
+    let sql = "SELECT delivery_time() AS t, \
+               arrow_cast(delivery_time(), 'Timestamp(Millisecond, Some(\"+05:00\"))') AS zoned";
+    let shape = "2026-11-20T01:00:00.000Z";
+    let out = |format: &str| {
+        let (code, out, err) = run(s3inv()
+            .arg("sql")
+            .arg(&config)
+            .arg(sql)
+            .args(["--format", format]));
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let json: serde_json::Value = serde_json::from_str(&out("json")).unwrap();
+    assert_eq!(json[0]["t"], shape);
+    assert_eq!(json[0]["zoned"], shape);
+    let ndjson: serde_json::Value = serde_json::from_str(out("ndjson").trim()).unwrap();
+    assert_eq!(ndjson["t"], shape);
+    assert_eq!(ndjson["zoned"], shape);
+    assert_eq!(out("csv"), format!("t,zoned\n{shape},{shape}\n"));
+    let table = out("table");
+    assert!(table.contains(&format!("| {shape} | {shape} |")), "{table}");
+}

@@ -10,6 +10,7 @@ mod manifest;
 mod off_path;
 mod output;
 mod queries;
+mod readme;
 mod real_fixtures;
 mod report;
 mod s3;

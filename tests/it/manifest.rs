@@ -1260,3 +1260,43 @@ fn job_report_reads_real_reports_and_result_csvs() {
         "{err}"
     );
 }
+
+#[test]
+fn job_report_numbers_are_numbers() {
+    let rows = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/batch-reports/sample-replicate-on-tag/rows");
+    let (code, out, err) = run(s3inv().arg("job-report").arg(&rows).args(["-f", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc[0],
+        serde_json::json!({"task_status": "failed", "error_code": "SrcObjectNotEligible",
+            "http_status": 500, "tasks": 1, "example_message": "Object is not eligible for replication"})
+    );
+    let total: u64 = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["tasks"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("groups.parquet");
+    let (code, _, err) = run(s3inv().arg("job-report").arg(&rows).arg("-o").arg(&parquet));
+    assert_eq!(code, 0, "{err}");
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&parquet).unwrap(),
+        )
+        .unwrap();
+    let schema = reader.schema().clone();
+    use datafusion::arrow::datatypes::DataType;
+    assert_eq!(
+        schema.field_with_name("http_status").unwrap().data_type(),
+        &DataType::Int64
+    );
+    assert_eq!(
+        schema.field_with_name("tasks").unwrap().data_type(),
+        &DataType::Int64
+    );
+}

@@ -306,3 +306,42 @@ fn table_output_escapes_terminal_controls_and_machine_formats_stay_exact() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json[0]["key"], "esc\u{1b}[2J\u{202e}txt.exe");
 }
+
+#[test]
+fn local_outputs_are_checked_before_any_data_is_read() {
+    // The delivery is corrupt (a data file's bytes do not match its MD5): a run that read
+    // data would fail on it. Each unwritable output must fail first, naming itself.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("acme-inventory/acme-data/csv-all");
+    crate::harness::copy_dir(&generated("csv-all"), &config);
+    let file = crate::harness::data_file(&config);
+    let len = std::fs::metadata(&file).unwrap().len() as usize;
+    std::fs::write(&file, vec![b'x'; len]).unwrap();
+    std::fs::write(dir.path().join("a-file"), "x").unwrap();
+    let blocked = dir.path().join("a-file/out.csv");
+    let blocked = blocked.to_str().unwrap();
+    let config = config.to_str().unwrap();
+    let folder = dir.path().to_str().unwrap();
+    for args in [
+        vec!["sql", config, COUNT, "-o", blocked],
+        vec!["sql", config, COUNT, "--output", folder],
+        vec!["summary", config, "-o", blocked],
+        vec!["deliveries", config, "-o", blocked],
+        vec!["manifest", config, "--out", blocked],
+    ] {
+        let (code, _, err) = run(s3inv().args(&args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(!err.contains("md5"), "{args:?}: {err}");
+        assert!(
+            err.contains(blocked) || err.contains(&format!("{folder} is a folder")),
+            "{args:?}: {err}"
+        );
+    }
+    // The checks leave nothing behind.
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a-file", "acme-inventory"]);
+}

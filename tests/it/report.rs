@@ -59,7 +59,7 @@ fn numbers_equal_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let (code, err, r) = report(&logs(), dir.path(), &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(r["s3inv_report_version"], 1);
+    assert_eq!(r["s3inv_report_version"], 2);
     let s = summary(&logs(), &[]);
     assert_eq!(r["totals"]["objects"], s["totals"]["objects"]);
     assert_eq!(r["totals"]["bytes"], s["totals"]["bytes"]);
@@ -74,7 +74,7 @@ fn numbers_equal_the_summary() {
             "{status}"
         );
     }
-    assert_eq!(r["pending"]["stuck"], json_counts(&s["pending"]["stuck"]));
+    assert_eq!(r["pending"]["stuck"], s["pending"]["stuck"]);
     assert_eq!(r["pending"]["recent"], s["pending"]["recent"]);
     // Breakdowns equal summary --by of the same dimension.
     for (field, by) in [
@@ -136,10 +136,6 @@ fn numbers_equal_the_summary() {
     ] {
         assert!(dir.path().join(name).exists(), "{name}");
     }
-}
-
-fn json_counts(v: &Value) -> Value {
-    serde_json::json!({ "objects": v["objects"], "bytes": v["bytes"] })
 }
 
 type Key = (String, Option<String>);
@@ -910,4 +906,249 @@ fn trend_deliveries(r: &Value) -> Vec<&str> {
         .iter()
         .map(|p| p["delivery"].as_str().unwrap())
         .collect()
+}
+
+/// The report files' text: (report.md, report.html).
+fn md_and_html(out: &Path) -> (String, String) {
+    (
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+    )
+}
+
+#[test]
+fn notes_that_change_the_numbers_reach_the_report_even_with_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("acme-inventory/acme-logs/csv-all");
+    crate::harness::copy_dir(&logs(), &copy);
+    // The newest delivery is still arriving (no manifest.checksum yet) …
+    std::fs::remove_file(copy.join("2026-11-27T01-00Z/manifest.checksum")).unwrap();
+    // … the previous one of the reported delivery has a manifest cut short …
+    let cut = copy.join("2026-11-25T01-00Z/manifest.json");
+    let text = std::fs::read_to_string(&cut).unwrap();
+    std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
+    // … and the one before it a data file whose bytes no longer match its MD5.
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(copy.join("2026-11-24T01-00Z/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let key = m["files"][0]["key"].as_str().unwrap();
+    let file = copy.join("data").join(Path::new(key).file_name().unwrap());
+    let len = std::fs::metadata(&file).unwrap().len() as usize;
+    std::fs::write(&file, vec![b'x'; len]).unwrap();
+
+    let out = dir.path().join("r");
+    // -q, as in the README's cron line.
+    let (code, err, r) = report(&copy, &out, &["-q"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["delivery"]["name"], "2026-11-26T01-00Z");
+    // "Since the previous delivery" is three days back, and everyone reading is told why.
+    assert_eq!(r["comparisons"].as_array().unwrap().len(), 1);
+    assert_eq!(r["comparisons"][0]["delivery"], "2026-11-23T01-00Z");
+    let notes: Vec<&str> = r["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    let skipped = "skipped incomplete deliveries (no manifest.checksum yet): 2026-11-27T01-00Z; using 2026-11-26T01-00Z";
+    let unreadable = "earlier delivery 2026-11-25T01-00Z left out of the comparison: unreadable (";
+    let corrupt = "earlier delivery 2026-11-24T01-00Z left out of the comparison: ";
+    let instead = "; the previous delivery compared is 2026-11-23T01-00Z";
+    assert_eq!(notes[0], skipped, "{notes:?}");
+    assert!(
+        notes[1].starts_with(unreadable) && notes[1].ends_with(instead),
+        "{notes:?}"
+    );
+    assert!(
+        notes[2].starts_with(corrupt)
+            && notes[2].contains("md5 mismatch")
+            && notes[2].contains(key)
+            && notes[2].ends_with(instead),
+        "{notes:?}"
+    );
+    let (md, html) = md_and_html(&out);
+    for n in &notes[..3] {
+        assert!(md.contains(&format!("- Note: {n}")), "{n}\n{md}");
+    }
+    assert!(
+        html.contains(&format!("<p class=\"note\">Note: {skipped}</p>")),
+        "{html}"
+    );
+    assert!(
+        html.contains(unreadable) && html.contains(corrupt),
+        "{html}"
+    );
+    // --quiet hides the steps, not what changes the meaning of the numbers.
+    assert!(!err.contains("step="), "{err}");
+    assert!(err.contains(&format!("s3inv: note: {skipped}\n")), "{err}");
+    assert!(err.contains(&format!("s3inv: note: {unreadable}")), "{err}");
+    assert!(err.contains(&format!("s3inv: note: {corrupt}")), "{err}");
+    // Without -q each note is printed once.
+    let (code, err, _) = report(&copy, &dir.path().join("r2"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches(skipped).count(), 1, "{err}");
+}
+
+#[test]
+fn without_a_comparison_the_changes_are_unknown_not_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    // --compare 0: asked for, so said in the report but not pushed into a quiet run's mail.
+    let out = dir.path().join("off");
+    let prom = dir.path().join("off.prom");
+    let (code, err, r) = report(
+        &logs(),
+        &out,
+        &[
+            "--compare",
+            "0",
+            "--fail-on",
+            "left_failed<1",
+            "--fail-on",
+            "failed_objects>0",
+            "--metrics",
+            prom.to_str().unwrap(),
+        ],
+    );
+    // failed_objects>0 holds; left_failed<1 is not evaluated (it used to hold with 0).
+    assert_eq!(code, 1, "{err}");
+    let failed = r["totals"]["statuses"]["FAILED"]["objects"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l == format!("s3inv: alert: failed_objects>0 (value {failed})")),
+        "{err}"
+    );
+    for m in ["newly_failed", "left_failed", "became_stuck"] {
+        assert_eq!(r["metrics"][m], Value::Null, "{m}");
+    }
+    assert_eq!(r["metrics"]["failed_objects"], failed as f64);
+    assert_eq!(r["alerts"][0]["value"], Value::Null);
+    assert_eq!(r["alerts"][0]["triggered"], false);
+    let why = "no comparison: --compare 0 was given; newly_failed, left_failed and became_stuck are unknown";
+    let not_evaluated = "--fail-on 'left_failed<1' not evaluated: left_failed is unknown (no comparison: --compare 0 was given), so it does not trigger";
+    let notes = r["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n == why), "{notes:?}");
+    assert!(notes.iter().any(|n| n == not_evaluated), "{notes:?}");
+    assert!(
+        err.contains(&format!("s3inv: note: {not_evaluated}\n")),
+        "{err}"
+    );
+    let (md, html) = md_and_html(&out);
+    assert!(
+        md.contains("newly FAILED unknown, left FAILED unknown, became stuck unknown"),
+        "{md}"
+    );
+    assert!(md.contains(&format!("- Note: {why}")), "{md}");
+    assert!(
+        html.contains("newly FAILED, left FAILED and became stuck are unknown (n/a)"),
+        "{html}"
+    );
+    let text = std::fs::read_to_string(&prom).unwrap();
+    check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(!text.contains("left_failed"), "{text}");
+    let (_, err, _) = report(&logs(), &dir.path().join("q"), &["--compare", "0", "-q"]);
+    assert!(!err.contains("note:"), "{err}");
+
+    // The first delivery of a configuration: nothing earlier exists, and the note says so.
+    let (code, err, r) = report(
+        &logs(),
+        &dir.path().join("first"),
+        &["--at", "2026-11-20", "--fail-on", "newly_failed>=0", "-q"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(r["comparisons"].as_array().unwrap().is_empty());
+    assert_eq!(r["metrics"]["newly_failed"], Value::Null);
+    let first = format!(
+        "no comparison: no earlier delivery of this configuration in {} (the first delivery); newly_failed, left_failed and became_stuck are unknown",
+        std::fs::canonicalize(logs()).unwrap().display()
+    );
+    let notes = r["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| *n == first), "{notes:?}");
+    assert!(err.contains(&format!("s3inv: note: {first}\n")), "{err}");
+
+    // Earlier deliveries exist but none can be read: that is a third reason.
+    let copy = dir.path().join("acme-inventory/acme-logs/csv-all");
+    crate::harness::copy_dir(&logs(), &copy);
+    std::fs::write(copy.join("2026-11-20T01-00Z/manifest.json"), "{").unwrap();
+    let (code, err, r) = report(&copy, &dir.path().join("none"), &["--at", "2026-11-21"]);
+    assert_eq!(code, 0, "{err}");
+    let notes = r["notes"].as_array().unwrap();
+    assert!(
+        notes.iter().any(|n| n
+            == "no comparison: none of the 1 earlier deliveries tried could be compared (see the notes on each); newly_failed, left_failed and became_stuck are unknown"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn report_timestamps_are_rfc3339_and_named_as_in_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err, _) = report(
+        &logs(),
+        dir.path(),
+        &["--at", "2026-11-26", "--compare", "0"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Earlier s3inv versions stored `created` as epoch milliseconds: still read.
+    let history = dir.path().join("history");
+    let name = std::fs::read_dir(&history)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&name).unwrap()).unwrap();
+    assert_eq!(record["point"]["created"], "2026-11-26T01:00:00.000Z");
+    record["point"]["created"] = Value::from(1_795_654_800_000i64);
+    std::fs::write(&name, record.to_string()).unwrap();
+    let (code, err, r2) = report(&logs(), dir.path(), &["--compare", "0"]);
+    assert_eq!(code, 0, "{err}");
+    let created: Vec<&Value> = r2["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| &t["created"])
+        .collect();
+    assert_eq!(
+        created,
+        ["2026-11-26T01:00:00.000Z", "2026-11-27T01:00:00.000Z"]
+    );
+    // One name per concept: report.json's stuck PENDING is summary.json's, field for field
+    // (acme-data has stuck objects, the oldest last modified at .960 s).
+    let data = crate::harness::generated("csv-all");
+    let (code, err, r) = report(&data, &dir.path().join("data"), &[]);
+    assert_eq!(code, 0, "{err}");
+    let s = summary(&data, &[]);
+    assert_eq!(r["pending"]["stuck"], s["pending"]["stuck"]);
+    assert_eq!(
+        r["pending"]["stuck"]["oldest_last_modified"],
+        "2025-10-09T07:38:44.960Z"
+    );
+    assert!(r["pending"].get("oldest_stuck").is_none());
+    assert_eq!(r["s3inv_report_version"], 2);
+}
+
+#[test]
+fn outputs_are_checked_before_the_scan_and_alerts_come_before_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    // An unwritable --metrics path fails at once, naming it; nothing is read.
+    let metrics = dir.path().join("no-such-folder/s3inv.prom");
+    let (code, err, _) = report(
+        &logs(),
+        &dir.path().join("r"),
+        &["--metrics", metrics.to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&metrics.display().to_string()), "{err}");
+    assert!(!err.contains("step=open"), "{err}");
+    // A write that fails after the scan (report.json is a folder) still shows the alert.
+    let out = dir.path().join("r2");
+    std::fs::create_dir_all(out.join("report.json")).unwrap();
+    let (code, err, _) = report(&logs(), &out, &["--fail-on", "failed_objects>0"]);
+    assert_eq!(code, 2, "{err}");
+    let alert = err.find("s3inv: alert: failed_objects>0 (value ");
+    let error = err.find("s3inv: error:");
+    assert!(alert.is_some() && error.is_some() && alert < error, "{err}");
 }

@@ -46,7 +46,18 @@ pub struct InventoryTable {
 impl InventoryTable {
     /// Prepares the table; for Parquet reads the first file's footer.
     pub async fn try_new(delivery: Arc<Delivery>, progress: SharedProgress) -> Result<Self> {
-        let files = Arc::new(delivery.files.clone());
+        // A 0-byte data file holds no rows in any format (AWS lists empty files with the
+        // empty MD5, d41d8cd9…); its size, and its MD5 unless --no-verify, were checked
+        // against the manifest before this. Readers would call it a corrupt gzip, ORC or
+        // Parquet file, so it is left out of the scan (and out of the footer reads below).
+        let files = Arc::new(
+            delivery
+                .files
+                .iter()
+                .filter(|f| f.size > 0)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         let first = files.first();
         let (reader, present) = match delivery.format() {
             FileFormat::Csv => {

@@ -164,7 +164,8 @@ pub struct OutputArgs {
     #[arg(long, short, value_parser = crate::output::OutputFormat::NAMES)]
     pub format: Option<String>,
 
-    /// Write to this file or s3:// object (complete or not at all) instead of stdout.
+    /// Write to this file or s3:// object (complete or not at all) instead of stdout; a
+    /// name ending in .gz is written gzip-compressed (e.g. failed.csv.gz).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }

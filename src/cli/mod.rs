@@ -263,7 +263,7 @@ async fn run_command(cli: Cli) -> crate::Result<i32> {
         Command::Manifest(args) => manifest::run(*args, quiet).await,
         Command::Report(args) => report::run(*args, quiet).await,
         Command::JobReport(args) => manifest::job_report(args).await,
-        Command::Deliveries(args) => deliveries::run(args).await,
+        Command::Deliveries(args) => deliveries::run(args, quiet).await,
         Command::Generate(args) => generate::run(args, quiet),
     }
 }

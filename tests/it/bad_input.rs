@@ -542,6 +542,28 @@ fn bad_input_matrix() {
 }
 
 #[test]
+fn a_file_given_as_location_is_named_as_not_a_manifest() {
+    // #11 item 7: "…/README.md/manifest.json: Not a directory" named the wrong cause.
+    let (_d, config) = delivery(FileFormat::Parquet);
+    let readme = config.join("README.md");
+    std::fs::write(&readme, "# notes\n").unwrap();
+    for file in [readme, data_file(&config)] {
+        let err = fails(&file, &[]);
+        assert!(
+            err.contains(&format!(
+                "no inventory manifest at {}: it is a file, not a manifest.json or an inventory folder",
+                file.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("Not a directory"), "{err}");
+        let (code, _, err) = run(s3inv().arg("deliveries").arg(&file));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("it is a file, not a manifest.json"), "{err}");
+    }
+}
+
+#[test]
 fn zero_byte_data_file_with_the_empty_md5_is_zero_rows() {
     // #11 item 8: an empty data file listed with the empty file's MD5 holds no rows; it
     // is not a corrupt gzip, ORC or Parquet file.
@@ -583,4 +605,26 @@ fn zero_byte_data_file_with_the_empty_md5_is_zero_rows() {
         crate::harness::replace_data_file(&config, &files[0], b"");
         assert_eq!(count(&[]), 0, "{format:?}");
     }
+}
+
+#[test]
+fn a_corrupt_parquet_footer_says_parquet_error_once() {
+    // #11 item 7: "…: cannot read Parquet footer: Parquet error: Parquet error: …".
+    let (_d, config) = delivery(FileFormat::Parquet);
+    let file = data_file(&config);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+    // The footer's first bytes made garbage; its length and PAR1 left as they were.
+    bytes[n - 8 - footer..n - 8 - footer + 50].fill(0xff);
+    crate::harness::replace_data_file(&config, &file, &bytes);
+    let err = fails(&config, &[]);
+    assert!(
+        err.starts_with(&format!(
+            "s3inv: error: {}: cannot read Parquet footer: Parquet error: ",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("Parquet error:").count(), 1, "{err}");
 }

@@ -16,6 +16,8 @@ mod summary;
 
 use std::path::PathBuf;
 
+pub use progress::{LogWriter, log_writer};
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
@@ -289,7 +291,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 fn print_notes(notes: &[String], quiet: bool) {
     if !quiet {
         for n in notes {
-            eprintln!("s3inv: note: {n}");
+            progress::message(&format!("s3inv: note: {n}"));
         }
     }
 }

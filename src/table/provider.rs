@@ -242,6 +242,11 @@ impl TableProvider for InventoryTable {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..COLUMNS.len()).collect());
+        // Every planned scan is one more pass over the files for the progress line.
+        self.progress.plan_scan(
+            self.files.len() as u64,
+            self.files.iter().map(|f| f.size).sum(),
+        );
         match &self.reader {
             None => self.scan_parquet(state, projection),
             Some(reader) => Ok(Arc::new(InventoryScanExec::new(

@@ -50,7 +50,7 @@ pub enum Error {
 
     /// A reader failed on a data file; the source keeps the underlying error (storage,
     /// ORC, Parquet) so callers can tell what it was.
-    #[error("{path}: {message}: {source}")]
+    #[error("{path}: {message}: {}", tidy(.path, &.source.to_string()))]
     Read {
         path: String,
         message: &'static str,
@@ -71,6 +71,32 @@ pub enum Error {
         "no aws credentials for s3://{bucket}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, run `aws sso login`, or use an instance role ({reason})"
     )]
     NoCredentials { bucket: String, reason: String },
+
+    /// `AWS_PROFILE` names a profile that neither AWS config file defines.
+    #[error(
+        "AWS_PROFILE={profile}: no such profile in {files}{known}; fix AWS_PROFILE, or add the profile (`aws configure --profile {profile}`)"
+    )]
+    NoSuchProfile {
+        profile: String,
+        files: String,
+        known: String,
+    },
+
+    /// The S3 endpoint cannot be reached at all (refused, unresolvable, timed out).
+    #[error("{location}: cannot reach {endpoint} ({reason}): {fix}")]
+    Unreachable {
+        location: String,
+        endpoint: String,
+        reason: String,
+        fix: &'static str,
+    },
+
+    /// S3 answered a HEAD with 403 and no body: a missing permission and rejected
+    /// credentials look the same.
+    #[error(
+        "access denied: s3://{bucket}/{key}: S3 answered 403 without saying why: either the credentials lack s3:GetObject (and s3:ListBucket) here, or they were rejected (wrong key or secret, expired session); `aws sts get-caller-identity` tells which: if it fails, fix the credentials, if it works, the permissions"
+    )]
+    Forbidden { bucket: String, key: String },
 
     /// The bucket does not exist (or is in another partition).
     #[error("bucket {bucket:?} does not exist (check the name in the s3:// location)")]
@@ -175,7 +201,7 @@ impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {
         match unwrap_ours(e) {
             Ok(ours) => ours,
-            Err(other) => Error::Query(one_line(&strip_df_prefixes(&other.to_string()))),
+            Err(other) => Error::Query(one_line(&tidy("", &strip_df_prefixes(&other.to_string())))),
         }
     }
 }
@@ -230,6 +256,23 @@ fn find_ours_ref(e: &DataFusionError) -> Option<String> {
 
 /// DataFusion prefixes messages with the variant ("Error during planning: ", "External
 /// error: "); users want the sentence, lowercased like ours.
+/// A reader's error text made readable: a label its layers repeat ("Parquet error:
+/// Parquet error: …") said once, and `path` (a local file, `/…`) named with its leading
+/// slash where the text quotes object_store's slash-less form of it.
+fn tidy(path: &str, text: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in text.split(": ") {
+        if parts.last() != Some(&part) {
+            parts.push(part);
+        }
+    }
+    let mut out = parts.join(": ");
+    if let Some(relative) = path.strip_prefix('/') {
+        out = out.replace(&format!(" {relative}"), &format!(" {path}"));
+    }
+    out
+}
+
 fn strip_df_prefixes(msg: &str) -> String {
     let mut m = msg.trim();
     for prefix in [
@@ -272,6 +315,21 @@ mod tests {
         assert_eq!(
             back.to_string(),
             "data/a.csv.gz: line 3: expected 18 fields, found 17"
+        );
+    }
+
+    #[test]
+    fn reader_errors_say_their_label_once_and_keep_the_leading_slash() {
+        // #11 item 7: "Parquet error: Parquet error: …" and object_store's "tmp/…".
+        let e = Error::Read {
+            path: "/tmp/d/a.parquet".into(),
+            message: "cannot read Parquet footer",
+            source: "Parquet error: Parquet error: Object at location tmp/d/a.parquet not found"
+                .into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "/tmp/d/a.parquet: cannot read Parquet footer: Parquet error: Object at location /tmp/d/a.parquet not found"
         );
     }
 

@@ -9,7 +9,10 @@ fn main() {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        // Through the progress line (never glued to it), and coloured only on a terminal:
+        // escape codes in a log file or cron mail are noise.
+        .with_writer(s3inv::cli::log_writer)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

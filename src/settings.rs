@@ -146,18 +146,14 @@ pub struct OutputSettings {
 
 impl RawOutput {
     /// `stdout_is_terminal` picks the default: a table for people, CSV for pipes. A file
-    /// output without `--format` takes the format from its extension.
+    /// output without `--format` takes the format from its extension; `.gz` after it asks
+    /// for gzip (the writer compresses, see `output::is_gzip`). An extension that names no
+    /// format is refused rather than silently written as CSV.
     pub fn validate(&self, stdout_is_terminal: bool) -> Result<OutputSettings> {
-        let from_extension = self.output.as_ref().and_then(|p| {
-            match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-                "csv" => Some(OutputFormat::Csv),
-                "json" => Some(OutputFormat::Json),
-                "ndjson" | "jsonl" => Some(OutputFormat::Ndjson),
-                "parquet" => Some(OutputFormat::Parquet),
-                "txt" => Some(OutputFormat::Table),
-                _ => None,
-            }
-        });
+        let (from_extension, gzip) = match &self.output {
+            Some(p) => output_extension(p, self.format.is_some())?,
+            None => (None, false),
+        };
         let format = match (&self.format, from_extension, &self.output) {
             (Some(f), _, _) => OutputFormat::parse(f)?,
             (None, Some(f), _) => f,
@@ -165,6 +161,11 @@ impl RawOutput {
             (None, None, None) if stdout_is_terminal => OutputFormat::Table,
             (None, None, None) => OutputFormat::Csv,
         };
+        if gzip && format == OutputFormat::Parquet {
+            return Err(Error::Usage(
+                "parquet output is compressed inside the file: drop the .gz from --output".into(),
+            ));
+        }
         let target = match &self.output {
             Some(p) => Target::from_path(p, "--output")?,
             None => Target::Stdout,
@@ -176,6 +177,42 @@ impl RawOutput {
         }
         Ok(OutputSettings { format, target })
     }
+}
+
+/// The extensions `--output` understands, as shown in messages.
+pub const OUTPUT_EXTENSIONS: &str = ".csv, .json, .ndjson, .jsonl, .parquet, .txt (table), each text one optionally followed by .gz";
+
+/// The format `path`'s extension names (none for a path without one) and whether it ends
+/// in `.gz`. With `--format` given (`explicit`) any extension is accepted.
+fn output_extension(
+    path: &std::path::Path,
+    explicit: bool,
+) -> Result<(Option<OutputFormat>, bool)> {
+    let ext = |p: &std::path::Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+    };
+    let (inner, gzip) = match ext(path).as_deref() {
+        Some("gz") => (ext(&path.with_extension("")), true),
+        other => (other.map(str::to_string), false),
+    };
+    let format = match inner.as_deref() {
+        None => None,
+        Some("csv") => Some(OutputFormat::Csv),
+        Some("json") => Some(OutputFormat::Json),
+        Some("ndjson" | "jsonl") => Some(OutputFormat::Ndjson),
+        Some("parquet") => Some(OutputFormat::Parquet),
+        Some("txt") => Some(OutputFormat::Table),
+        Some(_) if explicit => None,
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "--output {}: unknown extension .{other}; use {OUTPUT_EXTENSIONS}, or give --format",
+                path.display()
+            )));
+        }
+    };
+    Ok((format, gzip))
 }
 
 /// Where the SQL of `s3inv sql` comes from.

@@ -178,6 +178,14 @@ impl CannedQuery {
                     p.name
                 )));
             }
+            // A parameter whose default is a whole number takes whole numbers only: a word
+            // would reach the SQL as a column name and fail as "no field named x".
+            if p.default.parse::<u64>().is_ok() && value.parse::<u64>().is_err() {
+                return Err(Error::Usage(format!(
+                    "invalid value {value:?} for parameter {} of query {}: use a whole number, like {} ({})",
+                    p.name, self.name, p.default, p.meaning
+                )));
+            }
             sql = sql.replace(&format!("${{{}}}", p.name), value);
         }
         self.fill_builtins(sql)
@@ -277,6 +285,13 @@ mod tests {
         assert!(sql.contains("key_prefix(key, 3)"));
         assert!(q.render(&[("depth".into(), "1; DROP".into())]).is_err());
         assert!(q.render(&[("deep".into(), "1".into())]).is_err());
+        // A word where a number belongs is named, not passed to SQL as a column.
+        assert_eq!(
+            q.render(&[("depth".into(), "x".into())])
+                .unwrap_err()
+                .to_string(),
+            "invalid value \"x\" for parameter depth of query unreplicated_by_prefix: use a whole number, like 2 (prefix depth: the key up to its N-th '/')"
+        );
         assert!(find("nope").is_err());
         assert!(find("status_totals.sql").is_ok());
     }

@@ -16,12 +16,22 @@ use crate::manifest::list_deliveries;
 use crate::output::write_batch;
 use crate::storage::Store;
 
-pub(super) async fn run(args: DeliveriesArgs) -> Result<i32> {
+pub(super) async fn run(args: DeliveriesArgs, quiet: bool) -> Result<i32> {
     let source = args.store.raw(&args.location).validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let emit = Emit::open(&output.target, &source.s3).await?;
     let store = Store::open(&source.location, &source.s3).await?;
     let list = list_deliveries(&source.location, &store).await?;
+    if list.is_empty() {
+        // An empty listing is an answer (exit 0), but say where it looked.
+        super::print_notes(
+            &[format!(
+                "no dated delivery folders (YYYY-MM-DDTHH-MMZ) in {}; LOCATION is a configuration folder …/<source-bucket>/<config-id>/",
+                source.location
+            )],
+            quiet,
+        );
+    }
     let schema = Arc::new(Schema::new(vec![
         Field::new("delivery", DataType::Utf8, false),
         Field::new("complete", DataType::Boolean, false),

@@ -105,11 +105,11 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
                 let written = write_delivery(&root, &opts, &spec)?;
                 if !quiet {
                     eprintln!(
-                        "wrote {} ({} rows, {} files, {} bytes)",
+                        "wrote {} ({}, {}, {})",
                         written.manifest.display(),
-                        written.rows,
-                        written.files,
-                        written.bytes
+                        crate::output::count(written.rows, "row"),
+                        crate::output::count(written.files as u64, "file"),
+                        crate::output::count(written.bytes, "byte")
                     );
                 }
             }

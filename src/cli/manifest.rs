@@ -11,8 +11,9 @@ use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
 use crate::error::Result;
-use crate::output::{OutputFormat, Target, human_bytes, thousands, write_batch, write_text};
+use crate::output::{OutputFormat, Target, count, human_bytes, thousands, write_batch, write_text};
 use crate::settings::RawManifest;
+use crate::storage::Location;
 use crate::table::{Session, SessionOptions};
 
 #[derive(Debug, Args)]
@@ -193,12 +194,56 @@ async fn run_to(args: ManifestArgs, quiet: bool) -> Result<i32> {
         let text = serde_json::to_string_pretty(&report.summary).expect("json") + "\n";
         write_text(&text, &crate::output::Target::Stdout)?;
     } else {
-        write_text(&human(&dest, &report), &crate::output::Target::Stdout)?;
+        let region = if report.jobs.is_empty() {
+            None
+        } else {
+            job_region(&source.location, &source.s3).await
+        };
+        write_text(
+            &human(&dest, &report, region.as_deref()),
+            &crate::output::Target::Stdout,
+        )?;
     }
     Ok(0)
 }
 
-fn human(dest: &Destination, r: &ManifestReport) -> String {
+/// The Region to create the Batch Operations job in: the source bucket's, which is the
+/// inventory's (S3 Inventory delivers only to a bucket in the source bucket's Region).
+/// `--region` when given, else asked of S3 for an s3:// delivery on AWS; `None` when it
+/// cannot be known (a local copy, a custom endpoint), and the command shows a placeholder.
+async fn job_region(location: &Location, s3: &crate::storage::S3Options) -> Option<String> {
+    if let Some(r) = &s3.region {
+        return Some(r.clone());
+    }
+    match location {
+        Location::S3 { bucket, .. } if s3.endpoint_url.is_none() => {
+            object_store::aws::resolve_bucket_region(bucket, &Default::default())
+                .await
+                .ok()
+        }
+        _ => None,
+    }
+}
+
+/// The `aws s3control create-job` command for the job request `job`: a local request is
+/// read with `file://`, one written to S3 is read with `aws s3 cp … -` (the AWS CLI reads
+/// `file://` only from the local disk).
+fn create_job_command(job: &crate::batch::dest::Written, s3: bool, region: Option<&str>) -> String {
+    let region = region.unwrap_or("REGION");
+    if s3 {
+        format!(
+            "aws s3control create-job --region {region} --cli-input-json \"$(aws s3 cp {} -)\"",
+            job.location
+        )
+    } else {
+        format!(
+            "aws s3control create-job --region {region} --cli-input-json file://{}",
+            job.location
+        )
+    }
+}
+
+fn human(dest: &Destination, r: &ManifestReport, region: Option<&str>) -> String {
     let total = r.total();
     let mut s = String::new();
     if total.objects == 0 {
@@ -210,8 +255,8 @@ fn human(dest: &Destination, r: &ManifestReport) -> String {
             .map(|(k, c)| format!("{k} {}", thousands(c.objects)))
             .collect();
         s.push_str(&format!(
-            "selected {} objects ({}): {}",
-            thousands(total.objects),
+            "selected {} ({}): {}",
+            count(total.objects, "object"),
             human_bytes(total.bytes),
             per.join(", ")
         ));
@@ -227,17 +272,17 @@ fn human(dest: &Destination, r: &ManifestReport) -> String {
     }
     for p in &r.parts {
         s.push_str(&format!(
-            "wrote {} ({} lines, {}, etag {})\n",
+            "wrote {} ({}, {}, etag {})\n",
             p.file.location,
-            thousands(p.lines),
+            count(p.lines, "line"),
             human_bytes(p.file.bytes),
             p.file.etag
         ));
     }
     if !r.parts.is_empty() {
         s.push_str(&format!(
-            "verified: {} lines re-read, every key decodes to its inventory key\n",
-            thousands(r.verified_lines)
+            "verified: {} re-read, every key decodes to its inventory key\n",
+            count(r.verified_lines, "line")
         ));
     }
     for j in &r.jobs {
@@ -245,9 +290,12 @@ fn human(dest: &Destination, r: &ManifestReport) -> String {
     }
     if let Some(first) = r.jobs.first() {
         s.push_str(&format!(
-            "submit with: aws s3control create-job --cli-input-json file://{}\n",
-            first.name
+            "submit with: {}\n",
+            create_job_command(first, dest.s3_bucket_and_prefix().is_some(), region)
         ));
+        if region.is_none() {
+            s.push_str("(REGION: the source bucket's Region; give --region to fill it in)\n");
+        }
     }
     s.push_str(&format!("summary: {}/summary.json\n", dest.shown()));
     s
@@ -291,7 +339,8 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
     let report = read_job_report(&source.location, &source.s3).await?;
     if let (Some(failed_manifest), Some(path)) = (failed_manifest, &args.failed_manifest) {
         let redrive = report.redrive(&args.include_error_code);
-        write_text(&redrive.lines(), failed_manifest.target())?;
+        let text = redrive.lines();
+        write_text(&text, failed_manifest.target())?;
         failed_manifest.finish().await?;
         if !redrive.skipped.is_empty() {
             let per: Vec<String> = redrive
@@ -300,24 +349,31 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
                 .map(|(code, n)| format!("{code} {}", thousands(*n)))
                 .collect();
             eprintln!(
-                "s3inv: note: {} failed tasks left out of {} (a retry cannot fix them as they are): {}; --include-error-code CODE re-drives them",
-                thousands(redrive.skipped.values().sum()),
+                "s3inv: note: {} left out of {} (a retry cannot fix them as they are): {}; --include-error-code CODE re-drives them",
+                count(redrive.skipped.values().sum(), "failed task"),
                 path.display(),
                 per.join(", ")
             );
         }
+        // What was written, counted from the text itself: the line count is what
+        // CreateJob will see, and an empty manifest is worth saying out loud.
         eprintln!(
-            "s3inv: note: {} tasks to re-drive written to {}",
-            thousands(redrive.tasks.len() as u64),
-            path.display()
+            "s3inv: wrote {}: {} (a Batch Operations CSV manifest of the failed tasks to re-drive{})",
+            path.display(),
+            count(text.lines().count() as u64, "line"),
+            if text.is_empty() {
+                ": nothing to re-drive"
+            } else {
+                ""
+            }
         );
     }
     let batch = report.groups_batch()?;
     if output.format == OutputFormat::Table {
         eprintln!(
-            "{} tasks in {} result files ({} failed)",
-            thousands(report.tasks),
-            report.result_files,
+            "{} in {} ({} failed)",
+            count(report.tasks, "task"),
+            count(report.result_files as u64, "result file"),
             thousands(report.failed.len() as u64)
         );
     }

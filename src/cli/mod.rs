@@ -16,6 +16,8 @@ mod summary;
 
 use std::path::PathBuf;
 
+pub use progress::{LogWriter, log_writer};
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
@@ -165,7 +167,8 @@ pub struct OutputArgs {
     #[arg(long, short, value_parser = crate::output::OutputFormat::NAMES)]
     pub format: Option<String>,
 
-    /// Write to this file or s3:// object (complete or not at all) instead of stdout.
+    /// Write to this file or s3:// object (complete or not at all) instead of stdout; a
+    /// name ending in .gz is written gzip-compressed (e.g. failed.csv.gz).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 }
@@ -263,7 +266,7 @@ async fn run_command(cli: Cli) -> crate::Result<i32> {
         Command::Manifest(args) => manifest::run(*args, quiet).await,
         Command::Report(args) => report::run(*args, quiet).await,
         Command::JobReport(args) => manifest::job_report(args).await,
-        Command::Deliveries(args) => deliveries::run(args).await,
+        Command::Deliveries(args) => deliveries::run(args, quiet).await,
         Command::Generate(args) => generate::run(args, quiet),
     }
 }
@@ -289,7 +292,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 fn print_notes(notes: &[String], quiet: bool) {
     if !quiet {
         for n in notes {
-            eprintln!("s3inv: note: {n}");
+            progress::message(&format!("s3inv: note: {n}"));
         }
     }
 }

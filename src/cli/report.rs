@@ -78,7 +78,7 @@ pub struct ReportArgs {
 
 fn step(quiet: bool, text: String) {
     if !quiet {
-        eprintln!("s3inv: {text}");
+        super::progress::message(&format!("s3inv: {text}"));
     }
 }
 
@@ -164,7 +164,8 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         step(
             quiet,
             format!(
-                "step=analyse rows={} bytes_read={} comparisons={} elapsed_ms={}",
+                "step=analyse rows={} rows_read={} bytes_read={} comparisons={} elapsed_ms={}",
+                Progress::get(&p.delivery_rows),
                 Progress::get(&p.rows),
                 Progress::get(&p.scanned_bytes),
                 report.comparisons.len(),

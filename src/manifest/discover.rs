@@ -182,10 +182,25 @@ pub async fn open_delivery(
             ));
         }
         path
+    } else if store.bucket.is_none() && is_plain_object(store, &path).await {
+        // Checked first: "…/README.md/manifest.json: Not a directory" names the wrong cause.
+        return Err(not_a_manifest(&shown));
     } else if at.is_none() && exists(store, &Store::join(&path, "manifest.json")).await? {
         Store::join(&path, "manifest.json")
     } else {
         let names = delivery_folders(store, &path).await?;
+        if names.is_empty() && is_plain_object(store, &path).await {
+            return Err(not_a_manifest(&shown));
+        }
+        if names.is_empty()
+            && let Location::Local(dir) = location
+            && !dir.exists()
+        {
+            return Err(Error::NoManifest {
+                location: shown,
+                reason: "the folder does not exist".into(),
+            });
+        }
         if names.is_empty() {
             return Err(Error::NoManifest {
                 location: shown,
@@ -247,6 +262,25 @@ pub async fn open_delivery(
     })
 }
 
+/// True when `path` is a file (an object), not a folder (a prefix).
+async fn is_plain_object(store: &Store, path: &Path) -> bool {
+    if path.as_ref().is_empty() {
+        return false;
+    }
+    match &store.bucket {
+        None => Store::local_path(path).is_file(),
+        Some(_) => store.object_store.head(path).await.is_ok(),
+    }
+}
+
+/// LOCATION names a file other than a manifest.json (a README, a data file).
+fn not_a_manifest(shown: &str) -> Error {
+    Error::NoManifest {
+        location: shown.to_string(),
+        reason: "it is a file, not a manifest.json or an inventory folder; point at a manifest.json, a dated delivery folder (…/<config-id>/2026-11-20T01-00Z/) or a configuration folder (…/<source-bucket>/<config-id>/)".into(),
+    }
+}
+
 async fn choose_delivery(
     store: &Store,
     folder: &Path,
@@ -284,12 +318,25 @@ async fn choose_delivery(
         }
         skipped.push(name.clone());
     }
+    let reason = match (at, skipped.as_slice()) {
+        // The user asked for this delivery: say how to read it as it is.
+        (Some(_), [one]) => format!(
+            "no complete delivery (manifest.checksum missing in {one}): {one} is incomplete; AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {}/{one}/ --no-verify",
+            shown.trim_end_matches('/')
+        ),
+        _ => format!(
+            "no complete delivery (manifest.checksum missing in {}); AWS writes it last, so the delivery may still be arriving{}",
+            skipped.join(", "),
+            if at.is_some() {
+                "; to read one as it is, give its dated folder with --no-verify"
+            } else {
+                ""
+            }
+        ),
+    };
     Err(Error::NoManifest {
         location: shown.to_string(),
-        reason: format!(
-            "no complete delivery (manifest.checksum missing in {}); AWS writes it last, so the delivery may still be arriving",
-            skipped.join(", ")
-        ),
+        reason,
     })
 }
 
@@ -436,11 +483,19 @@ async fn data_layout(
 /// Lists the deliveries of a configuration folder, oldest first.
 pub async fn list_deliveries(location: &Location, store: &Store) -> Result<Vec<DeliveryInfo>> {
     let folder = location.object_path()?;
+    if is_plain_object(store, &folder).await {
+        return Err(not_a_manifest(&location.to_string()));
+    }
     let names = delivery_folders(store, &folder).await?;
-    if names.is_empty() {
+    if names.is_empty()
+        && let Location::Local(dir) = location
+        && !dir.exists()
+    {
+        // S3 has no folders: an empty prefix and a missing one look the same and list
+        // nothing; a local folder can be told missing.
         return Err(Error::NoManifest {
             location: location.to_string(),
-            reason: "no dated delivery folders (YYYY-MM-DDTHH-MMZ); point at a configuration folder …/<source-bucket>/<config-id>/".into(),
+            reason: "the folder does not exist".into(),
         });
     }
     let mut out = Vec::with_capacity(names.len());

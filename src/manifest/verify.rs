@@ -28,6 +28,13 @@ pub async fn verify_data_files(
     concurrency: usize,
     progress: &SharedProgress,
 ) -> Result<()> {
+    // Without MD5s only sizes are asked for (HEAD): no bytes to count.
+    let bytes = if md5 {
+        files.iter().map(|f| f.size).sum()
+    } else {
+        0
+    };
+    progress.plan_verify(files.len() as u64, bytes);
     let results = futures::stream::iter(files.iter().cloned())
         .map(|file| {
             let store = store.clone();

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use atomic::{AtomicFile, check_writable};
 pub use new_folders::NewFolders;
-pub use numbers::{human_bytes, thousands};
+pub use numbers::{count, human_bytes, interval, thousands};
 
 use crate::error::{Error, Result};
 use crate::storage::Location;
@@ -109,11 +109,11 @@ pub async fn write_stream(
     target: &Target,
 ) -> Result<u64> {
     let schema = plain_schema(&stream.schema());
-    let (mut sink, file): (Box<dyn Write + Send>, Option<AtomicFile>) = match target {
+    let (mut sink, file): (Box<dyn Sink>, Option<AtomicFile>) = match target {
         Target::Stdout => (Box::new(std::io::BufWriter::new(std::io::stdout())), None),
         Target::File(path) => {
             let f = AtomicFile::create(path)?;
-            (Box::new(std::io::BufWriter::new(f.handle()?)), Some(f))
+            (file_sink(path, f.handle()?), Some(f))
         }
         Target::S3(location) => return Err(Target::not_local(location)),
     };
@@ -143,8 +143,7 @@ pub async fn write_stream(
     if format == OutputFormat::Json {
         sink.write_all(b"\n").map_err(io_err)?;
     }
-    sink.flush().map_err(io_err)?;
-    drop(sink);
+    sink.finish().map_err(io_err)?;
     if let Some(f) = file {
         f.commit()?;
     }
@@ -193,15 +192,54 @@ pub fn write_text(text: &str, target: &Target) -> Result<()> {
         }
         Target::File(path) => {
             let f = AtomicFile::create(path)?;
-            let mut h = f.handle()?;
-            h.write_all(text.as_bytes()).map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })?;
-            drop(h);
+            let mut h = file_sink(path, f.handle()?);
+            h.write_all(text.as_bytes())
+                .and_then(|_| h.finish())
+                .map_err(|e| Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
             f.commit()
         }
         Target::S3(location) => Err(Target::not_local(location)),
+    }
+}
+
+/// True when `path` ends in `.gz`: the file is written gzip-compressed (`-o out.csv.gz`).
+pub fn is_gzip(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// Where the writers write: a `Write` that must be finished, so a gzip trailer or a
+/// buffered tail that fails to reach the disk is an error rather than lost in a `drop`.
+trait Sink: Write + Send {
+    fn finish(self: Box<Self>) -> std::io::Result<()>;
+}
+
+impl<W: Write + Send> Sink for std::io::BufWriter<W> {
+    fn finish(mut self: Box<Self>) -> std::io::Result<()> {
+        self.flush()
+    }
+}
+
+impl<W: Write + Send> Sink for flate2::write::GzEncoder<W> {
+    fn finish(self: Box<Self>) -> std::io::Result<()> {
+        (*self).finish()?.flush()
+    }
+}
+
+/// The sink of a local file: gzip-compressed when its name ends in `.gz`.
+fn file_sink(path: &Path, file: std::fs::File) -> Box<dyn Sink> {
+    let buffered = std::io::BufWriter::new(file);
+    if is_gzip(path) {
+        Box::new(flate2::write::GzEncoder::new(
+            buffered,
+            flate2::Compression::default(),
+        ))
+    } else {
+        Box::new(buffered)
     }
 }
 
@@ -246,11 +284,11 @@ fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
 }
 
 enum BatchWriter<'a> {
-    Table(&'a mut Box<dyn Write + Send>, Vec<RecordBatch>, SchemaRef),
-    Csv(datafusion::arrow::csv::Writer<&'a mut Box<dyn Write + Send>>),
-    Json(datafusion::arrow::json::ArrayWriter<&'a mut Box<dyn Write + Send>>),
-    Ndjson(datafusion::arrow::json::LineDelimitedWriter<&'a mut Box<dyn Write + Send>>),
-    Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut Box<dyn Write + Send>>),
+    Table(&'a mut Box<dyn Sink>, Vec<RecordBatch>, SchemaRef),
+    Csv(datafusion::arrow::csv::Writer<&'a mut Box<dyn Sink>>),
+    Json(datafusion::arrow::json::ArrayWriter<&'a mut Box<dyn Sink>>),
+    Ndjson(datafusion::arrow::json::LineDelimitedWriter<&'a mut Box<dyn Sink>>),
+    Parquet(datafusion::parquet::arrow::ArrowWriter<&'a mut Box<dyn Sink>>),
 }
 
 fn arrow_err(e: impl std::fmt::Display) -> Error {
@@ -258,11 +296,7 @@ fn arrow_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl<'a> BatchWriter<'a> {
-    fn new(
-        format: OutputFormat,
-        sink: &'a mut Box<dyn Write + Send>,
-        schema: SchemaRef,
-    ) -> Result<Self> {
+    fn new(format: OutputFormat, sink: &'a mut Box<dyn Sink>, schema: SchemaRef) -> Result<Self> {
         Ok(match format {
             OutputFormat::Table => BatchWriter::Table(sink, Vec::new(), schema),
             OutputFormat::Csv => BatchWriter::Csv(

@@ -196,13 +196,13 @@ fn text_table(headers: &[String], rows: &[Vec<String>]) -> Result<String> {
 pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
     let total = summary.totals.total();
     let mut out = format!(
-        "delivery {} ({}, {} files, {}), {}\n",
+        "delivery {} ({}, {}, {}), {}\n",
         delivery
             .name
             .as_deref()
             .unwrap_or(&super::terminal::escape(&delivery.manifest_display)),
         delivery.manifest.file_format,
-        delivery.files.len(),
+        super::count(delivery.files.len() as u64, "file"),
         human_bytes(delivery.manifest.total_bytes()),
         if summary.all_versions {
             "all versions and delete markers"
@@ -273,8 +273,8 @@ pub fn text(summary: &Summary, delivery: &Delivery) -> Result<String> {
     out.push('\n');
     let unrep = summary.totals.unreplicated();
     out.push_str(&format!(
-        "not replicated (PENDING + FAILED + NONE): {} objects, {} ({} of bytes)\n",
-        thousands(unrep.objects),
+        "not replicated (PENDING + FAILED + NONE): {}, {} ({} of bytes)\n",
+        super::count(unrep.objects, "object"),
         human_bytes(unrep.bytes),
         pct(unrep.bytes, total.bytes)
     ));

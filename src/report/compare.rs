@@ -62,6 +62,13 @@ fn ints(batch: &datafusion::arrow::array::RecordBatch) -> Result<Vec<i64>> {
         .collect()
 }
 
+impl Comparison {
+    /// The time between the two deliveries for people: `12 hours`, `1 day`, `7 days`.
+    pub fn interval(&self) -> String {
+        crate::output::interval((self.days_earlier * 86_400_000.0).round() as i64)
+    }
+}
+
 /// Compares the session's `inventory` with the attached table `earlier`.
 pub(super) async fn compare(
     session: &Session,

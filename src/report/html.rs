@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{GroupLine, Report};
 use crate::analytics::summary::STATUSES;
-use crate::output::{human_bytes, thousands};
+use crate::output::{count, human_bytes, thousands};
 
 const COLORS: [(&str, &str); 5] = [
     ("COMPLETED", "#2e7d32"),
@@ -294,7 +294,7 @@ pub fn render(r: &Report) -> String {
         },
         "Not replicated",
         &human_bytes(t.unreplicated.bytes),
-        &format!("{} objects", thousands(t.unreplicated.objects)),
+        &count(t.unreplicated.objects, "object"),
     );
     card(
         &mut out,
@@ -412,7 +412,7 @@ pub fn render(r: &Report) -> String {
     out.push_str("<h2>Trend</h2><div class=\"panel\">");
     trend_chart(&mut out, r);
     if !r.comparisons.is_empty() {
-        out.push_str("<table><tr><th>compared with</th><th>days earlier</th><th>format</th><th>Δ FAILED</th><th>Δ PENDING</th><th>Δ NONE</th><th>Δ objects</th><th>newly FAILED</th><th>left FAILED</th><th>became stuck</th></tr>");
+        out.push_str("<table><tr><th>compared with</th><th>earlier by</th><th>format</th><th>Δ FAILED</th><th>Δ PENDING</th><th>Δ NONE</th><th>Δ objects</th><th>newly FAILED</th><th>left FAILED</th><th>became stuck</th></tr>");
         for c in &r.comparisons {
             let d = |s: &str| c.change.get(s).copied().unwrap_or_default().objects;
             let total: i64 = c.change.values().map(|v| v.objects).sum();
@@ -420,7 +420,7 @@ pub fn render(r: &Report) -> String {
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:+}</td><td>{:+}</td><td>{:+}</td><td>{:+}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.delivery),
-                c.days_earlier,
+                c.interval(),
                 esc(&c.format),
                 d("FAILED"),
                 d("PENDING"),

@@ -1,7 +1,7 @@
 //! report.md: a short Markdown summary fit for a chat message or a ticket.
 
 use super::Report;
-use crate::output::{human_bytes, thousands};
+use crate::output::{count, human_bytes, thousands};
 
 fn delivery_name(r: &Report) -> String {
     r.delivery["name"]
@@ -20,15 +20,15 @@ pub fn render(r: &Report) -> String {
         delivery_name(r)
     );
     out.push_str(&format!(
-        "- {} objects, {}; {} of bytes replicated\n",
-        thousands(t.objects),
+        "- {}, {}; {} of bytes replicated\n",
+        count(t.objects, "object"),
         human_bytes(t.bytes),
         t.replicated_pct
             .map_or_else(|| "n/a".into(), |p| format!("{p:.1}%"))
     ));
     out.push_str(&format!(
-        "- Not replicated: {} objects, {} — FAILED {} ({}), PENDING {} ({}), never replicated {} ({})\n",
-        thousands(t.unreplicated.objects),
+        "- Not replicated: {}, {} — FAILED {} ({}), PENDING {} ({}), never replicated {} ({})\n",
+        count(t.unreplicated.objects, "object"),
         human_bytes(t.unreplicated.bytes),
         thousands(get("FAILED").objects),
         human_bytes(get("FAILED").bytes),
@@ -39,9 +39,9 @@ pub fn render(r: &Report) -> String {
     ));
     if r.pending.stuck.objects > 0 {
         out.push_str(&format!(
-            "- Stuck PENDING (older than {}): {} objects, {}, oldest last modified {} — live replication will not finish them; re-drive with Batch Replication\n",
+            "- Stuck PENDING (older than {}): {}, {}, oldest last modified {} — live replication will not finish them; re-drive with Batch Replication\n",
             r.pending.older_than,
-            thousands(r.pending.stuck.objects),
+            count(r.pending.stuck.objects, "object"),
             human_bytes(r.pending.stuck.bytes),
             r.pending.stuck.oldest_last_modified.as_deref().unwrap_or("?")
         ));
@@ -49,10 +49,9 @@ pub fn render(r: &Report) -> String {
     for c in &r.comparisons {
         let f = c.change.get("FAILED").copied().unwrap_or_default();
         out.push_str(&format!(
-            "- Since {} ({} day{} earlier): FAILED {:+}, newly FAILED {}, left FAILED {}, became stuck {}\n",
+            "- Since {} ({} earlier): FAILED {:+}, newly FAILED {}, left FAILED {}, became stuck {}\n",
             c.delivery,
-            c.days_earlier,
-            if c.days_earlier == 1.0 { "" } else { "s" },
+            c.interval(),
             f.objects,
             thousands(c.newly_failed.objects),
             thousands(c.left_failed.objects),

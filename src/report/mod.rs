@@ -262,6 +262,8 @@ pub async fn build(
     };
     let started = std::time::Instant::now();
     let summary = summarize(session, &summary_options).await?;
+    // The summary is the first pass and reads every row of this delivery only.
+    session.progress.note_delivery_rows();
     step_log("summary", session, started);
 
     let totals_counts = summary.totals.total();
@@ -556,7 +558,8 @@ fn step_log(step: &str, session: &Session, started: std::time::Instant) {
         delivery = session.delivery.name.as_deref().unwrap_or(""),
         files = session.delivery.files.len(),
         bytes_read = Progress::get(&p.scanned_bytes),
-        rows = Progress::get(&p.rows),
+        rows = Progress::get(&p.delivery_rows),
+        rows_read = Progress::get(&p.rows),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "report step"
     );

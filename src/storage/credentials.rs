@@ -95,6 +95,9 @@ pub(super) async fn default_chain(bucket: &str, options: &S3Options) -> Result<C
             reason: "no credential provider configured".into(),
         })?;
     if let Err(e) = provider.provide_credentials().await {
+        if let Some(missing) = missing_profile() {
+            return Err(missing);
+        }
         return Err(Error::NoCredentials {
             bucket: bucket.to_string(),
             reason: first_line(&super::errors::error_chain(&e)),
@@ -110,4 +113,75 @@ pub(super) async fn default_chain(bucket: &str, options: &S3Options) -> Result<C
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
+}
+
+/// `AWS_PROFILE` naming a profile that is in neither AWS config file: the chain's own error
+/// for it is a generic "no credentials", which hides the typo.
+fn missing_profile() -> Option<Error> {
+    let profile = std::env::var("AWS_PROFILE")
+        .ok()
+        .filter(|p| !p.is_empty())?;
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let file = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".aws").join(default)))
+    };
+    let config = file("AWS_CONFIG_FILE", "config");
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
+    let mut known = Vec::new();
+    for (path, in_config) in [(&config, true), (&credentials, false)] {
+        let text = path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default();
+        known.extend(profile_names(&text, in_config));
+    }
+    if known.contains(&profile) {
+        return None;
+    }
+    known.sort();
+    known.dedup();
+    let shown = |p: &Option<std::path::PathBuf>| {
+        p.as_ref()
+            .map_or_else(|| "?".into(), |p| p.display().to_string())
+    };
+    Some(Error::NoSuchProfile {
+        profile,
+        files: format!("{} or {}", shown(&config), shown(&credentials)),
+        known: if known.is_empty() {
+            String::new()
+        } else {
+            format!(" (profiles there: {})", known.join(", "))
+        },
+    })
+}
+
+/// Profile names of an AWS config file (`[profile NAME]`, and `[default]`) or credentials
+/// file (`[NAME]`).
+fn profile_names(text: &str, config_file: bool) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix('[')?.strip_suffix(']')?.trim();
+            let name = match inner.strip_prefix("profile ") {
+                Some(n) => n.trim(),
+                None if !config_file || inner == "default" => inner,
+                None => return None,
+            };
+            Some(name.to_string())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_names_of_both_files() {
+        let config = "[default]\nregion = x\n[profile prod]\n[sso-session s]\n";
+        assert_eq!(profile_names(config, true), ["default", "prod"]);
+        assert_eq!(profile_names("[dev]\nkey = 1\n", false), ["dev"]);
+    }
 }

@@ -69,6 +69,16 @@ pub fn classify(
                         .into(),
             })
         }
+        // A HEAD response has no body, so no error code: S3 says 403 both for a missing
+        // permission and for rejected credentials.
+        (object_store::Error::PermissionDenied { .. }, Some(bucket))
+            if text.contains("performing HEAD") && !text.contains("AccessDenied") =>
+        {
+            Some(Error::Forbidden {
+                bucket: bucket.to_string(),
+                key: path.to_string(),
+            })
+        }
         (
             object_store::Error::PermissionDenied { .. }
             | object_store::Error::Unauthenticated { .. },
@@ -77,8 +87,58 @@ pub fn classify(
         (_, Some(_)) if text.contains("AccessDenied") || text.contains("403 Forbidden") => {
             Some(denied())
         }
+        (_, Some(_)) => unreachable(e, &text, display),
         _ => None,
     }
+}
+
+/// The endpoint could not be reached at all (no HTTP answer): which endpoint and why,
+/// instead of object_store's retry text. `None` for any other failure.
+fn unreachable(e: &object_store::Error, text: &str, display: &str) -> Option<Error> {
+    use object_store::client::{HttpError, HttpErrorKind};
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut connect = false;
+    let mut io_kind = None;
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<HttpError>() {
+            connect |= matches!(h.kind(), HttpErrorKind::Connect);
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        source = s.source();
+    }
+    if !connect {
+        return None;
+    }
+    let lower = text.to_ascii_lowercase();
+    let reason = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused",
+        Some(std::io::ErrorKind::TimedOut) => "connection timed out",
+        _ if lower.contains("connection refused") => "connection refused",
+        _ if lower.contains("dns error") || lower.contains("failed to lookup") => {
+            "the host name does not resolve"
+        }
+        _ if lower.contains("timed out") => "connection timed out",
+        _ => "cannot connect",
+    };
+    // "Error performing GET http://host:port/bucket/key in …": the origin of that URL.
+    let endpoint = text
+        .split_whitespace()
+        .find_map(|w| url::Url::parse(w).ok().filter(|u| u.has_host()))
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_else(|| "the S3 endpoint".into());
+    let fix = if endpoint.ends_with(".amazonaws.com") {
+        "check the network connection (and HTTPS_PROXY, if one is needed)"
+    } else {
+        "check --endpoint-url"
+    };
+    Some(Error::Unreachable {
+        location: display.to_string(),
+        endpoint,
+        reason: reason.into(),
+        fix,
+    })
 }
 
 /// Maps `e` (about `path`, shown as `display`) to our error.

@@ -46,7 +46,18 @@ pub struct InventoryTable {
 impl InventoryTable {
     /// Prepares the table; for Parquet reads the first file's footer.
     pub async fn try_new(delivery: Arc<Delivery>, progress: SharedProgress) -> Result<Self> {
-        let files = Arc::new(delivery.files.clone());
+        // A 0-byte data file holds no rows in any format (AWS lists empty files with the
+        // empty MD5, d41d8cd9…); its size, and its MD5 unless --no-verify, were checked
+        // against the manifest before this. Readers would call it a corrupt gzip, ORC or
+        // Parquet file, so it is left out of the scan (and out of the footer reads below).
+        let files = Arc::new(
+            delivery
+                .files
+                .iter()
+                .filter(|f| f.size > 0)
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         let first = files.first();
         let (reader, present) = match delivery.format() {
             FileFormat::Csv => {
@@ -231,6 +242,11 @@ impl TableProvider for InventoryTable {
         let projection = projection
             .cloned()
             .unwrap_or_else(|| (0..COLUMNS.len()).collect());
+        // Every planned scan is one more pass over the files for the progress line.
+        self.progress.plan_scan(
+            self.files.len() as u64,
+            self.files.iter().map(|f| f.size).sum(),
+        );
         match &self.reader {
             None => self.scan_parquet(state, projection),
             Some(reader) => Ok(Arc::new(InventoryScanExec::new(

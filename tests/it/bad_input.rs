@@ -540,3 +540,91 @@ fn bad_input_matrix() {
     assert_eq!(ours.len(), 1, "{err}");
     assert!(ours[0].contains("s3://b/inv"), "{err}");
 }
+
+#[test]
+fn a_file_given_as_location_is_named_as_not_a_manifest() {
+    // #11 item 7: "…/README.md/manifest.json: Not a directory" named the wrong cause.
+    let (_d, config) = delivery(FileFormat::Parquet);
+    let readme = config.join("README.md");
+    std::fs::write(&readme, "# notes\n").unwrap();
+    for file in [readme, data_file(&config)] {
+        let err = fails(&file, &[]);
+        assert!(
+            err.contains(&format!(
+                "no inventory manifest at {}: it is a file, not a manifest.json or an inventory folder",
+                file.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("Not a directory"), "{err}");
+        let (code, _, err) = run(s3inv().arg("deliveries").arg(&file));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("it is a file, not a manifest.json"), "{err}");
+    }
+}
+
+#[test]
+fn zero_byte_data_file_with_the_empty_md5_is_zero_rows() {
+    // #11 item 8: an empty data file listed with the empty file's MD5 holds no rows; it
+    // is not a corrupt gzip, ORC or Parquet file.
+    for format in crate::harness::FORMATS {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = s3inv::generate::GenerateOptions {
+            rows: 50,
+            files: 2,
+            ..bundled_options()
+        };
+        let config = write_generated(dir.path(), &opts, format, Versions::All);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(config.join("data"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let count = |extra: &[&str]| {
+            let (code, out, err) = run(s3inv()
+                .arg("sql")
+                .arg(&config)
+                .arg("SELECT count(*) AS n FROM inventory")
+                .args(["--format", "csv"])
+                .args(extra));
+            assert_eq!(code, 0, "{format:?}: {err}");
+            out.lines().nth(1).unwrap().parse::<u64>().unwrap()
+        };
+        let all = count(&[]);
+        crate::harness::replace_data_file(&config, &files[1], b"");
+        let manifest =
+            std::fs::read_to_string(delivery_dir(&config).join("manifest.json")).unwrap();
+        assert!(
+            manifest.contains("d41d8cd98f00b204e9800998ecf8427e"),
+            "{manifest}"
+        );
+        let left = count(&[]);
+        assert!(left > 0 && left < all, "{format:?}: {left} of {all}");
+        assert_eq!(count(&["--no-verify"]), left, "{format:?}");
+        // Both files empty: a delivery of no rows.
+        crate::harness::replace_data_file(&config, &files[0], b"");
+        assert_eq!(count(&[]), 0, "{format:?}");
+    }
+}
+
+#[test]
+fn a_corrupt_parquet_footer_says_parquet_error_once() {
+    // #11 item 7: "…: cannot read Parquet footer: Parquet error: Parquet error: …".
+    let (_d, config) = delivery(FileFormat::Parquet);
+    let file = data_file(&config);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+    // The footer's first bytes made garbage; its length and PAR1 left as they were.
+    bytes[n - 8 - footer..n - 8 - footer + 50].fill(0xff);
+    crate::harness::replace_data_file(&config, &file, &bytes);
+    let err = fails(&config, &[]);
+    assert!(
+        err.starts_with(&format!(
+            "s3inv: error: {}: cannot read Parquet footer: Parquet error: ",
+            file.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(err.matches("Parquet error:").count(), 1, "{err}");
+}

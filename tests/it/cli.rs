@@ -60,6 +60,16 @@ fn at_selects_a_day_or_an_exact_delivery() {
         err.contains("no complete delivery (manifest.checksum missing in 2026-11-22T01-00Z)"),
         "{err}"
     );
+    // #11 item 7: the asked-for delivery is incomplete; the message says how to read it.
+    let folder = format!("{}/2026-11-22T01-00Z/", config.display());
+    assert!(
+        err.contains(&format!(
+            "2026-11-22T01-00Z is incomplete; AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {folder} --no-verify"
+        )),
+        "{err}"
+    );
+    let (code, out, err) = count(&["--no-verify"], std::path::Path::new(&folder));
+    assert_eq!((code, out.as_str()), (0, "n\n30\n"), "{err}");
     let (code, _, err) = count(&["--at", "2026-12-01"], &config);
     assert_eq!(code, 2);
     assert!(err.contains("no delivery matches --at 2026-12-01; available: 2026-11-20T01-00Z, 2026-11-21T01-00Z, 2026-11-22T01-00Z"), "{err}");
@@ -91,6 +101,35 @@ fn deliveries_lists_dates_formats_files_bytes_and_completeness() {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .collect();
     assert!(sizes.contains(&bytes), "{bytes} not among {sizes:?}");
+}
+
+#[test]
+fn deliveries_of_an_empty_folder_is_an_empty_list_and_of_a_missing_one_an_error() {
+    // #11 item 7.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(s3inv()
+        .arg("deliveries")
+        .arg(dir.path())
+        .args(["--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "delivery,complete,format,files,bytes,created,problem,manifest\n"
+    );
+    assert!(
+        err.contains("note: no dated delivery folders (YYYY-MM-DDTHH-MMZ) in"),
+        "{err}"
+    );
+    let missing = dir.path().join("nope");
+    let (code, out, err) = run(s3inv().arg("deliveries").arg(&missing));
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        format!(
+            "s3inv: error: no inventory manifest at {}: the folder does not exist\n",
+            missing.display()
+        )
+    );
 }
 
 #[test]

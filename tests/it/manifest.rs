@@ -540,7 +540,7 @@ acme-data,a%20b.txt,v2,failed,403,AccessDenied,\"Access Denied, really\"\n";
         "acme-data,a%20b.txt,v2\n"
     );
     assert!(
-        err.contains("1 failed tasks left out of") && err.contains("SrcObjectNotEligible 1"),
+        err.contains("1 failed task left out of") && err.contains("SrcObjectNotEligible 1"),
         "{err}"
     );
     let (code, _, err) = run(s3inv()
@@ -1298,5 +1298,63 @@ fn job_report_numbers_are_numbers() {
     assert_eq!(
         schema.field_with_name("tasks").unwrap().data_type(),
         &DataType::Int64
+    );
+}
+
+#[test]
+fn the_printed_create_job_command_has_the_region_and_reads_the_request_where_it_is() {
+    // #11 item 8: it lacked --region, and for an s3:// DEST pointed at a local file.
+    let job = [
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/b",
+        "--manifest-url",
+        "s3://acme-ops/m",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m");
+    let mut args = job.to_vec();
+    args.extend(["--region", "eu-west-1"]);
+    let (code, stdout, err) = manifest(&generated("csv-all"), &out, &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains(&format!(
+            "submit with: aws s3control create-job --region eu-west-1 --cli-input-json file://{}/job-00001.json\n",
+            out.display()
+        )),
+        "{stdout}"
+    );
+    // A local delivery without --region: a placeholder, said to be one.
+    let (code, stdout, err) = manifest(
+        &generated("csv-all"),
+        &out,
+        &[&job[..], &["--force"]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains(&format!(
+            "submit with: aws s3control create-job --region REGION --cli-input-json file://{}/job-00001.json\n\
+             (REGION: the source bucket's Region; give --region to fill it in)\n",
+            out.display()
+        )),
+        "{stdout}"
+    );
+    // An s3:// DEST: the request is read from S3.
+    let server = S3Server::start(&buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let args = [&job[..2], &["--region", "us-east-1"]].concat();
+    let (code, stdout, err) = s3_manifest(&server, "s3://acme-ops/mj", &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains(
+            "submit with: aws s3control create-job --region us-east-1 --cli-input-json \"$(aws s3 cp s3://acme-ops/mj/job-00001.json -)\"\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        server
+            .root
+            .path()
+            .join("acme-ops/mj/job-00001.json")
+            .is_file()
     );
 }

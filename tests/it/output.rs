@@ -241,6 +241,14 @@ fn job_report_failed_manifest_goes_to_s3() {
         .arg(&local)
         .args(["--endpoint-url", &server.endpoint]));
     assert_eq!(code, 0, "{err}");
+    // #11 item 8: what was written, and how many lines.
+    assert!(
+        err.contains(&format!(
+            "s3inv: wrote {}: 2 lines (a Batch Operations CSV manifest of the failed tasks to re-drive)\n",
+            local.display()
+        )),
+        "{err}"
+    );
     let (code, _, err) = run(server
         .s3inv()
         .args(["job-report", "s3://acme-ops/reports/job-1/", "-f", "csv"])
@@ -344,4 +352,89 @@ fn local_outputs_are_checked_before_any_data_is_read() {
         .collect();
     names.sort();
     assert_eq!(names, ["a-file", "acme-inventory"]);
+}
+
+#[test]
+fn gz_output_is_gzip_and_an_unknown_extension_is_refused() {
+    // #11 item 8: `-o out.csv.gz` wrote plain CSV; `-o x.md` silently wrote CSV.
+    let config = generated("csv-all");
+    let dir = tempfile::tempdir().unwrap();
+    let sql = "SELECT key, size FROM inventory ORDER BY key, version_id";
+    let (code, plain, err) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(sql)
+        .args(["--format", "csv"]));
+    assert_eq!(code, 0, "{err}");
+    for (name, format) in [("out.csv.gz", None), ("out.gz", Some("csv"))] {
+        let out = dir.path().join(name);
+        let mut cmd = s3inv();
+        cmd.arg("sql").arg(&config).arg(sql).arg("-o").arg(&out);
+        if let Some(f) = format {
+            cmd.args(["--format", f]);
+        }
+        let (code, _, err) = run(&mut cmd);
+        assert_eq!(code, 0, "{err}");
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(&bytes[..2], [0x1f, 0x8b], "{name}: gzip magic");
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::MultiGzDecoder::new(&bytes[..]),
+            &mut text,
+        )
+        .unwrap();
+        assert_eq!(text, plain, "{name}");
+    }
+    // JSON too, through the text writer (summary --format json).
+    let out = dir.path().join("summary.json.gz");
+    let (code, _, err) = run(s3inv().arg("summary").arg(&config).arg("-o").arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&out).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(summary["totals"].is_object(), "{summary}");
+    for (name, message) in [
+        (
+            "x.md",
+            "--output {}: unknown extension .md; use .csv, .json, .ndjson, .jsonl, .parquet, .txt (table), each text one optionally followed by .gz, or give --format",
+        ),
+        (
+            "x.parquet.gz",
+            "parquet output is compressed inside the file: drop the .gz from --output",
+        ),
+    ] {
+        let out = dir.path().join(name);
+        let (code, stdout, err) = run(s3inv()
+            .arg("sql")
+            .arg(&config)
+            .arg(COUNT)
+            .arg("-o")
+            .arg(&out));
+        assert_eq!((code, stdout.as_str()), (2, ""), "{name}");
+        assert_eq!(
+            err,
+            format!(
+                "s3inv: error: {}\n",
+                message.replace("{}", &out.display().to_string())
+            ),
+            "{name}"
+        );
+        assert!(!out.exists(), "{name}");
+    }
+    // With --format, any name is taken as it is.
+    let out = dir.path().join("x.md");
+    let (code, _, err) = run(s3inv()
+        .arg("sql")
+        .arg(&config)
+        .arg(COUNT)
+        .args(["--format", "csv", "-o"])
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("n\n") && text.len() > 3, "{text}");
+    assert_eq!(text, crate::harness::sql_csv(&config, COUNT));
 }

@@ -1152,3 +1152,63 @@ fn outputs_are_checked_before_the_scan_and_alerts_come_before_writes() {
     let error = err.find("s3inv: error:");
     assert!(alert.is_some() && error.is_some() && alert < error, "{err}");
 }
+
+#[test]
+fn deliveries_hours_apart_logs_of_the_delivery_rows_and_no_colour_off_a_terminal() {
+    // #11 items 5 and 8: two deliveries 12 h apart read "0 days earlier"; the step line
+    // logged the rows of every pass (2,000,000 for a 1M-row delivery); RUST_LOG output
+    // carried ANSI colour into files; "1 files".
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        ("a", 1, "COMPLETED"),
+        ("b", 2, "FAILED"),
+        ("c", 3, "PENDING"),
+    ];
+    csv_delivery(dir.path(), "src", "cfg", NOV_20, &rows[..2]);
+    let newest = csv_delivery(dir.path(), "src", "cfg", NOV_20 + DAY / 2, &rows);
+    let config = newest.parent().unwrap();
+    let out = dir.path().join("out");
+    let (code, _, err) = run(s3inv()
+        .env("RUST_LOG", "s3inv=info")
+        .arg("report")
+        .arg(config)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("- Since 2026-11-20T01-00Z (12 hours earlier): FAILED +0,"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<tr><td>2026-11-20T01-00Z</td><td>12 hours</td>"),
+        "{html}"
+    );
+    let analyse = err
+        .lines()
+        .find(|l| l.starts_with("s3inv: step=analyse "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(analyse.contains(" rows=3 "), "{analyse}");
+    let rows_read: u64 = analyse
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("rows_read="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        rows_read > 3,
+        "the report reads the delivery more than once: {analyse}"
+    );
+    assert!(err.contains("report step"), "RUST_LOG=info logs: {err}");
+    assert!(
+        !err.contains('\x1b'),
+        "no escape codes off a terminal: {err:?}"
+    );
+    let (code, text, err) = run(s3inv().arg("summary").arg(config).args(["-f", "table"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.starts_with("delivery 2026-11-20T13-00Z (CSV, 1 file, "),
+        "{text}"
+    );
+}

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::emit::Emit;
-use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
+use super::{
+    OutputArgs, SourceArgs, print_delivery_notes, print_notes, progress::ProgressLine,
+    stdout_is_terminal,
+};
 use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestReport, write_manifests};
 use crate::batch::report::read_job_report;
@@ -182,7 +185,7 @@ async fn run_to(args: ManifestArgs, quiet: bool) -> Result<i32> {
         // Before verifying and scanning a large delivery: can we write at all?
         dest.check_writable().await?;
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
-        print_notes(&session.delivery.notes, quiet);
+        print_delivery_notes(&session.delivery.notes);
         let report = write_manifests(&session, &dest, &options).await?;
         Ok::<_, crate::Error>((dest, report))
     }

@@ -41,8 +41,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// No progress line, steps or notes on stderr (except a report's notes that change what
-    /// its numbers mean).
+    /// No progress line, steps or notes on stderr (except notes that change what the
+    /// numbers mean: a skipped incomplete delivery, a report's comparison left out).
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -295,6 +295,12 @@ fn print_notes(notes: &[String], quiet: bool) {
             progress::message(&format!("s3inv: note: {n}"));
         }
     }
+}
+
+/// The notes of opening a delivery (a newer, incomplete delivery skipped): printed even
+/// with `--quiet`, as the answer is then about an older delivery than the user may think.
+fn print_delivery_notes(notes: &[String]) {
+    print_notes(notes, false);
 }
 
 fn stdout_is_terminal() -> bool {

@@ -6,7 +6,7 @@ use std::time::Instant;
 use clap::Args;
 
 use super::emit::Emit;
-use super::{SourceArgs, print_notes, progress::ProgressLine};
+use super::{SourceArgs, print_delivery_notes, progress::ProgressLine};
 use crate::batch::dest::Destination;
 use crate::batch::manifest::{ManifestOptions, write_manifests};
 use crate::error::{Error, Result};
@@ -156,7 +156,7 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
                 started.elapsed().as_millis()
             ),
         );
-        print_notes(&d.notes, quiet);
+        print_delivery_notes(&d.notes);
         let session_notes = d.notes.clone();
         let t = Instant::now();
         let (report, record) = build(&session, &source.location, &history, &options).await?;
@@ -177,11 +177,11 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
     .await;
     progress.finish();
     let (session, report, record, session_notes) = result?;
-    // The delivery's own notes were printed when it was opened (unless --quiet). Notes that
+    // The delivery's own notes were printed when it was opened (even with --quiet). Notes that
     // change what the numbers mean are printed even with --quiet: a cron mail must show
     // that yesterday's delivery was skipped. All of them are in the report files too.
     for n in &report.notes {
-        let shown_at_open = !quiet && session_notes.contains(&n.text);
+        let shown_at_open = session_notes.contains(&n.text);
         if !shown_at_open && (!quiet || n.weighs) {
             eprintln!("s3inv: note: {}", n.text);
         }

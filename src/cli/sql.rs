@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::emit::Emit;
-use super::{SqlArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
+use super::{SqlArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::error::{Error, Result};
 use crate::output::write_stream;
 use crate::settings::{RawSql, SqlSource};
@@ -45,7 +45,7 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
     let progress = ProgressLine::start(Arc::clone(&options.progress), quiet);
     let result = async {
         let session = Session::open(&source.location, &source.s3, &options).await?;
-        print_notes(&session.delivery.notes, quiet);
+        print_delivery_notes(&session.delivery.notes);
         let stream = session.stream(&sql).await?;
         write_stream(stream, output.format, emit.target()).await
     }

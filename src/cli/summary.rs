@@ -5,7 +5,9 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::emit::Emit;
-use super::{OutputArgs, SourceArgs, print_notes, progress::ProgressLine, stdout_is_terminal};
+use super::{
+    OutputArgs, SourceArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal,
+};
 use crate::analytics::summary::{Dimension, summarize};
 use crate::analytics::tags::TagSource;
 use crate::error::Result;
@@ -115,7 +117,7 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
-        print_notes(&session.delivery.notes, quiet);
+        print_delivery_notes(&session.delivery.notes);
         let summary = summarize(&session, &options).await?;
         Ok::<_, crate::Error>((session, summary))
     }

@@ -8,6 +8,7 @@ pub mod age;
 mod blocking_read;
 mod counting_store;
 pub mod functions;
+mod parquet_progress;
 mod provider;
 mod pushdown;
 mod scan;

@@ -45,8 +45,12 @@ fn newest_complete_delivery_is_chosen_and_the_skip_is_noted() {
         err.contains("note: skipped incomplete deliveries (no manifest.checksum yet): 2026-11-22T01-00Z; using 2026-11-21T01-00Z"),
         "{err}"
     );
+    // #11 item 1: --quiet must not hide that the answer is about an older delivery.
     let (_, _, quiet_err) = count(&["--quiet"], &config);
-    assert!(quiet_err.is_empty(), "{quiet_err}");
+    assert_eq!(
+        quiet_err,
+        "s3inv: note: skipped incomplete deliveries (no manifest.checksum yet): 2026-11-22T01-00Z; using 2026-11-21T01-00Z\n"
+    );
 }
 
 #[test]

@@ -1212,3 +1212,36 @@ fn deliveries_hours_apart_logs_of_the_delivery_rows_and_no_colour_off_a_terminal
         "{text}"
     );
 }
+
+/// #11 item 5: the step line of a Parquet report said `rows=0` (DataFusion reads Parquet
+/// itself, and nothing counted its rows or files); every format says the delivery's rows.
+#[test]
+fn every_format_logs_the_delivery_rows() {
+    for config in ["csv-all", "orc-all", "parquet-all"] {
+        let location = crate::harness::generated(config);
+        let expected: u64 = crate::harness::sql_csv(&location, "SELECT count(*) FROM inventory")
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let (code, err, _) = report(&location, out.path(), &[]);
+        assert_eq!(code, 0, "{config}: {err}");
+        let analyse = err
+            .lines()
+            .find(|l| l.contains("step=analyse"))
+            .unwrap_or_else(|| panic!("{config}: {err}"));
+        let field = |name: &str| -> u64 {
+            analyse
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("{config}: {analyse}"))
+                .parse()
+                .unwrap()
+        };
+        assert_eq!(field("rows="), expected, "{config}: {analyse}");
+        // The report reads the delivery more than once.
+        assert!(field("rows_read=") > expected, "{config}: {analyse}");
+    }
+}

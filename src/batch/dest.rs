@@ -90,6 +90,7 @@ impl Destination {
                 })
             }
             Location::S3 { .. } => {
+                location.check_output_key(true)?;
                 let store = Store::open(location, s3).await?;
                 Ok(Destination {
                     kind: Kind::S3 {

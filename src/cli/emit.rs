@@ -34,12 +34,13 @@ impl Emit {
         if let Target::File(path) = target {
             crate::output::check_writable(path)?;
         }
-        let Target::S3(Location::S3 { bucket, key }) = target else {
+        let Target::S3(location @ Location::S3 { bucket, key }) = target else {
             return Ok(Emit {
                 local: target.clone(),
                 upload: None,
             });
         };
+        location.check_output_key(false)?;
         let (folder, name) = key.rsplit_once('/').unwrap_or(("", key.as_str()));
         let dest = Destination::open(
             &Location::S3 {

@@ -58,6 +58,27 @@ impl Location {
         }
     }
 
+    /// Fails for an S3 output location whose key s3inv will not write: one with an empty
+    /// (`a//b`), `.`/`..` or control-character segment. Such keys can be read (see
+    /// `keys`), but an output there is almost always a typo, and a tool that collapses `//`
+    /// would find it under another key. `folder` says a trailing `/` only ends the prefix.
+    pub fn check_output_key(&self, folder: bool) -> Result<()> {
+        let Location::S3 { key, .. } = self else {
+            return Ok(());
+        };
+        let key = if folder {
+            key.strip_suffix('/').unwrap_or(key)
+        } else {
+            key.as_str()
+        };
+        if !key.is_empty() && super::keys::is_escaped(&super::key_path(key)) {
+            return Err(Error::Usage(format!(
+                "{self}: s3inv does not write outputs under keys with an empty segment (`//`), a `.`/`..` segment or control characters; choose an output location without them"
+            )));
+        }
+        Ok(())
+    }
+
     /// The bucket, for S3 locations.
     pub fn bucket(&self) -> Option<&str> {
         match self {

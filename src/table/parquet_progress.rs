@@ -51,6 +51,9 @@ impl ParquetFileReaderFactory for CountingReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> datafusion::error::Result<Box<dyn AsyncFileReader + Send>> {
+        // DataFusion may split a large file into byte ranges, one reader each: the file
+        // and its rows are counted by the reader of the range that starts it.
+        let counts = partitioned_file.range.as_ref().is_none_or(|r| r.start == 0);
         let inner = self.inner.create_reader(
             partition_index,
             partitioned_file,
@@ -60,12 +63,13 @@ impl ParquetFileReaderFactory for CountingReaderFactory {
         Ok(Box::new(CountingReader {
             inner,
             progress: Arc::clone(&self.progress),
-            counted: false,
+            counted: !counts,
         }))
     }
 }
 
-/// Counts its file once, when the scan first asks for the footer.
+/// Counts its file once, when the scan first asks for the footer (`counted` starts true
+/// for the readers of a file's later byte ranges).
 struct CountingReader {
     inner: Box<dyn AsyncFileReader + Send>,
     progress: SharedProgress,

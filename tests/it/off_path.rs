@@ -592,6 +592,43 @@ fn s3_keys_with_an_empty_segment_are_read_exactly() {
         out.contains("s3://dest/inv//acme-data/csv-all/2026-11-20T01-00Z/manifest.json"),
         "{out}"
     );
+    // Outputs are never written under such keys (a tool that collapses `//` would find
+    // them elsewhere): refused before the scan, naming the location given, nothing written.
+    for (args, shown) in [
+        (
+            vec![
+                "sql",
+                "s3://dest/inv//acme-data/csv-all/",
+                query,
+                "-o",
+                "s3://dest/out//y.csv",
+            ],
+            "s3://dest/out//y.csv",
+        ),
+        (
+            vec![
+                "report",
+                "s3://dest/inv//acme-data/csv-all/",
+                "--out",
+                "s3://dest/rep//a/",
+            ],
+            "s3://dest/rep//a/",
+        ),
+    ] {
+        let (code, out, err) = run(server
+            .s3inv()
+            .args(&args)
+            .args(["--endpoint-url", &server.endpoint]));
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            err.contains(&format!(
+                "{shown}: s3inv does not write outputs under keys with an empty segment (`//`)"
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!server.root.path().join("dest/out").exists());
+    assert!(!server.root.path().join("dest/rep").exists());
     // The data files' keys lost their empty segment in a copy: the error names the twin
     // that exists, and nothing is read from it.
     let (code, out, err) = run(server.s3inv().args([

@@ -29,6 +29,7 @@ use object_store::{
 use super::keys::{is_escaped, key_path, path_key};
 
 /// `AmazonS3` plus an SDK client for the keys `AmazonS3` cannot address.
+#[derive(Clone)]
 pub(crate) struct S3Store {
     inner: Arc<dyn ObjectStore>,
     sdk: aws_sdk_s3::Client,
@@ -59,13 +60,13 @@ impl S3Store {
                 .await
                 .map_err(|e| sdk_error(e, location))?;
             let size = out.content_length().unwrap_or(0).max(0) as u64;
-            let meta = ObjectMeta {
-                location: location.clone(),
-                last_modified: chrono_time(out.last_modified()),
+            let meta = object_meta(
+                location,
+                out.last_modified(),
                 size,
-                e_tag: out.e_tag().map(str::to_string),
-                version: out.version_id().map(str::to_string),
-            };
+                out.e_tag(),
+                out.version_id(),
+            );
             return Ok(GetResult {
                 payload: GetResultPayload::Stream(stream::empty().boxed()),
                 meta,
@@ -96,13 +97,13 @@ impl S3Store {
             Some((range, total)) => (range, total),
             None => (0..length, length),
         };
-        let meta = ObjectMeta {
-            location: location.clone(),
-            last_modified: chrono_time(out.last_modified()),
+        let meta = object_meta(
+            location,
+            out.last_modified(),
             size,
-            e_tag: out.e_tag().map(str::to_string),
-            version: out.version_id().map(str::to_string),
-        };
+            out.e_tag(),
+            out.version_id(),
+        );
         let shown = location.clone();
         let body = stream::unfold(Some(out.body), move |body| {
             let shown = shown.clone();
@@ -153,13 +154,13 @@ impl S3Store {
                 .map_err(|e| sdk_error(e, prefix.unwrap_or(&Path::default())))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
-                result.objects.push(ObjectMeta {
-                    location: key_path(key),
-                    last_modified: chrono_time(object.last_modified()),
-                    size: object.size().unwrap_or(0).max(0) as u64,
-                    e_tag: object.e_tag().map(str::to_string),
-                    version: None,
-                });
+                result.objects.push(object_meta(
+                    &key_path(key),
+                    object.last_modified(),
+                    object.size().unwrap_or(0).max(0) as u64,
+                    object.e_tag(),
+                    None,
+                ));
             }
             for common in page.common_prefixes() {
                 if let Some(p) = common.prefix() {
@@ -265,17 +266,13 @@ impl ObjectStore for S3Store {
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
         let prefix = prefix.cloned();
-        let inner = Arc::clone(&self.inner);
-        let this = S3Store {
-            inner: Arc::clone(&self.inner),
-            sdk: self.sdk.clone(),
-            bucket: self.bucket.clone(),
-        };
+        let this = self.clone();
         stream::once(async move {
             let listed = if prefix.as_ref().is_some_and(is_escaped) {
                 Err(None)
             } else {
-                let all: Result<Vec<ObjectMeta>> = inner
+                let all: Result<Vec<ObjectMeta>> = this
+                    .inner
                     .list(prefix.as_ref())
                     .collect::<Vec<_>>()
                     .await
@@ -331,9 +328,23 @@ fn parse_content_range(text: &str) -> Option<(Range<u64>, u64)> {
     Some((start..end.checked_add(1)?, total.parse().ok()?))
 }
 
-fn chrono_time(t: Option<&aws_sdk_s3::primitives::DateTime>) -> chrono::DateTime<chrono::Utc> {
-    t.and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
-        .unwrap_or_default()
+/// object_store's description of an object from what an SDK answer says of it.
+fn object_meta(
+    location: &Path,
+    last_modified: Option<&aws_sdk_s3::primitives::DateTime>,
+    size: u64,
+    e_tag: Option<&str>,
+    version: Option<&str>,
+) -> ObjectMeta {
+    ObjectMeta {
+        location: location.clone(),
+        last_modified: last_modified
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+            .unwrap_or_default(),
+        size,
+        e_tag: e_tag.map(str::to_string),
+        version: version.map(str::to_string),
+    }
 }
 
 /// The SDK's error as object_store's, so that the rest of s3inv maps it like any other

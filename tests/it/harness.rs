@@ -88,6 +88,18 @@ pub fn sql_csv(location: &Path, sql: &str) -> String {
     out
 }
 
+/// A generated delivery of `rows` rows in `files` data files of `format` (all versions, no
+/// hostile keys), written into `dir`; returns the configuration folder.
+pub fn large_delivery(dir: &Path, rows: u64, files: usize, format: FileFormat) -> PathBuf {
+    let opts = GenerateOptions {
+        rows,
+        files,
+        hostile: false,
+        ..bundled_options()
+    };
+    write_generated(dir, &opts, format, Versions::All)
+}
+
 /// Writes one generated delivery into `dir` (the folder standing for S3); returns the
 /// configuration folder.
 pub fn write_generated(
@@ -134,7 +146,7 @@ pub fn lines(batches: &[RecordBatch]) -> Vec<String> {
     out
 }
 
-/// A runtime for tests that call the library directly.
+/// A runtime for tests that call the library directly, and for the test servers.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -244,11 +256,7 @@ impl S3Server {
         let (shutdown_tx, shutdown_rx) = std::sync::mpsc::channel::<()>();
         let fs_root = root.path().to_path_buf();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async move {
                 let fs = backend(&fs_root);
                 let service = {

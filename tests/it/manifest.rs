@@ -1071,18 +1071,8 @@ fn signals_stop_a_run_and_leave_the_earlier_run_as_it_was() {
     // One object per part: writing the parts takes seconds, and the signal comes as soon
     // as the first part's temporary file appears.
     let dir = tempfile::tempdir().unwrap();
-    let opts = s3inv::generate::GenerateOptions {
-        rows: 50_000,
-        files: 2,
-        hostile: false,
-        ..bundled_options()
-    };
-    let config = crate::harness::write_generated(
-        dir.path(),
-        &opts,
-        s3inv::manifest::FileFormat::Parquet,
-        Versions::All,
-    );
+    let config =
+        crate::harness::large_delivery(dir.path(), 50_000, 2, s3inv::manifest::FileFormat::Parquet);
     let all = [
         "--status",
         "COMPLETED,PENDING,FAILED,REPLICA,NONE",

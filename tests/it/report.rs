@@ -44,6 +44,20 @@ fn report(location: &Path, out: &Path, args: &[&str]) -> (i32, String, Value) {
     (code, err, doc)
 }
 
+/// Asserts that stderr holds the `failed_objects>0` alert line with report `r`'s FAILED
+/// count; returns that count.
+fn assert_failed_objects_alert(err: &str, r: &Value) -> u64 {
+    let failed = r["totals"]["statuses"]["FAILED"]["objects"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        err.lines()
+            .any(|l| l == format!("s3inv: alert: failed_objects>0 (value {failed})")),
+        "{err}"
+    );
+    failed
+}
+
 fn summary(location: &Path, args: &[&str]) -> Value {
     let (code, out, err) = run(s3inv()
         .arg("summary")
@@ -291,14 +305,7 @@ fn alerts_set_the_exit_code_and_metrics_are_prometheus_text() {
         ],
     );
     assert_eq!(code, 1, "{err}");
-    let failed = r["totals"]["statuses"]["FAILED"]["objects"]
-        .as_u64()
-        .unwrap();
-    assert!(
-        err.lines()
-            .any(|l| l == format!("s3inv: alert: failed_objects>0 (value {failed})")),
-        "{err}"
-    );
+    let failed = assert_failed_objects_alert(&err, &r);
     assert_eq!(r["alerts"][1]["triggered"], false);
     let text = std::fs::read_to_string(&prom).unwrap();
     check_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -1012,14 +1019,7 @@ fn without_a_comparison_the_changes_are_unknown_not_zero() {
     );
     // failed_objects>0 holds; left_failed<1 is not evaluated (it used to hold with 0).
     assert_eq!(code, 1, "{err}");
-    let failed = r["totals"]["statuses"]["FAILED"]["objects"]
-        .as_u64()
-        .unwrap();
-    assert!(
-        err.lines()
-            .any(|l| l == format!("s3inv: alert: failed_objects>0 (value {failed})")),
-        "{err}"
-    );
+    let failed = assert_failed_objects_alert(&err, &r);
     for m in ["newly_failed", "left_failed", "became_stuck"] {
         assert_eq!(r["metrics"][m], Value::Null, "{m}");
     }
@@ -1220,19 +1220,7 @@ fn deliveries_hours_apart_logs_of_the_delivery_rows_and_no_colour_off_a_terminal
 #[test]
 fn every_format_logs_the_delivery_rows() {
     let big = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(s3inv().arg("generate").arg(big.path()).args([
-        "--rows",
-        "100000",
-        "--files",
-        "1",
-        "--versions",
-        "all",
-        "--formats",
-        "parquet",
-        "-q",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    let big_parquet = big.path().join("acme-inventory/acme-data/parquet-all");
+    let big_parquet = crate::harness::large_delivery(big.path(), 100_000, 1, FileFormat::Parquet);
     let locations = ["csv-all", "orc-all", "parquet-all"]
         .map(crate::harness::generated)
         .into_iter()

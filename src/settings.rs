@@ -150,11 +150,13 @@ impl RawOutput {
     /// for gzip (the writer compresses, see `output::is_gzip`). An extension that names no
     /// format is refused rather than silently written as CSV.
     pub fn validate(&self, stdout_is_terminal: bool) -> Result<OutputSettings> {
-        let (from_extension, gzip) = match &self.output {
+        // `-o -` is stdout, as for every Unix tool.
+        let output = self.output.as_ref().filter(|p| p.as_os_str() != "-");
+        let (from_extension, gzip) = match output {
             Some(p) => output_extension(p, self.format.is_some())?,
             None => (None, false),
         };
-        let format = match (&self.format, from_extension, &self.output) {
+        let format = match (&self.format, from_extension, output) {
             (Some(f), _, _) => OutputFormat::parse(f)?,
             (None, Some(f), _) => f,
             (None, None, Some(_)) => OutputFormat::Csv,
@@ -166,7 +168,7 @@ impl RawOutput {
                 "parquet output is compressed inside the file: drop the .gz from --output".into(),
             ));
         }
-        let target = match &self.output {
+        let target = match output {
             Some(p) => Target::from_path(p, "--output")?,
             None => Target::Stdout,
         };

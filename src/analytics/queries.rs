@@ -168,21 +168,23 @@ impl CannedQuery {
                 .rev()
                 .find(|(n, _)| *n == p.name)
                 .map_or(p.default.as_str(), |(_, v)| v.as_str());
-            if value.is_empty()
+            // A parameter whose default is a whole number takes whole numbers only: a word
+            // would reach the SQL as a column name and fail as "no field named x".
+            if p.default.parse::<u64>().is_ok() {
+                if value.parse::<u64>().is_err() {
+                    return Err(Error::Usage(format!(
+                        "invalid value {value:?} for parameter {} of query {}: use a whole number, like {} ({})",
+                        p.name, self.name, p.default, p.meaning
+                    )));
+                }
+            } else if value.is_empty()
                 || !value
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
             {
                 return Err(Error::Usage(format!(
-                    "invalid value {value:?} for parameter {}: use a number or a plain word",
-                    p.name
-                )));
-            }
-            // A parameter whose default is a whole number takes whole numbers only: a word
-            // would reach the SQL as a column name and fail as "no field named x".
-            if p.default.parse::<u64>().is_ok() && value.parse::<u64>().is_err() {
-                return Err(Error::Usage(format!(
-                    "invalid value {value:?} for parameter {} of query {}: use a whole number, like {} ({})",
+                    "invalid value {value:?} for parameter {} of query {}: use a plain word \
+                     (letters, digits, '.', '_'), like {} ({})",
                     p.name, self.name, p.default, p.meaning
                 )));
             }
@@ -283,7 +285,17 @@ mod tests {
         );
         let sql = q.render(&[("depth".into(), "3".into())]).unwrap();
         assert!(sql.contains("key_prefix(key, 3)"));
-        assert!(q.render(&[("depth".into(), "1; DROP".into())]).is_err());
+        // Whatever is wrong with a number, the message is the same and names the query.
+        for bad in ["1; DROP", "-1", "", "1.5"] {
+            assert_eq!(
+                q.render(&[("depth".into(), bad.into())])
+                    .unwrap_err()
+                    .to_string(),
+                format!(
+                    "invalid value {bad:?} for parameter depth of query unreplicated_by_prefix: use a whole number, like 2 (prefix depth: the key up to its N-th '/')"
+                )
+            );
+        }
         assert!(q.render(&[("deep".into(), "1".into())]).is_err());
         // A word where a number belongs is named, not passed to SQL as a column.
         assert_eq!(

@@ -128,7 +128,7 @@ async fn current_versions_sql(session: &Session, columns: &[&str], shown: &str) 
         "SELECT count(*) FROM (SELECT bucket, key FROM {TABLE} {live} GROUP BY bucket, key \
          HAVING count(DISTINCT coalesce({NORMALISED_VERSION}, 'null')) > 1)"
     );
-    let batches = session.ctx.sql(&ambiguous).await?.collect().await?;
+    let batches = session.sql(&ambiguous).await?;
     let keys = batches
         .first()
         .and_then(|b| {

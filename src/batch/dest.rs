@@ -80,10 +80,8 @@ impl Destination {
         let shown = location.to_string();
         match location {
             Location::Local(path) => {
-                std::fs::create_dir_all(path).map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
+                std::fs::create_dir_all(path)
+                    .map_err(|e| crate::output::write_error(path, path, e))?;
                 Ok(Destination {
                     kind: Kind::Local(path.clone()),
                     shown,

@@ -878,7 +878,9 @@ fn summary_json(
             "selected_objects": total.objects,
             "keys_decode_to_inventory_keys": true,
         },
-        "notes": report.notes,
+        // The delivery's own notes (a newer incomplete delivery skipped) first: they change
+        // what the selection means.
+        "notes": session.delivery.notes.iter().chain(&report.notes).collect::<Vec<_>>(),
     })
 }
 

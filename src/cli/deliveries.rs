@@ -12,7 +12,7 @@ use super::emit::Emit;
 use super::{DeliveriesArgs, stdout_is_terminal};
 use crate::error::{Error, Result};
 use crate::format::schema::timestamp_type;
-use crate::manifest::list_deliveries;
+use crate::manifest::{list_deliveries, where_to_look};
 use crate::output::write_batch;
 use crate::storage::Store;
 
@@ -23,10 +23,15 @@ pub(super) async fn run(args: DeliveriesArgs, quiet: bool) -> Result<i32> {
     let store = Store::open(&source.location, &source.s3).await?;
     let list = list_deliveries(&source.location, &store).await?;
     if list.is_empty() {
-        // An empty listing is an answer (exit 0), but say where it looked.
+        // An empty listing is an answer (exit 0), but say where it looked, and where the
+        // deliveries are when that can be told.
+        let hint = match where_to_look(&source.location, &store).await {
+            Some(hint) => hint,
+            None => "LOCATION is a configuration folder …/<source-bucket>/<config-id>/".into(),
+        };
         super::print_notes(
             &[format!(
-                "no dated delivery folders (YYYY-MM-DDTHH-MMZ) in {}; LOCATION is a configuration folder …/<source-bucket>/<config-id>/",
+                "no dated delivery folders (YYYY-MM-DDTHH-MMZ) in {}; {hint}",
                 source.location
             )],
             quiet,

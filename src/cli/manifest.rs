@@ -291,14 +291,23 @@ fn human(dest: &Destination, r: &ManifestReport, region: Option<&str>) -> String
     for j in &r.jobs {
         s.push_str(&format!("job request: {}\n", j.location));
     }
-    if let Some(first) = r.jobs.first() {
-        s.push_str(&format!(
+    // Every job is submitted on its own: one command per request, ready to paste.
+    let on_s3 = dest.s3_bucket_and_prefix().is_some();
+    match r.jobs.as_slice() {
+        [] => {}
+        [job] => s.push_str(&format!(
             "submit with: {}\n",
-            create_job_command(first, dest.s3_bucket_and_prefix().is_some(), region)
-        ));
-        if region.is_none() {
-            s.push_str("(REGION: the source bucket's Region; give --region to fill it in)\n");
+            create_job_command(job, on_s3, region)
+        )),
+        jobs => {
+            s.push_str(&format!("submit the {} jobs with:\n", jobs.len()));
+            for job in jobs {
+                s.push_str(&format!("  {}\n", create_job_command(job, on_s3, region)));
+            }
         }
+    }
+    if !r.jobs.is_empty() && region.is_none() {
+        s.push_str("(REGION: the source bucket's Region; give --region to fill it in)\n");
     }
     s.push_str(&format!("summary: {}/summary.json\n", dest.shown()));
     s
@@ -345,16 +354,27 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
         let text = redrive.lines();
         write_text(&text, failed_manifest.target())?;
         failed_manifest.finish().await?;
+        let shown = if path.as_os_str() == "-" {
+            "stdout".to_string()
+        } else {
+            path.display().to_string()
+        };
         if !redrive.skipped.is_empty() {
             let per: Vec<String> = redrive
                 .skipped
                 .iter()
                 .map(|(code, n)| format!("{code} {}", thousands(*n)))
                 .collect();
+            let left_out: u64 = redrive.skipped.values().sum();
+            let (them, they_are) = if left_out == 1 {
+                ("it", "it is")
+            } else {
+                ("them", "they are")
+            };
             eprintln!(
-                "s3inv: note: {} left out of {} (a retry cannot fix them as they are): {}; --include-error-code CODE re-drives them",
-                count(redrive.skipped.values().sum(), "failed task"),
-                path.display(),
+                "s3inv: note: {} left out of {} (a retry cannot fix {them} as {they_are}): {}; --include-error-code CODE re-drives {them}",
+                count(left_out, "failed task"),
+                shown,
                 per.join(", ")
             );
         }
@@ -362,7 +382,7 @@ pub(super) async fn job_report(args: JobReportArgs) -> Result<i32> {
         // CreateJob will see, and an empty manifest is worth saying out loud.
         eprintln!(
             "s3inv: wrote {}: {} (a Batch Operations CSV manifest of the failed tasks to re-drive{})",
-            path.display(),
+            shown,
             count(text.lines().count() as u64, "line"),
             if text.is_empty() {
                 ": nothing to re-drive"

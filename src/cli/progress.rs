@@ -82,24 +82,47 @@ impl ProgressLine {
     }
 
     pub(super) fn finish(mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.retire();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+
+    /// Erases the line for good, now: called before the first result reaches a terminal
+    /// stdout, which shares the screen with the line.
+    pub(super) fn retire(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        erase();
+    }
+
+    /// A handle that retires this line (for a stream's first batch).
+    pub(super) fn retirer(&self) -> impl Fn() + Send + Sync + 'static {
+        let stop = Arc::clone(&self.stop);
+        move || {
+            stop.store(true, Ordering::Relaxed);
+            erase();
         }
     }
 }
 
 fn render_loop(p: &Progress, stop: &AtomicBool) {
     let started = Instant::now();
-    let mut phase_start: Option<(bool, Instant, u64)> = None;
-    while !stop.load(Ordering::Relaxed) {
+    let mut phase_start: Option<(Phase, Instant, u64)> = None;
+    loop {
         std::thread::sleep(Duration::from_millis(200));
-        let scanning = is_scanning(p);
-        let bytes = done_bytes(p, scanning);
-        // Rates are measured from the start of the current phase, noted from the first
-        // tick on (before anything is drawn), so the first line drawn has a rate.
-        if phase_start.map(|(s, _, _)| s) != Some(scanning) {
-            phase_start = Some((scanning, Instant::now(), bytes));
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let phase = phase(p);
+        if phase == Phase::Between {
+            continue;
+        }
+        let bytes = done_bytes(p, phase);
+        // Rates are measured from the start of the current phase (verifying, or one
+        // scanning pass), noted from the first tick on (before anything is drawn), so the
+        // first line drawn has a rate.
+        if phase_start.map(|(s, _, _)| s) != Some(phase) {
+            phase_start = Some((phase, Instant::now(), bytes));
         }
         if started.elapsed() < Duration::from_millis(600) {
             continue; // quick runs never flash a line
@@ -110,11 +133,20 @@ fn render_loop(p: &Progress, stop: &AtomicBool) {
         let rate = (bytes > b0 && elapsed > 0.0).then(|| (bytes - b0) as f64 / elapsed);
         let line = status_line(p, rate);
         let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+        // Checked under the lock: once `retire` has erased the line it stays erased.
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");
         let _ = err.flush();
         *shown = Some(line);
     }
+    erase();
+}
+
+/// Erases the progress line, if one is shown.
+fn erase() {
     let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
     if shown.take().is_some() {
         let mut err = std::io::stderr().lock();
@@ -123,44 +155,67 @@ fn render_loop(p: &Progress, stop: &AtomicBool) {
     }
 }
 
-fn is_scanning(p: &Progress) -> bool {
-    Progress::get(&p.scanned_bytes) > 0 || Progress::get(&p.rows) > 0
+/// What the line shows: verification, or the scans of pass N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Verifying,
+    Between,
+    Scanning(u64),
 }
 
-fn done_bytes(p: &Progress, scanning: bool) -> u64 {
-    if scanning {
-        Progress::get(&p.scanned_bytes)
+/// Scanning once every planned verification is done and the current pass planned a scan.
+/// Between passes (a query begun, its scans not planned yet) the scan just finished stays
+/// on screen rather than flashing back to the finished verification.
+fn phase(p: &Progress) -> Phase {
+    let pass = p.pass();
+    let verifying = Progress::get(&p.verified_files) < Progress::get(&p.verify_files);
+    if verifying || Progress::get(&p.passes) == 0 {
+        Phase::Verifying
+    } else if pass.files == 0 {
+        Phase::Between
     } else {
-        Progress::get(&p.verified_bytes)
+        Phase::Scanning(pass.number)
+    }
+}
+
+fn done_bytes(p: &Progress, phase: Phase) -> u64 {
+    match phase {
+        Phase::Verifying => Progress::get(&p.verified_bytes),
+        Phase::Between => 0,
+        Phase::Scanning(_) => p.pass().done_bytes,
     }
 }
 
 /// One progress line: the phase (verifying MD5s, then scanning), files and bytes done of
-/// the total of every pass planned so far (a report reads the delivery more than once),
+/// the phase's total (a report runs several queries: each is a pass, shown on its own),
 /// rows so far, rate (bytes per second) and ETA.
 fn status_line(p: &Progress, rate: Option<f64>) -> String {
-    let scanning = is_scanning(p);
-    let bytes = done_bytes(p, scanning);
-    let (verb, files, total_files, total_bytes) = if scanning {
-        (
-            "scanning",
-            Progress::get(&p.scanned_files),
-            Progress::get(&p.scan_files),
-            Progress::get(&p.scan_bytes),
-        )
-    } else {
-        (
-            "verifying",
+    let phase = phase(p);
+    let (label, files, total_files, bytes, total_bytes, rows) = match phase {
+        Phase::Verifying | Phase::Between => (
+            "verifying".to_string(),
             Progress::get(&p.verified_files),
             Progress::get(&p.verify_files),
+            Progress::get(&p.verified_bytes),
             Progress::get(&p.verify_bytes),
-        )
-    };
-    let passes = Progress::get(&p.passes);
-    let pass = if scanning && passes > 1 {
-        format!(" ({passes} passes)")
-    } else {
-        String::new()
+            None,
+        ),
+        Phase::Scanning(number) => {
+            let pass = p.pass();
+            let label = if number > 1 {
+                format!("pass {number}: scanning")
+            } else {
+                "scanning".to_string()
+            };
+            (
+                label,
+                pass.done_files,
+                pass.files,
+                pass.done_bytes,
+                pass.bytes,
+                Some(pass.rows),
+            )
+        }
     };
     // Sizes-only verification (--no-verify) reads no bytes: files only.
     let amount = if total_bytes > 0 {
@@ -168,13 +223,9 @@ fn status_line(p: &Progress, rate: Option<f64>) -> String {
     } else {
         String::new()
     };
-    let rows = if scanning {
-        format!(
-            ", {} rows",
-            crate::output::thousands(Progress::get(&p.rows))
-        )
-    } else {
-        String::new()
+    let rows = match rows {
+        Some(rows) => format!(", {} rows", crate::output::thousands(rows)),
+        None => String::new(),
     };
     let speed = match rate {
         Some(rate) => {
@@ -190,7 +241,7 @@ fn status_line(p: &Progress, rate: Option<f64>) -> String {
         }
         None => String::new(),
     };
-    format!("{verb} {files}/{total_files} files{pass}{amount}{rows}{speed}")
+    format!("{label} {files}/{total_files} files{amount}{rows}{speed}")
 }
 
 fn human_duration(secs: f64) -> String {
@@ -219,6 +270,9 @@ mod tests {
             status_line(&p, Some((50 << 20) as f64)),
             "verifying 1/4 files, 100.0 MiB of 400.0 MiB, 50.0 MiB/s, eta 6s"
         );
+        Progress::add(&p.verified_files, 3);
+        Progress::add(&p.verified_bytes, 300 << 20);
+        p.begin_pass();
         p.plan_scan(4, 400 << 20);
         Progress::add(&p.scanned_bytes, 300 << 20);
         Progress::add(&p.scanned_files, 3);
@@ -230,22 +284,34 @@ mod tests {
     }
 
     #[test]
-    fn a_second_pass_adds_to_the_total_and_no_rate_is_not_zero() {
-        // The report reads the delivery twice: done never exceeds the total.
+    fn each_pass_is_shown_against_its_own_total_and_no_rate_is_not_zero() {
+        // The report runs several queries: a later one never grows the total of the
+        // pass on screen, so its ETA does not jump back.
         let p = Progress::default();
         p.start(4, 400 << 20);
+        p.begin_pass();
         p.plan_scan(4, 400 << 20);
         Progress::add(&p.scanned_files, 4);
         Progress::add(&p.scanned_bytes, 400 << 20);
         Progress::add(&p.rows, 1_000);
+        assert_eq!(
+            status_line(&p, None),
+            "scanning 4/4 files, 400.0 MiB of 400.0 MiB, 1,000 rows"
+        );
+        // Pass 2 joins the delivery with itself: two scans, planned before either runs.
+        p.begin_pass();
+        p.plan_scan(4, 400 << 20);
         p.plan_scan(4, 400 << 20);
         Progress::add(&p.scanned_files, 1);
         Progress::add(&p.scanned_bytes, 100 << 20);
         Progress::add(&p.rows, 250);
         assert_eq!(
             status_line(&p, None),
-            "scanning 5/8 files (2 passes), 500.0 MiB of 800.0 MiB, 1,250 rows"
+            "pass 2: scanning 1/8 files, 100.0 MiB of 800.0 MiB, 250 rows"
         );
+        // A pass whose query planned no scan yet leaves the last line as it was.
+        p.begin_pass();
+        assert_eq!(phase(&p), Phase::Between);
         // --no-verify: sizes only, no bytes to count.
         let p = Progress::default();
         p.plan_verify(3, 0);

@@ -160,23 +160,24 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         let session_notes = d.notes.clone();
         let t = Instant::now();
         let (report, record) = build(&session, &source.location, &history, &options).await?;
-        let p = &session.progress;
-        step(
-            quiet,
-            format!(
-                "step=analyse rows={} rows_read={} bytes_read={} comparisons={} elapsed_ms={}",
-                Progress::get(&p.delivery_rows),
-                Progress::get(&p.rows),
-                Progress::get(&p.scanned_bytes),
-                report.comparisons.len(),
-                t.elapsed().as_millis()
-            ),
-        );
-        Ok::<_, Error>((session, report, record, session_notes))
+        Ok::<_, Error>((session, report, record, session_notes, t.elapsed()))
     }
     .await;
+    // The line goes before the last step line: nothing is drawn again below it.
     progress.finish();
-    let (session, report, record, session_notes) = result?;
+    let (session, report, record, session_notes, analysed_in) = result?;
+    let p = &session.progress;
+    step(
+        quiet,
+        format!(
+            "step=analyse rows={} rows_read={} bytes_read={} comparisons={} elapsed_ms={}",
+            Progress::get(&p.delivery_rows),
+            Progress::get(&p.rows),
+            Progress::get(&p.scanned_bytes),
+            report.comparisons.len(),
+            analysed_in.as_millis()
+        ),
+    );
     // The delivery's own notes were printed when it was opened (even with --quiet). Notes that
     // change what the numbers mean are printed even with --quiet: a cron mail must show
     // that yesterday's delivery was skipped. All of them are in the report files too.

@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+
 use super::emit::Emit;
 use super::{SqlArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal};
 use crate::error::{Error, Result};
-use crate::output::write_stream;
+use crate::output::{Target, write_stream};
 use crate::settings::{RawSql, SqlSource};
 use crate::table::{Session, SessionOptions};
 
@@ -47,6 +51,21 @@ pub(super) async fn run(args: SqlArgs, quiet: bool) -> Result<i32> {
         let session = Session::open(&source.location, &source.s3, &options).await?;
         print_delivery_notes(&session.delivery.notes);
         let stream = session.stream(&sql).await?;
+        // A terminal stdout shares the screen with the progress line: the line goes for
+        // good before the first row is printed, so no row lands on it.
+        let stream = if matches!(emit.target(), Target::Stdout) && stdout_is_terminal() {
+            let retire = progress.retirer();
+            let schema = stream.schema();
+            let mut first = true;
+            let stream = stream.inspect(move |_| {
+                if std::mem::take(&mut first) {
+                    retire();
+                }
+            });
+            Box::pin(RecordBatchStreamAdapter::new(schema, stream)) as SendableRecordBatchStream
+        } else {
+            stream
+        };
         write_stream(stream, output.format, emit.target()).await
     }
     .await;

@@ -144,6 +144,13 @@ async fn exists(store: &Store, path: &Path) -> Result<bool> {
 
 /// The dated delivery folders directly under `folder`, sorted oldest first.
 async fn delivery_folders(store: &Store, folder: &Path) -> Result<Vec<String>> {
+    let mut names = sub_folders(store, folder).await?;
+    names.retain(|n| is_delivery_name(n));
+    Ok(names)
+}
+
+/// The names of the folders (common prefixes) right below `folder`, sorted.
+async fn sub_folders(store: &Store, folder: &Path) -> Result<Vec<String>> {
     let prefix = if folder.as_ref().is_empty() {
         None
     } else {
@@ -157,11 +164,63 @@ async fn delivery_folders(store: &Store, folder: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = listing
         .common_prefixes
         .iter()
-        .filter_map(|p| p.filename().map(str::to_string))
-        .filter(|n| is_delivery_name(n))
+        .filter_map(|p| p.parts().next_back().map(|s| Store::segment(&s)))
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Where to look instead, when `location` holds no delivery: its configuration folder (for
+/// a dated delivery folder), the configuration folders below it (for a source-bucket
+/// folder), or the same prefix with the empty segment S3 Inventory writes (`inv//…` for a
+/// destination prefix given as `inv/`). `None` when nothing better is known.
+pub async fn where_to_look(location: &Location, store: &Store) -> Option<String> {
+    let folder = location.object_path().ok()?;
+    let shown = location.to_string();
+    let shown = shown.trim_end_matches('/');
+    let parts: Vec<String> = folder.parts().map(|p| Store::segment(&p)).collect();
+    if let Some((last, _)) = parts.split_last()
+        && is_delivery_name(last)
+    {
+        let parent = shown.rsplit_once('/').map_or(shown, |(p, _)| p);
+        return Some(format!(
+            "{shown} is a dated delivery folder: its configuration folder is {parent}/"
+        ));
+    }
+    let children = sub_folders(store, &folder).await.ok()?;
+    let mut configs = Vec::new();
+    for child in children.iter().take(50) {
+        let path = Store::join(&folder, child);
+        if !delivery_folders(store, &path).await.ok()?.is_empty() {
+            configs.push(child.clone());
+        }
+    }
+    if let Some(first) = configs.first() {
+        return Some(if configs.len() == 1 {
+            format!("{shown} holds the configuration folder {first}: point at {shown}/{first}/")
+        } else {
+            format!(
+                "{shown} holds the configuration folders {}: point at one, like {shown}/{first}/",
+                configs.join(", ")
+            )
+        });
+    }
+    if let Location::S3 { bucket, key } = location {
+        let key = key.trim_end_matches('/');
+        // Insert an empty segment after each segment in turn: `inv/a/b` → `inv//a/b`, …
+        let cuts: Vec<usize> = key.match_indices('/').map(|(i, _)| i).collect();
+        for cut in cuts {
+            let twin = format!("{}/{}", &key[..cut], &key[cut..]);
+            let path = crate::storage::key_path(&twin);
+            let mut listing = store.object_store.list(Some(&path));
+            if let Some(Ok(_)) = futures::StreamExt::next(&mut listing).await {
+                return Some(format!(
+                    "s3://{bucket}/{twin}/ exists (an inventory destination prefix that ends in `/` makes S3 write keys with `//`): use that LOCATION"
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// Finds and opens the delivery `location` points at. `verify` compares manifest.checksum
@@ -202,13 +261,18 @@ pub async fn open_delivery(
             });
         }
         if names.is_empty() {
+            let mut reason = if at.is_some() {
+                "no dated delivery folders (YYYY-MM-DDTHH-MMZ) here; --at needs a configuration folder".to_string()
+            } else {
+                "no manifest.json and no dated delivery folders (YYYY-MM-DDTHH-MMZ); point at a manifest.json, a delivery folder or a configuration folder".to_string()
+            };
+            if let Some(hint) = where_to_look(location, store).await {
+                reason.push_str("; ");
+                reason.push_str(&hint);
+            }
             return Err(Error::NoManifest {
                 location: shown,
-                reason: if at.is_some() {
-                    "no dated delivery folders (YYYY-MM-DDTHH-MMZ) here; --at needs a configuration folder".into()
-                } else {
-                    "no manifest.json and no dated delivery folders (YYYY-MM-DDTHH-MMZ); point at a manifest.json, a delivery folder or a configuration folder".into()
-                },
+                reason,
             });
         }
         choose_delivery(store, &path, &names, at, &mut notes, &shown).await?
@@ -321,7 +385,7 @@ async fn choose_delivery(
     let reason = match (at, skipped.as_slice()) {
         // The user asked for this delivery: say how to read it as it is.
         (Some(_), [one]) => format!(
-            "no complete delivery (manifest.checksum missing in {one}): {one} is incomplete; AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {}/{one}/ --no-verify",
+            "delivery {one} is incomplete (no manifest.checksum); AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {}/{one}/ --no-verify",
             shown.trim_end_matches('/')
         ),
         _ => format!(
@@ -484,7 +548,21 @@ async fn data_layout(
 pub async fn list_deliveries(location: &Location, store: &Store) -> Result<Vec<DeliveryInfo>> {
     let folder = location.object_path()?;
     if is_plain_object(store, &folder).await {
-        return Err(not_a_manifest(&location.to_string()));
+        let shown = location.to_string();
+        // `deliveries` lists a configuration folder; a manifest.json names its own.
+        let config = shown
+            .strip_suffix("/manifest.json")
+            .and_then(|dated| dated.rsplit_once('/'))
+            .filter(|(_, name)| is_delivery_name(name))
+            .map(|(config, _)| config);
+        return Err(Error::Usage(match config {
+            Some(config) => format!(
+                "{shown} is one delivery's manifest.json; `deliveries` lists a configuration folder: s3inv deliveries {config}/"
+            ),
+            None => format!(
+                "{shown} is a file; `deliveries` lists a configuration folder (…/<source-bucket>/<config-id>/)"
+            ),
+        }));
     }
     let names = delivery_folders(store, &folder).await?;
     if names.is_empty()

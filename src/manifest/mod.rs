@@ -10,6 +10,7 @@ mod verify;
 
 pub use discover::{
     AtSpec, ChecksumState, DataFile, Delivery, DeliveryInfo, list_deliveries, open_delivery,
+    where_to_look,
 };
 pub use json::{FileFormat, InventoryManifest, ManifestFile};
 pub use verify::{md5_hex, verify_data_files};

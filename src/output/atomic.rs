@@ -52,6 +52,69 @@ fn io_error(target: &Path, e: std::io::Error) -> Error {
     }
 }
 
+/// Explains why `target` cannot be written: `folder`, where it goes (its parent folder, or
+/// `target` itself when it is a folder to create), is missing, a part of that path is a
+/// file, or writing there is not allowed. Names the user's path, never a temporary file.
+pub(crate) fn write_error(target: &Path, folder: &Path, e: std::io::Error) -> Error {
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    // The deepest part of the folder's path that exists must be a folder.
+    let existing = folder.ancestors().find(|a| std::fs::metadata(a).is_ok());
+    if let Some(file) = existing.filter(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir())) {
+        return Error::Usage(if file == target {
+            format!(
+                "{} is a file, not a folder: name a folder to write into",
+                target.display()
+            )
+        } else {
+            format!(
+                "cannot write {}: {} is a file, not a folder",
+                target.display(),
+                file.display()
+            )
+        });
+    }
+    let message = match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "folder {} does not exist (create it first: mkdir -p {})",
+            folder.display(),
+            folder.display()
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            format!("no permission to write in folder {}", folder.display())
+        }
+        std::io::ErrorKind::ReadOnlyFilesystem => {
+            format!("folder {} is on a read-only file system", folder.display())
+        }
+        _ => return io_error(target, plain(e)),
+    };
+    Error::Usage(format!("cannot write {}: {message}", target.display()))
+}
+
+/// The OS error inside `tempfile`'s error, which would otherwise name the temporary file.
+fn plain(e: std::io::Error) -> std::io::Error {
+    let code = e
+        .get_ref()
+        .and_then(|inner| inner.source())
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .and_then(std::io::Error::raw_os_error);
+    match code {
+        Some(code) => std::io::Error::from_raw_os_error(code),
+        None => e,
+    }
+}
+
+/// The folder a file at `dest` is written in.
+fn folder_of(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// A path inside `/proc` names a kernel object (`/dev/stdout` → `/proc/self/fd/1`), never a
 /// file we may rename over.
 fn in_proc(path: &Path) -> bool {
@@ -90,7 +153,7 @@ fn resolve(target: &Path) -> Result<Resolved> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Resolved::Replace(path));
             }
-            Err(e) => return Err(io_error(target, e)),
+            Err(e) => return Err(write_error(target, &folder_of(&path), e)),
             Ok(m) if m.file_type().is_symlink() => {
                 let link = std::fs::read_link(&path).map_err(|e| io_error(target, e))?;
                 path = match path.parent() {
@@ -128,7 +191,7 @@ impl AtomicFile {
                     .map_err(|e| io_error(target, e))?,
             }),
             Resolved::Replace(dest) => Kind::Replace {
-                temp: temp_beside(&dest).map_err(|e| io_error(target, e))?,
+                temp: temp_beside(&dest).map_err(|e| write_error(target, &folder_of(&dest), e))?,
                 dest,
             },
         };
@@ -172,18 +235,23 @@ impl AtomicFile {
 /// reader), so it is left to the write itself.
 pub fn check_writable(target: &Path) -> Result<()> {
     match resolve(target)? {
-        Resolved::Direct => Ok(()),
+        // Nothing to write into (`/proc/x`, where no file can be created): said now.
+        Resolved::Direct => match std::fs::metadata(target) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Usage(format!(
+                "cannot write {}: it does not exist, and no file can be created in {}",
+                target.display(),
+                folder_of(target).display()
+            ))),
+            _ => Ok(()),
+        },
         Resolved::Replace(dest) => temp_beside(&dest)
             .map(drop)
-            .map_err(|e| io_error(target, e)),
+            .map_err(|e| write_error(target, &folder_of(&dest), e)),
     }
 }
 
 fn temp_beside(dest: &Path) -> std::io::Result<NamedTempFile> {
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = folder_of(dest);
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().to_string())

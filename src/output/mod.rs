@@ -17,6 +17,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use std::sync::Arc;
 
+pub(crate) use atomic::write_error;
 pub use atomic::{AtomicFile, check_writable};
 pub use new_folders::NewFolders;
 pub use numbers::{count, human_bytes, interval, thousands};
@@ -72,9 +73,12 @@ pub enum Target {
 }
 
 impl Target {
-    /// `s3://bucket/key` is an object; anything else a local path. `what` names the flag
-    /// for messages.
+    /// `s3://bucket/key` is an object, `-` stdout; anything else a local path. `what`
+    /// names the flag for messages.
     pub fn from_path(path: &Path, what: &str) -> Result<Target> {
+        if path.as_os_str() == "-" {
+            return Ok(Target::Stdout);
+        }
         let Some(text) = path.to_str().filter(|t| t.starts_with("s3://")) else {
             return Ok(Target::File(path.to_path_buf()));
         };

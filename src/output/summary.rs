@@ -179,6 +179,8 @@ pub fn json_document(
             },
         },
         "groups": groups,
+        // What changes the meaning of the numbers (a newer incomplete delivery skipped).
+        "notes": delivery.notes,
     })
 }
 

@@ -167,6 +167,8 @@ impl Session {
     /// first by the statement's kind, before planning (so `INSERT INTO inventory VALUES
     /// (1)` is refused as a write, not reported as a type error), then by the plan.
     pub async fn query(&self, sql: &str) -> Result<DataFrame> {
+        // Each query is one pass on the progress line (its scans are planned below).
+        self.progress.begin_pass();
         let state = self.ctx.state();
         let dialect = state.config().options().sql_parser.dialect;
         let statement = state.sql_to_statement(sql, &dialect)?;

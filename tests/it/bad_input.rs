@@ -557,9 +557,13 @@ fn a_file_given_as_location_is_named_as_not_a_manifest() {
             "{err}"
         );
         assert!(!err.contains("Not a directory"), "{err}");
+        // `deliveries` wants a configuration folder, and says so.
         let (code, _, err) = run(s3inv().arg("deliveries").arg(&file));
         assert_eq!(code, 2, "{err}");
-        assert!(err.contains("it is a file, not a manifest.json"), "{err}");
+        assert!(
+            err.contains("is a file; `deliveries` lists a configuration folder"),
+            "{err}"
+        );
     }
 }
 

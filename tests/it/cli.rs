@@ -4,7 +4,9 @@
 use s3inv::generate::{GenerateOptions, Versions};
 use s3inv::manifest::FileFormat;
 
-use crate::harness::{bundled_options, generated, run, s3inv, write_generated};
+use crate::harness::{
+    bundled_options, data_file, delivery_dir, generated, run, s3inv, write_generated,
+};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -51,6 +53,29 @@ fn newest_complete_delivery_is_chosen_and_the_skip_is_noted() {
         quiet_err,
         "s3inv: note: skipped incomplete deliveries (no manifest.checksum yet): 2026-11-22T01-00Z; using 2026-11-21T01-00Z\n"
     );
+    // The JSON documents carry the note too: a tool reading them must know the numbers
+    // are about an older delivery.
+    let note = "skipped incomplete deliveries (no manifest.checksum yet): 2026-11-22T01-00Z; using 2026-11-21T01-00Z";
+    let (code, out, err) = run(s3inv()
+        .arg("summary")
+        .arg(&config)
+        .args(["--format", "json", "-q"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["notes"], serde_json::json!([note]), "{out}");
+    assert_eq!(doc["delivery"]["name"], "2026-11-21T01-00Z", "{out}");
+    let dest = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(s3inv()
+        .arg("manifest")
+        .arg(&config)
+        .arg("--out")
+        .arg(dest.path().join("m"))
+        .arg("-q"));
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dest.path().join("m/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["notes"][0], note, "{summary}");
 }
 
 #[test]
@@ -60,17 +85,15 @@ fn at_selects_a_day_or_an_exact_delivery() {
     assert_eq!(count(&["--at", "2026-11-21T01-00Z"], &config).1, "n\n20\n");
     let (code, _, err) = count(&["--at", "2026-11-22"], &config);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("no complete delivery (manifest.checksum missing in 2026-11-22T01-00Z)"),
-        "{err}"
-    );
-    // #11 item 7: the asked-for delivery is incomplete; the message says how to read it.
+    // #11 item 7: the asked-for delivery is incomplete; the message says how to read it,
+    // and names the delivery once.
     let folder = format!("{}/2026-11-22T01-00Z/", config.display());
-    assert!(
-        err.contains(&format!(
-            "2026-11-22T01-00Z is incomplete; AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {folder} --no-verify"
-        )),
-        "{err}"
+    assert_eq!(
+        err,
+        format!(
+            "s3inv: error: no inventory manifest at {}: delivery 2026-11-22T01-00Z is incomplete (no manifest.checksum); AWS writes manifest.checksum last, so it may still be arriving; to read it as it is, give its dated folder with --no-verify: {folder} --no-verify\n",
+            config.display()
+        )
     );
     let (code, out, err) = count(&["--no-verify"], std::path::Path::new(&folder));
     assert_eq!((code, out.as_str()), (0, "n\n30\n"), "{err}");
@@ -132,6 +155,64 @@ fn deliveries_of_an_empty_folder_is_an_empty_list_and_of_a_missing_one_an_error(
         format!(
             "s3inv: error: no inventory manifest at {}: the folder does not exist\n",
             missing.display()
+        )
+    );
+}
+
+#[test]
+fn deliveries_points_from_a_dated_folder_a_bucket_folder_or_a_file_to_the_configuration() {
+    // #11: a dated folder or a source-bucket folder listed nothing and said only what
+    // LOCATION should be; a manifest.json was called "a file, not a manifest.json".
+    let config = generated("csv-all");
+    let shown = config.display().to_string();
+    let bucket = config.parent().unwrap().display().to_string();
+    let dated = delivery_dir(&config);
+    let (code, out, err) = run(s3inv().arg("deliveries").arg(&dated));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        err.contains(&format!(
+            "{} is a dated delivery folder: its configuration folder is {shown}/",
+            dated.display()
+        )),
+        "{err}"
+    );
+    let (code, _, err) = run(s3inv().arg("deliveries").arg(config.parent().unwrap()));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "{bucket} holds the configuration folders csv-all, csv-current, orc-all, "
+        )) && err.contains(&format!(": point at one, like {bucket}/csv-all/")),
+        "{err}"
+    );
+    // Every command that opens a delivery gives the same pointer.
+    let (code, _, err) = run(s3inv()
+        .arg("sql")
+        .arg(config.parent().unwrap())
+        .arg("SELECT 1"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(": point at one, like {bucket}/csv-all/")),
+        "{err}"
+    );
+    let manifest = dated.join("manifest.json");
+    let (code, _, err) = run(s3inv().arg("deliveries").arg(&manifest));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "s3inv: error: {} is one delivery's manifest.json; `deliveries` lists a configuration folder: s3inv deliveries {shown}/\n",
+            manifest.display()
+        )
+    );
+    let data = data_file(&config);
+    let (code, _, err) = run(s3inv().arg("deliveries").arg(&data));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "s3inv: error: {} is a file; `deliveries` lists a configuration folder (…/<source-bucket>/<config-id>/)\n",
+            data.display()
         )
     );
 }

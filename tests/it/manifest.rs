@@ -543,6 +543,12 @@ acme-data,a%20b.txt,v2,failed,403,AccessDenied,\"Access Denied, really\"\n";
         err.contains("1 failed task left out of") && err.contains("SrcObjectNotEligible 1"),
         "{err}"
     );
+    // One task: "it", never "them".
+    assert!(
+        err.contains("(a retry cannot fix it as it is)")
+            && err.contains("--include-error-code CODE re-drives it\n"),
+        "{err}"
+    );
     let (code, _, err) = run(s3inv()
         .arg("job-report")
         .arg(&job)
@@ -1313,6 +1319,35 @@ fn the_printed_create_job_command_has_the_region_and_reads_the_request_where_it_
         )),
         "{stdout}"
     );
+    // Split by --max-objects: every job's command, not only the first one's.
+    let (code, stdout, err) = manifest(
+        &generated("csv-all"),
+        &out,
+        &[&args[..], &["--force", "--max-objects", "7"]].concat(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let jobs = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_str().unwrap();
+            name.starts_with("job-") && name.ends_with(".json")
+        })
+        .count();
+    assert!(jobs > 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!("submit the {jobs} jobs with:\n")),
+        "{stdout}"
+    );
+    for n in 1..=jobs {
+        assert!(
+            stdout.contains(&format!(
+                "  aws s3control create-job --region eu-west-1 --cli-input-json file://{}/job-{n:05}.json\n",
+                out.display()
+            )),
+            "job {n}: {stdout}"
+        );
+    }
     // A local delivery without --region: a placeholder, said to be one.
     let (code, stdout, err) = manifest(
         &generated("csv-all"),

@@ -592,6 +592,26 @@ fn s3_keys_with_an_empty_segment_are_read_exactly() {
         out.contains("s3://dest/inv//acme-data/csv-all/2026-11-20T01-00Z/manifest.json"),
         "{out}"
     );
+    // The same LOCATION written with `/` for `//` finds no delivery (in `twin` only the data
+    // files are there): both commands point at the key with the empty segment.
+    let hint = "s3://twin/inv//acme-data/csv-all/ exists (an inventory destination prefix that ends in `/` makes S3 write keys with `//`): use that LOCATION";
+    let (code, _, err) = run(server.s3inv().args([
+        "deliveries",
+        "s3://twin/inv/acme-data/csv-all/",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(hint), "{err}");
+    let (code, _, err) = run(server.s3inv().args([
+        "sql",
+        "s3://twin/inv/acme-data/csv-all/",
+        query,
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(hint), "{err}");
     // Outputs are never written under such keys (a tool that collapses `//` would find
     // them elsewhere): refused before the scan, naming the location given, nothing written.
     for (args, shown) in [

@@ -96,6 +96,45 @@ fn output_through_a_symlink_replaces_the_target_and_keeps_the_link() {
 }
 
 #[test]
+fn a_dash_as_output_is_stdout() {
+    // `-o -` wrote a file named `-` in the working folder.
+    let cwd = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(s3inv()
+        .current_dir(cwd.path())
+        .arg("sql")
+        .arg(generated("csv-all"))
+        .arg(COUNT)
+        .args(["-o", "-"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("n\n"), "{out:?}");
+    assert!(!cwd.path().join("-").exists());
+    // The same for the outputs of other flags.
+    let (code, out, err) = run(s3inv()
+        .current_dir(cwd.path())
+        .arg("job-report")
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("testdata/batch-reports/sample-replicate-on-tag/rows"),
+        )
+        .args([
+            "-f",
+            "json",
+            "--failed-manifest",
+            "-",
+            "--include-error-code",
+            "SrcObjectNotFound",
+        ]));
+    assert_eq!(code, 0, "{err}");
+    // The re-drive manifest's one line (SrcObjectNotFound re-driven), then the groups.
+    assert!(
+        out.starts_with("example-source-bucket,verify-test/null-version-req2.txt\n"),
+        "{out}"
+    );
+    assert!(err.contains("s3inv: wrote stdout: 1 line"), "{err}");
+    assert!(!cwd.path().join("-").exists());
+}
+
+#[test]
 fn output_to_dev_stdout_and_a_process_substitution_is_written_into() {
     // `-o /dev/stdout` with stdout a pipe: the rows arrive on the pipe. The test's own link
     // to /proc/self/fd/1 stands for /dev/stdout (the same link), so that a regression

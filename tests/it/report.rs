@@ -1141,8 +1141,57 @@ fn outputs_are_checked_before_the_scan_and_alerts_come_before_writes() {
         &["--metrics", metrics.to_str().unwrap()],
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains(&metrics.display().to_string()), "{err}");
+    // The folder is named, never the temporary file beside the target.
+    let folder = metrics.parent().unwrap().display().to_string();
+    assert!(
+        err.contains(&format!(
+            "s3inv: error: cannot write {}: folder {folder} does not exist (create it first: mkdir -p {folder})",
+            metrics.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".s3inv.prom."), "{err}");
     assert!(!err.contains("step=open"), "{err}");
+    assert!(!dir.path().join("r").exists());
+    // Nothing can be created under /proc: said before the scan too (it was after).
+    let (code, err, _) = report(
+        &logs(),
+        &dir.path().join("r"),
+        &["--metrics", "/proc/s3inv-test.prom"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("s3inv: error: cannot write /proc/s3inv-test.prom: it does not exist, and no file can be created in /proc"),
+        "{err}"
+    );
+    assert!(!err.contains("step=open"), "{err}");
+    // --out names a regular file: said so ("File exists (os error 17)" before).
+    let file = dir.path().join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let (code, err, _) = report(&logs(), &file, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "s3inv: error: {} is a file, not a folder: name a folder to write into",
+            file.display()
+        )),
+        "{err}"
+    );
+    // A file where a folder of the path belongs, for a file output.
+    let (code, err, _) = report(
+        &logs(),
+        &dir.path().join("r"),
+        &["--metrics", file.join("x.prom").to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!(
+            "s3inv: error: cannot write {}: {} is a file, not a folder",
+            file.join("x.prom").display(),
+            file.display()
+        )),
+        "{err}"
+    );
     // A write that fails after the scan (report.json is a folder) still shows the alert.
     let out = dir.path().join("r2");
     std::fs::create_dir_all(out.join("report.json")).unwrap();

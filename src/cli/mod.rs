@@ -5,6 +5,7 @@
 //! pipe (`s3inv sql … | head`) is a success.
 
 mod deliveries;
+mod doctor;
 mod emit;
 mod generate;
 mod manifest;
@@ -72,6 +73,8 @@ delivery_time(), batch_key(key).")]
     JobReport(manifest::JobReportArgs),
     /// The nightly report: report.html/json/md, trends between deliveries, alerts.
     Report(Box<report::ReportArgs>),
+    /// Why objects did not replicate: one cause per object and destination, with the fix.
+    Doctor(Box<doctor::DoctorArgs>),
     /// List the canned questions (`s3inv sql LOCATION --query NAME` runs one).
     Queries(queries::QueriesArgs),
     /// List the deliveries of an inventory configuration folder.
@@ -265,6 +268,7 @@ async fn run_command(cli: Cli) -> crate::Result<i32> {
         Command::Queries(args) => queries::run(args).await,
         Command::Manifest(args) => manifest::run(*args, quiet).await,
         Command::Report(args) => report::run(*args, quiet).await,
+        Command::Doctor(args) => doctor::run(*args, quiet).await,
         Command::JobReport(args) => manifest::job_report(args).await,
         Command::Deliveries(args) => deliveries::run(args, quiet).await,
         Command::Generate(args) => generate::run(args, quiet),

@@ -5,8 +5,13 @@
 //!
 //! Lower modules read and decide; nothing here prints (the CLI renders).
 
+pub mod causes;
 pub mod collect;
+pub mod config;
+pub mod diagnose;
 pub mod events;
+pub mod facts;
 pub mod permissions;
 pub mod policy;
 pub mod reasons;
+pub mod rules;

@@ -124,6 +124,33 @@ pub fn write_delivery(
     opts: &GenerateOptions,
     spec: &DeliverySpec,
 ) -> Result<WrittenDelivery> {
+    write_delivery_of(bucket_root, opts, spec, opts.all_rows(), opts.row_count())
+}
+
+/// Writes `rows` (`count` of them) as one delivery, laid out and named as `opts` says: for
+/// tests and scenarios that need exactly these rows in every format.
+pub fn write_rows(
+    bucket_root: &Path,
+    opts: &GenerateOptions,
+    spec: &DeliverySpec,
+    rows: &[Row],
+) -> Result<WrittenDelivery> {
+    write_delivery_of(
+        bucket_root,
+        opts,
+        spec,
+        rows.iter().cloned(),
+        rows.len() as u64,
+    )
+}
+
+fn write_delivery_of(
+    bucket_root: &Path,
+    opts: &GenerateOptions,
+    spec: &DeliverySpec,
+    mut source: impl Iterator<Item = Row>,
+    count: u64,
+) -> Result<WrittenDelivery> {
     let mut config_key = String::new();
     if !opts.destination_prefix.is_empty() {
         config_key.push_str(opts.destination_prefix.trim_matches('/'));
@@ -140,8 +167,6 @@ pub fn write_delivery(
     let mut names =
         rows::Rng::new(opts.seed ^ spec.config_id.len() as u64 ^ opts.delivery_ms() as u64);
     let mut entries = Vec::with_capacity(files);
-    let mut source = opts.all_rows();
-    let count = opts.row_count();
     let mut total_rows = 0u64;
     let mut total_bytes = 0u64;
     for f in 0..files as u64 {

@@ -1,0 +1,273 @@
+//! `s3inv doctor LOCATION`: why the objects that are not COMPLETED did not replicate, one
+//! cause per object and destination, with evidence and the fix.
+
+use std::sync::Arc;
+
+use clap::Args;
+use datafusion::arrow::array::{ArrayRef, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+
+use super::emit::Emit;
+use super::{
+    OutputArgs, SourceArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal,
+};
+use crate::doctor::config::Bundle;
+use crate::doctor::diagnose::{CauseRow, Diagnosis, DoctorOptions, diagnose};
+use crate::doctor::facts::Facts;
+use crate::error::{Error, Result};
+use crate::output::{OutputFormat, human_bytes, thousands, write_batch, write_text};
+use crate::replication::Scope;
+use crate::table::{Session, SessionOptions};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Causes (stable ids): no-configuration, pre-existing, outside-rule-filter, \
+tag-filter-undecidable, rule-disabled, sse-kms-not-opted-in, replica, archived-storage-class, \
+archive-access-tier, dst-versioning-off, dst-object-lock-missing, sse-c-blocked-at-dst, \
+kms-key-invalid, other-destination, delete-marker-not-replicated, pending-recent, pending-stuck, \
+failed-unexplained, never-replicated-unexplained (README, \"doctor\").\n\n\
+Formats: table (for people: the causes, then evidence, examples and fixes); csv, ndjson, \
+parquet (one row per cause, status, rule and destination); json (one document).\n\n\
+Examples:\n  s3inv doctor testdata/buckets/acme-inventory/acme-data/csv-all\n  \
+s3inv doctor --print-collect-script acme-data > collect.sh && sh collect.sh   # in an empty folder\n  \
+s3inv doctor s3://acme-inventory/acme-data/daily/ --config ./acme-data-config --examples 5"
+)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The documents the collect script exported (replication.json, dst/…, iam/…, kms/…); a
+    /// missing file means "not checked".
+    #[arg(long, value_name = "DIR")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Diagnose every version, delete markers too (default: current versions).
+    #[arg(long)]
+    pub all_versions: bool,
+
+    /// PENDING objects older than this at delivery time are stuck (e.g. 24h, 3d).
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub pending_older_than: String,
+
+    /// Example keys per row.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub examples: usize,
+
+    /// When a rule was created (RULE_ID=2026-11-01T00:00:00Z): objects older than that in its
+    /// scope were written before it (otherwise inferred from the first object it replicated).
+    #[arg(long, value_name = "RULE=TIME")]
+    pub rule_start: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
+    let source = args.source.raw().validate()?;
+    let output = args.output.raw().validate(stdout_is_terminal())?;
+    let pending_older_than_ms = crate::table::age::parse_duration(&args.pending_older_than)
+        .map_err(|e| Error::Usage(format!("--pending-older-than: {e}")))?;
+    let mut rule_start_ms = std::collections::BTreeMap::new();
+    for spec in &args.rule_start {
+        let (rule, time) = spec.split_once('=').ok_or_else(|| {
+            Error::Usage(format!(
+                "--rule-start {spec:?}: write RULE_ID=TIME, like logs-to-dr=2026-11-01T00:00:00Z"
+            ))
+        })?;
+        let ms = crate::format::timestamp::parse_timestamp_millis(time.trim().as_bytes())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "--rule-start {spec:?}: {time:?} is not a time; write it like 2026-11-01T00:00:00Z"
+                ))
+            })?;
+        rule_start_ms.insert(rule.trim().to_string(), ms);
+    }
+    let options = DoctorOptions {
+        scope: Scope::new(args.all_versions),
+        pending_older_than_ms,
+        pending_older_than_label: args.pending_older_than.trim().to_string(),
+        examples: args.examples,
+        rule_start_ms,
+    };
+    // The configuration is read (and any mistake in it reported) before the scan.
+    let facts = match &args.config {
+        Some(dir) => Facts::from_bundle(&Bundle::read_dir(dir)?)?,
+        None => Facts::none(),
+    };
+    let session_options = SessionOptions {
+        at: source.at.clone(),
+        verify: source.verify,
+        memory_limit: source.memory_limit,
+        target_partitions: source.threads,
+        required: vec![("replication_status", "s3inv doctor".to_string())],
+        ..SessionOptions::default()
+    };
+    let emit = Emit::open(&output.target, &source.s3).await?;
+    let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
+    let result = async {
+        let session = Session::open(&source.location, &source.s3, &session_options).await?;
+        print_delivery_notes(&session.delivery.notes);
+        let diagnosis = diagnose(&session, &facts, &options).await?;
+        Ok::<_, Error>((session, diagnosis))
+    }
+    .await;
+    progress.finish();
+    let (session, diagnosis) = result?;
+    match output.format {
+        OutputFormat::Table => write_text(&text(&diagnosis, &session)?, emit.target())?,
+        OutputFormat::Json => {
+            let mut doc = serde_json::to_value(&diagnosis).expect("json");
+            doc["s3inv_doctor_version"] = 1.into();
+            doc["delivery"] = crate::output::summary::delivery_json(&session.delivery);
+            doc["notes"] = serde_json::to_value(&session.delivery.notes).expect("json");
+            let text = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+            write_text(&text, emit.target())?;
+        }
+        OutputFormat::Ndjson => {
+            let mut text = String::new();
+            for row in &diagnosis.rows {
+                text.push_str(&serde_json::to_string(row).expect("json"));
+                text.push('\n');
+            }
+            write_text(&text, emit.target())?;
+        }
+        format => {
+            write_batch(rows_batch(&diagnosis.rows)?, format, emit.target()).await?;
+        }
+    }
+    emit.finish().await?;
+    Ok(0)
+}
+
+/// The rows as one table (CSV, Parquet): lists joined with "; ".
+fn rows_batch(rows: &[CauseRow]) -> Result<RecordBatch> {
+    let text = |f: &dyn Fn(&CauseRow) -> Option<String>| -> ArrayRef {
+        Arc::new(StringArray::from_iter(rows.iter().map(f)))
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("cause", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("rule", DataType::Utf8, true),
+        Field::new("destination", DataType::Utf8, true),
+        Field::new("objects", DataType::UInt64, false),
+        Field::new("bytes", DataType::UInt64, false),
+        Field::new("confidence", DataType::Utf8, false),
+        Field::new("oldest_last_modified", DataType::Utf8, true),
+        Field::new("newest_last_modified", DataType::Utf8, true),
+        Field::new("examples", DataType::Utf8, false),
+        Field::new("evidence", DataType::Utf8, false),
+        Field::new("title", DataType::Utf8, false),
+        Field::new("fix", DataType::Utf8, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        text(&|r| Some(r.cause.clone())),
+        text(&|r| Some(r.status.clone())),
+        text(&|r| r.rule.clone()),
+        text(&|r| r.destination.clone()),
+        Arc::new(UInt64Array::from_iter_values(
+            rows.iter().map(|r| r.objects),
+        )),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.bytes))),
+        text(&|r| Some(r.confidence.clone())),
+        text(&|r| r.oldest_last_modified.clone()),
+        text(&|r| r.newest_last_modified.clone()),
+        text(&|r| Some(r.examples.join("; "))),
+        text(&|r| Some(r.evidence.join("; "))),
+        text(&|r| Some(r.title.clone())),
+        text(&|r| Some(r.fix.clone())),
+    ];
+    RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))
+}
+
+/// The report for people.
+fn text(d: &Diagnosis, session: &Session) -> Result<String> {
+    let delivery = &session.delivery;
+    let total: u64 = d.totals.values().map(|c| c.objects).sum();
+    let mut out = format!(
+        "delivery {} ({}), scope {}: {} not COMPLETED{}\n",
+        delivery.name.as_deref().unwrap_or("-"),
+        delivery.manifest.file_format,
+        d.scope,
+        crate::output::count(total, "object"),
+        if d.totals.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                d.totals
+                    .iter()
+                    .map(|(s, c)| format!("{s} {}", thousands(c.objects)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    );
+    if d.rows.is_empty() {
+        out.push_str("nothing to diagnose: every object in scope is COMPLETED\n");
+    } else {
+        let headers = [
+            "cause",
+            "status",
+            "rule",
+            "destination",
+            "objects",
+            "bytes",
+            "confidence",
+        ];
+        let rows: Vec<Vec<String>> = d
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.cause.clone(),
+                    r.status.clone(),
+                    r.rule.clone().unwrap_or_else(|| "-".into()),
+                    r.destination.clone().unwrap_or_else(|| "-".into()),
+                    thousands(r.objects),
+                    human_bytes(r.bytes),
+                    r.confidence.clone(),
+                ]
+            })
+            .collect();
+        let batch = crate::output::text_batch(&headers, &rows)?;
+        out.push_str(&crate::output::terminal::pretty(&[batch])?);
+        out.push('\n');
+        for r in &d.rows {
+            out.push_str(&format!(
+                "\n{} ({}{}{}): {}\n",
+                r.cause,
+                r.status,
+                r.rule
+                    .as_deref()
+                    .map(|x| format!(", rule {x}"))
+                    .unwrap_or_default(),
+                r.destination
+                    .as_deref()
+                    .map(|x| format!(" → {x}"))
+                    .unwrap_or_default(),
+                r.title
+            ));
+            for e in &r.evidence {
+                out.push_str(&format!("  evidence: {e}\n"));
+            }
+            if !r.examples.is_empty() {
+                out.push_str(&format!("  examples: {}\n", r.examples.join(", ")));
+            }
+            out.push_str(&format!("  fix: {}\n", r.fix));
+        }
+    }
+    if !d.findings.is_empty() {
+        out.push_str("\nconfiguration findings:\n");
+        for f in &d.findings {
+            out.push_str(&format!("  - {} ({})\n", f.message, f.evidence));
+        }
+    }
+    if !d.not_checked.is_empty() {
+        out.push_str("\nnot checked:\n");
+        for n in &d.not_checked {
+            out.push_str(&format!("  - {n}\n"));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,814 @@
+//! The diagnosis: every object of the scope that is not COMPLETED gets exactly one cause
+//! per destination (doctor.md §f.4: configuration contradiction > inventory pattern, an
+//! "unexplained" cause per status so that nothing is dropped), summed into one row per
+//! (cause, status, rule, destination).
+//!
+//! Two streaming passes over the delivery, never more: the first (only with a replication
+//! configuration) finds when each rule started replicating (the first object it gave a
+//! status, the inferred T0 of §f.4 step 6); the second decides every row. Memory holds the
+//! groups, not the rows. The per-status totals are counted apart from the decisions and
+//! checked against them before anything is reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use datafusion::arrow::array::{Array, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::causes::{self, Cause, Confidence};
+use super::config::{ReplicationConfig, Rule, Versioning};
+use super::facts::{ConfigState, Facts, Finding};
+use super::rules::{DestinationRules, RuleMatch};
+use crate::error::{Error, Result};
+use crate::replication::{Counts, REFUSED_CLASSES, REFUSED_TIERS, Scope, Status};
+use crate::table::Session;
+
+/// What to diagnose and how.
+#[derive(Debug, Clone)]
+pub struct DoctorOptions {
+    pub scope: Scope,
+    /// PENDING objects older than this at delivery time are stuck.
+    pub pending_older_than_ms: i64,
+    pub pending_older_than_label: String,
+    /// Example keys per row.
+    pub examples: usize,
+    /// When rules started (`--rule-start RULE=TIME`), in ms: objects older were written
+    /// before the rule existed.
+    pub rule_start_ms: BTreeMap<String, i64>,
+}
+
+impl Default for DoctorOptions {
+    fn default() -> Self {
+        DoctorOptions {
+            scope: Scope::Current,
+            pending_older_than_ms: 24 * 3_600_000,
+            pending_older_than_label: "24h".into(),
+            examples: 3,
+            rule_start_ms: BTreeMap::new(),
+        }
+    }
+}
+
+/// One row of the diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CauseRow {
+    pub cause: String,
+    pub title: String,
+    pub status: String,
+    pub rule: Option<String>,
+    pub destination: Option<String>,
+    pub objects: u64,
+    pub bytes: u64,
+    pub oldest_last_modified: Option<String>,
+    pub newest_last_modified: Option<String>,
+    pub examples: Vec<String>,
+    pub evidence: Vec<String>,
+    pub confidence: String,
+    pub fix: String,
+}
+
+/// The whole answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub scope: &'static str,
+    pub pending_older_than: String,
+    /// The destinations objects were attributed for (`[null]` without a configuration).
+    pub destinations: Vec<Option<String>>,
+    pub rows: Vec<CauseRow>,
+    /// The scope's rows that are not COMPLETED, by status, as the inventory counts them.
+    pub totals: BTreeMap<String, Counts>,
+    /// Configuration findings that explain no object by themselves.
+    pub findings: Vec<Finding>,
+    /// Documents that could not be read or were not collected.
+    pub not_checked: Vec<String>,
+    /// When each (rule, destination) started replicating, as inferred or given.
+    pub rule_starts: Vec<RuleStart>,
+}
+
+/// A rule's start (T0) for one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleStart {
+    pub rule: String,
+    pub destination: String,
+    pub start: Option<String>,
+    pub how: &'static str,
+}
+
+/// One row of the inventory, as the decisions need it.
+struct Row<'a> {
+    key: &'a str,
+    version: Option<&'a str>,
+    status: Status,
+    delete_marker: bool,
+    size: u64,
+    last_modified: Option<i64>,
+    storage_class: Option<&'a str>,
+    tier: Option<&'a str>,
+    encryption: Option<&'a str>,
+}
+
+impl Row<'_> {
+    fn null_version(&self) -> bool {
+        matches!(self.version, None | Some("") | Some("null"))
+    }
+
+    fn kms(&self) -> bool {
+        matches!(self.encryption, Some("SSE-KMS") | Some("DSSE-KMS"))
+    }
+}
+
+/// A decision for one row and destination; the evidence is rendered once per group.
+struct Decision<'a> {
+    cause: &'static Cause,
+    confidence: Confidence,
+    evidence: Evidence<'a>,
+}
+
+/// Why a decision was made, without allocating per row: rendered once per group.
+#[derive(Clone, Copy)]
+enum Evidence<'a> {
+    Text(&'static str),
+    /// `{configuration}: {rule path} {what}`.
+    Rule(&'a Rule, &'static str),
+    /// `{configuration}: {what}`.
+    Config(&'static str),
+    /// `{document}: {what}`.
+    Doc(&'a str, &'static str),
+    /// `{document}: {what}; {document}: {what}`.
+    DocPair(&'a str, &'static str, &'a str, &'static str),
+    /// The rule's start (epoch ms) and how it is known.
+    Start(i64, &'static str),
+    /// `describe-key` says the key is not Enabled.
+    KeyState(&'a str, &'a str),
+    /// The replica key's Region and the destination's.
+    KeyRegion(&'a Rule, &'a str, &'a str),
+}
+
+impl Evidence<'_> {
+    /// Same evidence (rules compared by identity): one line per distinct reason.
+    fn same(&self, other: &Evidence) -> bool {
+        use Evidence::*;
+        match (self, other) {
+            (Text(a), Text(b)) | (Config(a), Config(b)) => a == b,
+            (Rule(r, a), Rule(q, b)) => std::ptr::eq(*r, *q) && a == b,
+            (Doc(o, a), Doc(p, b)) => o == p && a == b,
+            (DocPair(o, a, x, c), DocPair(p, b, y, d)) => o == p && a == b && x == y && c == d,
+            (Start(t, a), Start(u, b)) => t == u && a == b,
+            (KeyState(o, a), KeyState(p, b)) => o == p && a == b,
+            (KeyRegion(r, a, c), KeyRegion(q, b, d)) => std::ptr::eq(*r, *q) && a == b && c == d,
+            _ => false,
+        }
+    }
+
+    fn render(&self, config_origin: &str) -> String {
+        match self {
+            Evidence::Text(t) => t.to_string(),
+            Evidence::Rule(rule, what) => format!("{config_origin}: {} {what}", rule.path),
+            Evidence::Config(what) => format!("{config_origin}: {what}"),
+            Evidence::Doc(origin, what) => format!("{origin}: {what}"),
+            Evidence::DocPair(o1, w1, o2, w2) => format!("{o1}: {w1}; {o2}: {w2}"),
+            Evidence::Start(t0, how) => format!(
+                "inventory: last modified before the rule's start ({how}: {})",
+                crate::format::timestamp::format_millis(*t0).unwrap_or_default()
+            ),
+            Evidence::KeyState(origin, state) => format!("{origin}: KeyState {state}"),
+            Evidence::KeyRegion(rule, key_region, dest_region) => format!(
+                "{config_origin}: {} Destination.EncryptionConfiguration.ReplicaKmsKeyID is in {key_region}, the destination in {dest_region}",
+                rule.path
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    cause: &'static str,
+    status: u8,
+    rule: Option<usize>,
+    destination: usize,
+}
+
+struct Group<'a> {
+    cause: &'static Cause,
+    status: Status,
+    /// The weakest confidence of the group's objects.
+    confidence: Confidence,
+    counts: Counts,
+    oldest: Option<i64>,
+    newest: Option<i64>,
+    examples: BTreeSet<String>,
+    /// Each distinct reason, with its objects.
+    evidence: Vec<(Evidence<'a>, u64)>,
+}
+
+/// The delivery's columns the decisions read (absent fields read as NULL).
+fn select(scope: Scope, statuses: &str) -> String {
+    format!(
+        "SELECT key, CAST(version_id AS VARCHAR) AS version_id, \
+         CAST(replication_status AS VARCHAR) AS replication_status, \
+         coalesce(is_delete_marker, false) AS is_delete_marker, coalesce(size, 0) AS size, \
+         CAST(last_modified_date AS BIGINT) AS last_modified, \
+         CAST(storage_class AS VARCHAR) AS storage_class, \
+         CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier, \
+         CAST(encryption_status AS VARCHAR) AS encryption_status \
+         FROM inventory WHERE {} AND {statuses}",
+        scope.predicate(None)
+    )
+}
+
+fn strings(batch: &RecordBatch, i: usize) -> Result<StringArray> {
+    let col = cast(batch.column(i), &DataType::Utf8).map_err(|e| Error::Query(e.to_string()))?;
+    Ok(col
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .expect("cast to Utf8")
+        .clone())
+}
+
+fn opt(a: &StringArray, i: usize) -> Option<&str> {
+    (!a.is_null(i)).then(|| a.value(i))
+}
+
+/// Calls `each` for every row of `sql`'s result.
+async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Result<()> {
+    let mut stream = session.stream(sql).await?;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let keys = strings(&batch, 0)?;
+        let versions = strings(&batch, 1)?;
+        let statuses = strings(&batch, 2)?;
+        let markers =
+            cast(batch.column(3), &DataType::Boolean).map_err(|e| Error::Query(e.to_string()))?;
+        let markers = markers
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("bool");
+        let sizes =
+            cast(batch.column(4), &DataType::Int64).map_err(|e| Error::Query(e.to_string()))?;
+        let sizes = sizes.as_any().downcast_ref::<Int64Array>().expect("i64");
+        let modified =
+            cast(batch.column(5), &DataType::Int64).map_err(|e| Error::Query(e.to_string()))?;
+        let modified = modified.as_any().downcast_ref::<Int64Array>().expect("i64");
+        let classes = strings(&batch, 6)?;
+        let tiers = strings(&batch, 7)?;
+        let encryption = strings(&batch, 8)?;
+        for i in 0..batch.num_rows() {
+            each(Row {
+                key: keys.value(i),
+                version: opt(&versions, i),
+                status: Status::from_raw(opt(&statuses, i)),
+                delete_marker: markers.value(i),
+                size: sizes.value(i).max(0) as u64,
+                last_modified: (!modified.is_null(i)).then(|| modified.value(i)),
+                storage_class: opt(&classes, i),
+                tier: opt(&tiers, i),
+                encryption: opt(&encryption, i),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The label rows are counted under: delete markers apart, as `summary` counts them.
+fn status_label(row: &Row) -> Status {
+    if row.delete_marker {
+        Status::Other("DELETE_MARKER".into())
+    } else {
+        row.status.clone()
+    }
+}
+
+fn status_index(s: &Status) -> u8 {
+    match s {
+        Status::Completed => 0,
+        Status::Pending => 1,
+        Status::Failed => 2,
+        Status::Replica => 3,
+        Status::None => 4,
+        Status::Other(o) if o == "DELETE_MARKER" => 5,
+        Status::Other(_) => 6,
+    }
+}
+
+/// Diagnoses the session's delivery.
+pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) -> Result<Diagnosis> {
+    let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
+    let config = facts.config();
+    let destinations: Vec<Option<String>> = match config {
+        Some(c) if !c.destinations().is_empty() => c.destinations().into_iter().map(Some).collect(),
+        _ => vec![None],
+    };
+    let dest_rules: Vec<Option<DestinationRules>> = destinations
+        .iter()
+        .map(|d| {
+            config
+                .zip(d.as_deref())
+                .map(|(c, d)| DestinationRules::new(c, d))
+        })
+        .collect();
+
+    // Pass 1: when each rule started replicating to each destination.
+    let mut first_status: BTreeMap<(usize, usize), i64> = BTreeMap::new();
+    if let Some(config) = config {
+        let sql = select(
+            opts.scope,
+            &Status::filter_sql(
+                "replication_status",
+                &[Status::Completed, Status::Failed, Status::Pending],
+            ),
+        );
+        scan(session, &sql, |row| {
+            let Some(lm) = row.last_modified else { return };
+            for (d, rules) in dest_rules.iter().enumerate() {
+                if let Some(RuleMatch::Rule(rule)) = rules.as_ref().map(|r| r.match_key(row.key)) {
+                    let index = rule_index(config, rule);
+                    let t = first_status.entry((index, d)).or_insert(lm);
+                    *t = (*t).min(lm);
+                }
+            }
+        })
+        .await?;
+    }
+    let starts = |rule: &Rule, index: usize, d: usize| -> Option<(i64, &'static str)> {
+        opts.rule_start_ms
+            .get(&rule.id)
+            .map(|t| (*t, "given"))
+            .or_else(|| first_status.get(&(index, d)).map(|t| (*t, "inferred")))
+    };
+
+    // Pass 2: every row that is not COMPLETED.
+    // coalesce: `NOT (NULL IN (…))` is NULL, which would drop every never-replicated row.
+    let not_completed = format!(
+        "NOT coalesce({}, false)",
+        Status::filter_sql("replication_status", &[Status::Completed])
+    );
+    let config_origin = config.map(|c| c.origin.as_str()).unwrap_or("");
+    let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
+    let mut totals: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut decided: Vec<BTreeMap<String, Counts>> = vec![BTreeMap::new(); destinations.len()];
+    let stuck_before = delivery_ms - opts.pending_older_than_ms;
+    let sql = select(opts.scope, &not_completed);
+    scan(session, &sql, |row| {
+        let status = status_label(&row);
+        let counts = Counts {
+            objects: 1,
+            bytes: row.size,
+        };
+        add(
+            totals.entry(status.label().to_string()).or_default(),
+            counts,
+        );
+        let mut decisions: Vec<(Option<usize>, Decision)> = destinations
+            .iter()
+            .enumerate()
+            .map(|(d, dest)| {
+                let matched = dest_rules[d].as_ref().map(|r| r.match_key(row.key));
+                let rule = match matched {
+                    Some(RuleMatch::Rule(r)) | Some(RuleMatch::OnlyDisabled(r)) => Some(r),
+                    _ => None,
+                };
+                let index = rule.zip(config).map(|(r, c)| rule_index(c, r));
+                let start = rule.zip(index).and_then(|(r, i)| starts(r, i, d));
+                let decision = decide(
+                    &row,
+                    facts,
+                    dest.as_deref().and_then(|d| facts.destinations.get(d)),
+                    matched,
+                    start,
+                    stuck_before,
+                );
+                (index, decision)
+            })
+            .collect();
+        // S3's status is an aggregate over the destinations: a FAILED object explained at
+        // one destination need not have failed at another.
+        if row.status == Status::Failed && decisions.len() > 1 {
+            let explained = decisions.iter().any(|(_, d)| {
+                d.cause.id != causes::FAILED_UNEXPLAINED.id && d.confidence >= Confidence::Strong
+            });
+            if explained {
+                for (_, d) in decisions.iter_mut() {
+                    if d.cause.id == causes::FAILED_UNEXPLAINED.id {
+                        *d = Decision {
+                            cause: &causes::OTHER_DESTINATION,
+                            confidence: Confidence::Likely,
+                            evidence: Evidence::Text(
+                                "another destination's configuration explains the FAILED status",
+                            ),
+                        };
+                    }
+                }
+            }
+        }
+        for (d, (rule, decision)) in decisions.into_iter().enumerate() {
+            add(
+                decided[d].entry(status.label().to_string()).or_default(),
+                counts,
+            );
+            let key = GroupKey {
+                cause: decision.cause.id,
+                status: status_index(&status),
+                rule,
+                destination: d,
+            };
+            let group = groups.entry(key).or_insert_with(|| Group {
+                cause: decision.cause,
+                status: status.clone(),
+                confidence: decision.confidence,
+                counts: Counts::default(),
+                oldest: None,
+                newest: None,
+                examples: BTreeSet::new(),
+                evidence: Vec::new(),
+            });
+            add(&mut group.counts, counts);
+            group.confidence = group.confidence.min(decision.confidence);
+            match group
+                .evidence
+                .iter_mut()
+                .find(|(e, _)| e.same(&decision.evidence))
+            {
+                Some((_, n)) => *n += 1,
+                None => group.evidence.push((decision.evidence, 1)),
+            }
+            if let Some(lm) = row.last_modified {
+                group.oldest = Some(group.oldest.map_or(lm, |o| o.min(lm)));
+                group.newest = Some(group.newest.map_or(lm, |n| n.max(lm)));
+            }
+            if opts.examples > 0 {
+                let shown = example(row.key, row.version.filter(|_| !row.null_version()));
+                // The first keys in key order: the same examples on every run.
+                if group.examples.len() < opts.examples {
+                    group.examples.insert(shown);
+                } else if group.examples.last().is_some_and(|last| shown < *last) {
+                    group.examples.pop_last();
+                    group.examples.insert(shown);
+                }
+            }
+        }
+    })
+    .await?;
+
+    // Conservation: per destination, the decisions add up to the scope's counts.
+    for (d, per_status) in decided.iter().enumerate() {
+        if *per_status != totals {
+            return Err(Error::Query(format!(
+                "internal check failed: the causes for destination {:?} add up to {per_status:?}, the inventory to {totals:?}",
+                destinations[d]
+            )));
+        }
+    }
+
+    // Report order: by status (PENDING, FAILED, REPLICA, NONE, delete markers), then the
+    // largest first; the key order of the groups breaks ties, so every run prints the same.
+    let mut groups: Vec<(GroupKey, Group)> = groups.into_iter().collect();
+    groups.sort_by(|(ka, a), (kb, b)| {
+        ka.status
+            .cmp(&kb.status)
+            .then(b.counts.bytes.cmp(&a.counts.bytes))
+            .then(b.counts.objects.cmp(&a.counts.objects))
+            .then(ka.cmp(kb))
+    });
+    let rows = groups
+        .into_iter()
+        .map(|(key, g)| CauseRow {
+            cause: g.cause.id.to_string(),
+            title: g.cause.title.to_string(),
+            status: g.status.label().to_string(),
+            rule: key.rule.and_then(|i| config.map(|c| c.rules[i].id.clone())),
+            destination: destinations[key.destination].clone(),
+            objects: g.counts.objects,
+            bytes: g.counts.bytes,
+            oldest_last_modified: g.oldest.and_then(crate::format::timestamp::format_millis),
+            newest_last_modified: g.newest.and_then(crate::format::timestamp::format_millis),
+            examples: g.examples.into_iter().collect(),
+            evidence: render_evidence(&g.evidence, g.counts.objects, config_origin),
+            confidence: g.confidence.name().to_string(),
+            fix: g.cause.fix.to_string(),
+        })
+        .collect();
+    let mut rule_starts = Vec::new();
+    if let Some(config) = config {
+        for (index, rule) in config.rules.iter().enumerate() {
+            for (d, dest) in destinations.iter().enumerate() {
+                if dest.as_deref() != Some(rule.destination.bucket.as_str()) || !rule.enabled {
+                    continue;
+                }
+                let start = starts(rule, index, d);
+                rule_starts.push(RuleStart {
+                    rule: rule.id.clone(),
+                    destination: rule.destination.bucket.clone(),
+                    start: start.and_then(|(t, _)| crate::format::timestamp::format_millis(t)),
+                    how: start.map_or("unknown", |(_, how)| how),
+                });
+            }
+        }
+    }
+    let mut not_checked = facts.unknown.clone();
+    if let ConfigState::Unreadable { reason } = &facts.config
+        && !not_checked.contains(reason)
+    {
+        not_checked.push(reason.clone());
+    }
+    Ok(Diagnosis {
+        scope: opts.scope.name(),
+        pending_older_than: opts.pending_older_than_label.clone(),
+        destinations,
+        rows,
+        totals,
+        findings: facts.lints.clone(),
+        not_checked,
+        rule_starts,
+    })
+}
+
+/// The reasons of a group, each with its share when there is more than one.
+fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &str) -> Vec<String> {
+    evidence
+        .iter()
+        .map(|(e, n)| {
+            let text = e.render(config_origin);
+            if *n == objects {
+                text
+            } else {
+                format!("{text} ({})", crate::output::count(*n, "object"))
+            }
+        })
+        .collect()
+}
+
+/// An example key as shown: quoted when spaces at its ends, a comma or a control character
+/// would make it ambiguous in a list; with its version id.
+fn example(key: &str, version: Option<&str>) -> String {
+    let plain = !key.is_empty()
+        && key.trim() == key
+        && !key.chars().any(|c| c == ',' || c == '"' || c.is_control());
+    let key = if plain {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
+    match version {
+        Some(v) => format!("{key} (version {v})"),
+        None => key,
+    }
+}
+
+fn add(to: &mut Counts, c: Counts) {
+    to.objects += c.objects;
+    to.bytes += c.bytes;
+}
+
+fn rule_index(config: &ReplicationConfig, rule: &Rule) -> usize {
+    config
+        .rules
+        .iter()
+        .position(|r| std::ptr::eq(r, rule))
+        .expect("a rule of this configuration")
+}
+
+fn decision<'a>(
+    cause: &'static Cause,
+    confidence: Confidence,
+    evidence: Evidence<'a>,
+) -> Decision<'a> {
+    Decision {
+        cause,
+        confidence,
+        evidence,
+    }
+}
+
+/// The cause of one row for one destination (doctor.md §f.4, in its order).
+fn decide<'a>(
+    row: &Row,
+    facts: &'a Facts,
+    dest: Option<&'a super::facts::DestinationFacts>,
+    matched: Option<RuleMatch<'a>>,
+    start: Option<(i64, &'static str)>,
+    stuck_before: i64,
+) -> Decision<'a> {
+    use Confidence::*;
+    if row.status == Status::Replica {
+        return decision(
+            &causes::REPLICA,
+            Certain,
+            Evidence::Text("inventory: ReplicationStatus REPLICA"),
+        );
+    }
+    if let ConfigState::Absent { origin } = &facts.config
+        && row.status == Status::None
+    {
+        return decision(
+            &causes::NO_CONFIGURATION,
+            Certain,
+            Evidence::Doc(origin, "ReplicationConfigurationNotFoundError"),
+        );
+    }
+    let rule = match matched {
+        Some(RuleMatch::None) => {
+            return decision(
+                &causes::OUTSIDE_RULE_FILTER,
+                Strong,
+                Evidence::Config(
+                    "no enabled rule for this destination has a prefix the keys start with",
+                ),
+            );
+        }
+        Some(RuleMatch::OnlyDisabled(rule)) => {
+            return decision(
+                &causes::RULE_DISABLED,
+                Strong,
+                Evidence::Rule(rule, "Status Disabled"),
+            );
+        }
+        Some(RuleMatch::Rule(rule)) => Some(rule),
+        None => None,
+    };
+    if row.delete_marker {
+        if let Some(rule) = rule
+            && !rule.delete_markers
+            && row.status == Status::None
+        {
+            return decision(
+                &causes::DELETE_MARKER_NOT_REPLICATED,
+                Certain,
+                Evidence::Rule(rule, "DeleteMarkerReplication not Enabled"),
+            );
+        }
+    } else if matches!(row.status, Status::None | Status::Failed) {
+        if row
+            .storage_class
+            .is_some_and(|c| REFUSED_CLASSES.contains(&c))
+        {
+            return decision(
+                &causes::ARCHIVED_STORAGE_CLASS,
+                Certain,
+                Evidence::Text("inventory: StorageClass GLACIER or DEEP_ARCHIVE"),
+            );
+        }
+        if row.storage_class == Some("INTELLIGENT_TIERING")
+            && row.tier.is_some_and(|t| REFUSED_TIERS.contains(&t))
+        {
+            return decision(
+                &causes::ARCHIVE_ACCESS_TIER,
+                Certain,
+                Evidence::Text("inventory: IntelligentTieringAccessTier ARCHIVE or DEEP_ARCHIVE"),
+            );
+        }
+    }
+    match row.status {
+        Status::None => {
+            if let Some(rule) = rule
+                && !rule.filter.tags.is_empty()
+            {
+                return decision(
+                    &causes::TAG_FILTER_UNDECIDABLE,
+                    Likely,
+                    Evidence::Rule(rule, "Filter has tags"),
+                );
+            }
+            if row.null_version() && !row.delete_marker {
+                return decision(
+                    &causes::PRE_EXISTING,
+                    Certain,
+                    Evidence::Text(
+                        "inventory: null version id (written before versioning, so before replication)",
+                    ),
+                );
+            }
+            if let Some(rule) = rule
+                && row.kms()
+                && !rule.sse_kms_opted_in
+            {
+                return decision(
+                    &causes::SSE_KMS_NOT_OPTED_IN,
+                    Strong,
+                    Evidence::Rule(
+                        rule,
+                        "SourceSelectionCriteria.SseKmsEncryptedObjects not Enabled",
+                    ),
+                );
+            }
+            if rule.is_some() {
+                match (start, row.last_modified) {
+                    (Some((t0, how)), Some(lm)) if lm < t0 => {
+                        return decision(
+                            &causes::PRE_EXISTING,
+                            if how == "given" { Certain } else { Strong },
+                            Evidence::Start(t0, how),
+                        );
+                    }
+                    (None, _) => {
+                        return decision(
+                            &causes::PRE_EXISTING,
+                            Likely,
+                            Evidence::Text(
+                                "inventory: no object of this rule has a replication status, so it may never have run (give --rule-start RULE=TIME)",
+                            ),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+            decision(
+                &causes::NEVER_REPLICATED_UNEXPLAINED,
+                Likely,
+                Evidence::Text("inventory: empty ReplicationStatus"),
+            )
+        }
+        Status::Failed => {
+            if let Some(d) = dest {
+                if let Some((v, origin)) = &d.versioning
+                    && *v != Versioning::Enabled
+                {
+                    return decision(
+                        &causes::DST_VERSIONING_OFF,
+                        Certain,
+                        Evidence::Doc(
+                            origin,
+                            match v {
+                                Versioning::Suspended => "Status Suspended",
+                                _ => "no Status (versioning never enabled)",
+                            },
+                        ),
+                    );
+                }
+                if let (Some((true, src)), Some((false, dst))) =
+                    (&facts.source_object_lock, &d.object_lock)
+                {
+                    return decision(
+                        &causes::DST_OBJECT_LOCK_MISSING,
+                        Certain,
+                        Evidence::DocPair(src, "ObjectLockEnabled Enabled", dst, "no Object Lock"),
+                    );
+                }
+                if row.encryption == Some("SSE-C")
+                    && let Some((true, origin)) = &d.blocks_sse_c
+                {
+                    return decision(
+                        &causes::SSE_C_BLOCKED_AT_DST,
+                        Certain,
+                        Evidence::Doc(
+                            origin,
+                            "BlockedEncryptionTypes SSE-C; inventory: EncryptionStatus SSE-C",
+                        ),
+                    );
+                }
+                if row.kms()
+                    && let Some(rule) = rule
+                    && let Some(key) = &rule.destination.replica_kms_key
+                {
+                    let described = d.replica_keys.iter().find(|(k, _, _)| k == key);
+                    if let Some((_, Some(key_facts), origin)) = described
+                        && key_facts.state.as_deref().is_some_and(|s| s != "Enabled")
+                    {
+                        return decision(
+                            &causes::KMS_KEY_INVALID,
+                            Certain,
+                            Evidence::KeyState(origin, key_facts.state.as_deref().unwrap_or("")),
+                        );
+                    }
+                    if let (Some(key_region), Some(dest_region)) =
+                        (super::facts::key_region(key), d.region.as_deref())
+                        && key_region != dest_region
+                    {
+                        return decision(
+                            &causes::KMS_KEY_INVALID,
+                            Certain,
+                            Evidence::KeyRegion(rule, key_region, dest_region),
+                        );
+                    }
+                }
+            }
+            decision(
+                &causes::FAILED_UNEXPLAINED,
+                Likely,
+                Evidence::Text("inventory: ReplicationStatus FAILED"),
+            )
+        }
+        Status::Pending => {
+            if row.last_modified.is_some_and(|lm| lm < stuck_before) {
+                decision(
+                    &causes::PENDING_STUCK,
+                    Strong,
+                    Evidence::Text("inventory: PENDING, last modified before the threshold"),
+                )
+            } else {
+                decision(
+                    &causes::PENDING_RECENT,
+                    Certain,
+                    Evidence::Text("inventory: PENDING, last modified within the threshold"),
+                )
+            }
+        }
+        _ => decision(
+            &causes::OTHER_STATUS,
+            Likely,
+            Evidence::Text("inventory: ReplicationStatus"),
+        ),
+    }
+}

@@ -1,0 +1,272 @@
+//! What the collected documents establish, ready for the per-object decisions: the
+//! replication configuration (or its absence), per destination the facts that make
+//! replication fail (versioning, Object Lock, the SSE-C block, the replica KMS key), and the
+//! configuration findings that explain no object by themselves (lints, "cannot check").
+
+use std::collections::BTreeMap;
+
+use super::config::{
+    Bundle, Doc, KeyFacts, ReplicationConfig, Versioning, blocked_encryption_types, key_facts,
+    key_stem, object_lock, owner_id, region,
+};
+use crate::error::Result;
+
+/// The state of the replication configuration.
+#[derive(Debug, Clone)]
+pub enum ConfigState {
+    /// No `--config`: nothing is known.
+    NotCollected,
+    /// `get-bucket-replication` said there is none.
+    Absent {
+        origin: String,
+    },
+    /// It could not be read (denied): cannot check.
+    Unreadable {
+        reason: String,
+    },
+    Read(ReplicationConfig),
+}
+
+/// Facts about one destination bucket; `None` = unknown (not collected or unreadable).
+#[derive(Debug, Clone, Default)]
+pub struct DestinationFacts {
+    pub versioning: Option<(Versioning, String)>,
+    pub object_lock: Option<(bool, String)>,
+    pub blocks_sse_c: Option<(bool, String)>,
+    pub region: Option<String>,
+    /// The replica KMS key of the rules replicating here, with what `describe-key` says.
+    pub replica_keys: Vec<(String, Option<KeyFacts>, String)>,
+}
+
+/// A configuration finding that explains no object by itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub message: String,
+    pub evidence: String,
+}
+
+/// Everything the bundle says.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub config: ConfigState,
+    pub source_object_lock: Option<(bool, String)>,
+    pub source_owner_id: Option<String>,
+    pub destinations: BTreeMap<String, DestinationFacts>,
+    pub lints: Vec<Finding>,
+    /// Documents that could not be read or were not collected, said once each.
+    pub unknown: Vec<String>,
+}
+
+impl Facts {
+    /// Nothing collected.
+    pub fn none() -> Facts {
+        Facts {
+            config: ConfigState::NotCollected,
+            source_object_lock: None,
+            source_owner_id: None,
+            destinations: BTreeMap::new(),
+            lints: Vec::new(),
+            unknown: Vec::new(),
+        }
+    }
+
+    /// Reads what `bundle` holds.
+    pub fn from_bundle(bundle: &Bundle) -> Result<Facts> {
+        let mut facts = Facts::none();
+        let replication = bundle.document("replication")?;
+        facts.config = match &replication {
+            Doc::Read { value, origin } => {
+                ConfigState::Read(ReplicationConfig::parse(value, &bundle.shown(origin))?)
+            }
+            Doc::Absent { origin, .. } => ConfigState::Absent {
+                origin: bundle.shown(origin),
+            },
+            Doc::Unreadable { .. } => ConfigState::Unreadable {
+                reason: replication
+                    .why_unknown("the replication configuration")
+                    .unwrap_or_default(),
+            },
+            Doc::NotCollected => {
+                facts.unknown.push(
+                    "the replication configuration not checked (no replication.json in --config)"
+                        .into(),
+                );
+                ConfigState::NotCollected
+            }
+        };
+        if let ConfigState::Unreadable { reason } = &facts.config {
+            facts.unknown.push(reason.clone());
+        }
+        let src_lock = bundle.document("src.object-lock")?;
+        facts.source_object_lock =
+            object_lock(&src_lock).map(|on| (on, doc_origin(bundle, &src_lock)));
+        facts.source_owner_id = owner_id(&bundle.document("src.acl")?);
+        let ConfigState::Read(config) = &facts.config else {
+            return Ok(facts);
+        };
+        for dest in config.destinations() {
+            let doc = |what: &str| bundle.document(&format!("dst/{dest}.{what}"));
+            let versioning = doc("versioning")?;
+            let lock = doc("object-lock")?;
+            let encryption = doc("encryption")?;
+            let mut d = DestinationFacts {
+                versioning: Versioning::from_doc(&versioning)
+                    .map(|v| (v, doc_origin(bundle, &versioning))),
+                object_lock: object_lock(&lock).map(|on| (on, doc_origin(bundle, &lock))),
+                blocks_sse_c: blocked_encryption_types(&encryption).map(|types| {
+                    (
+                        types.iter().any(|t| t.eq_ignore_ascii_case("SSE-C")),
+                        doc_origin(bundle, &encryption),
+                    )
+                }),
+                region: region(&doc("location")?),
+                replica_keys: Vec::new(),
+            };
+            for (what, document) in [
+                ("versioning", &versioning),
+                ("Object Lock configuration", &lock),
+            ] {
+                if let Some(why) = document.why_unknown(&format!("{dest}'s {what}")) {
+                    facts.unknown.push(why);
+                }
+            }
+            for rule in config.rules.iter().filter(|r| r.destination.bucket == dest) {
+                let Some(key) = &rule.destination.replica_kms_key else {
+                    continue;
+                };
+                if d.replica_keys.iter().any(|(k, _, _)| k == key) {
+                    continue;
+                }
+                let describe = bundle.document(&format!("kms/{}.describe", key_stem(key)))?;
+                d.replica_keys.push((
+                    key.clone(),
+                    key_facts(&describe),
+                    doc_origin(bundle, &describe),
+                ));
+            }
+            facts.destinations.insert(dest, d);
+        }
+        facts.lints = lints(config, &facts);
+        Ok(facts)
+    }
+
+    /// The replication configuration, when it was read.
+    pub fn config(&self) -> Option<&ReplicationConfig> {
+        match &self.config {
+            ConfigState::Read(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+fn doc_origin(bundle: &Bundle, doc: &Doc) -> String {
+    match doc {
+        Doc::Read { origin, .. } | Doc::Absent { origin, .. } | Doc::Unreadable { origin, .. } => {
+            bundle.shown(origin)
+        }
+        Doc::NotCollected => String::new(),
+    }
+}
+
+/// A key's Region, from its ARN (`arn:aws:kms:REGION:…`).
+pub fn key_region(key: &str) -> Option<&str> {
+    let mut parts = key.split(':');
+    (parts.next() == Some("arn")).then_some(())?;
+    parts.nth(2).filter(|r| !r.is_empty())
+}
+
+/// Findings about the configuration that hold whatever the objects are.
+fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for rule in &config.rules {
+        let at = format!("{}: {}", config.origin, rule.path);
+        if rule.enabled && !rule.destination.metrics {
+            out.push(Finding {
+                id: "metrics-off".into(),
+                message: format!(
+                    "rule {} has replication metrics off: S3 sends no replication failure events for it (enable Metrics on the rule and an s3:Replication:* event notification)",
+                    rule.id
+                ),
+                evidence: format!("{at}.Destination.Metrics"),
+            });
+        }
+        if rule.existing_object_replication {
+            out.push(Finding {
+                id: "existing-object-replication".into(),
+                message: format!(
+                    "rule {} sets ExistingObjectReplication, which S3 no longer supports: existing objects are replicated with Batch Replication",
+                    rule.id
+                ),
+                evidence: format!("{at}.ExistingObjectReplication"),
+            });
+        }
+        if let Some(key) = &rule.destination.replica_kms_key {
+            let dest_region = facts
+                .destinations
+                .get(&rule.destination.bucket)
+                .and_then(|d| d.region.as_deref());
+            if let (Some(key_region), Some(dest_region)) = (key_region(key), dest_region)
+                && key_region != dest_region
+            {
+                out.push(Finding {
+                    id: "replica-key-region".into(),
+                    message: format!(
+                        "rule {} encrypts replicas with a KMS key in {key_region}, but {} is in {dest_region}: the key must be in the destination bucket's Region",
+                        rule.id, rule.destination.bucket
+                    ),
+                    evidence: format!("{at}.Destination.EncryptionConfiguration.ReplicaKmsKeyID"),
+                });
+            }
+        }
+        if !rule.filter.tags.is_empty() && rule.delete_markers {
+            out.push(Finding {
+                id: "tag-rule-delete-markers".into(),
+                message: format!(
+                    "rule {} filters on tags and enables DeleteMarkerReplication, which S3 does not support for tag rules",
+                    rule.id
+                ),
+                evidence: format!("{at}.DeleteMarkerReplication"),
+            });
+        }
+    }
+    let mut priorities: BTreeMap<(&str, i64), Vec<&str>> = BTreeMap::new();
+    for rule in config.rules.iter().filter(|r| r.enabled) {
+        priorities
+            .entry((rule.destination.bucket.as_str(), rule.priority))
+            .or_default()
+            .push(&rule.id);
+    }
+    // V1 rules have no priority (S3 refuses overlapping V1 prefixes instead).
+    let v2 = config
+        .rules
+        .iter()
+        .any(|r| r.schema == super::config::Schema::V2);
+    for ((dest, priority), ids) in priorities {
+        if v2 && ids.len() > 1 {
+            out.push(Finding {
+                id: "duplicate-priority".into(),
+                message: format!(
+                    "rules {} replicate to {dest} with the same priority {priority}: which one applies to an object both match is not defined",
+                    ids.join(", ")
+                ),
+                evidence: config.origin.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_regions() {
+        assert_eq!(
+            key_region("arn:aws:kms:us-west-2:444455556666:key/1234"),
+            Some("us-west-2")
+        );
+        assert_eq!(key_region("1234abcd"), None);
+    }
+}

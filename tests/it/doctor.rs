@@ -1,0 +1,532 @@
+//! `s3inv doctor`: every object that is not COMPLETED gets one cause per destination, the
+//! totals equal `summary`'s, and each cause shows up in the scenario built for it, in every
+//! format.
+
+use std::path::{Path, PathBuf};
+
+use s3inv::generate::{DeliverySpec, GenerateOptions, Row, Versions, write_rows};
+use s3inv::manifest::FileFormat;
+use serde_json::Value;
+
+use crate::harness::{FORMATS, bundled_options, generated, run, s3inv};
+
+fn doctor(location: &Path, args: &[&str]) -> (i32, String, String) {
+    run(s3inv().arg("doctor").arg(location).args(args))
+}
+
+fn doctor_json(location: &Path, args: &[&str]) -> Value {
+    let (code, out, err) = doctor(location, &[&["--format", "json"], args].concat());
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// `summary`'s objects and bytes per status (NONE, FAILED, …).
+fn summary_counts(location: &Path, all_versions: bool) -> Vec<(String, u64, u64)> {
+    let mut args = vec!["summary", "--format", "csv"];
+    if all_versions {
+        args.push("--all-versions");
+    }
+    let (code, out, err) = run(s3inv().args(&args[..1]).arg(location).args(&args[1..]));
+    assert_eq!(code, 0, "{err}");
+    out.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].to_string(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
+        })
+        .filter(|(s, _, _)| s != "COMPLETED")
+        .collect()
+}
+
+#[test]
+fn without_configuration_every_object_is_attributed_and_totals_equal_summary() {
+    for config in ["csv-all", "orc-all", "parquet-current"] {
+        for all_versions in [false, true] {
+            let location = generated(config);
+            let args: &[&str] = if all_versions {
+                &["--all-versions"]
+            } else {
+                &[]
+            };
+            let doc = doctor_json(&location, args);
+            let rows = doc["rows"].as_array().unwrap();
+            // Delete markers: summary counts them all; the doctor those not COMPLETED.
+            let markers: u64 = crate::harness::sql_csv(
+                &location,
+                "SELECT count(*) AS n FROM inventory WHERE is_delete_marker \
+                 AND coalesce(replication_status, '') NOT IN ('COMPLETED', 'COMPLETE')",
+            )
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+            let doctor_markers: u64 = rows
+                .iter()
+                .filter(|r| r["status"] == "DELETE_MARKER")
+                .map(|r| r["objects"].as_u64().unwrap())
+                .sum();
+            assert_eq!(
+                doctor_markers,
+                if all_versions { markers } else { 0 },
+                "{config}"
+            );
+            for (status, objects, bytes) in summary_counts(&location, all_versions) {
+                if status == "DELETE_MARKER" {
+                    continue;
+                }
+                let of = |field: &str| -> u64 {
+                    rows.iter()
+                        .filter(|r| r["status"] == status.as_str())
+                        .map(|r| r[field].as_u64().unwrap())
+                        .sum()
+                };
+                assert_eq!(
+                    (of("objects"), of("bytes")),
+                    (objects, bytes),
+                    "{config} {status} all_versions={all_versions}"
+                );
+                assert_eq!(
+                    doc["totals"][&status]["objects"], objects,
+                    "{config} {status}"
+                );
+            }
+            // One destination, unknown without a configuration.
+            assert_eq!(doc["destinations"], serde_json::json!([null]));
+            for r in rows {
+                assert!(r["destination"].is_null(), "{r}");
+                assert!(
+                    ["certain", "strong", "likely"].contains(&r["confidence"].as_str().unwrap())
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn without_configuration_the_inventory_alone_explains_what_it_can() {
+    let doc = doctor_json(&generated("csv-all"), &["--examples", "2"]);
+    let row = |cause: &str, status: &str| -> Value {
+        doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cause"] == cause && r["status"] == status)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {cause} {status} in {doc}"))
+    };
+    // Counted independently with SQL over the same delivery.
+    let count = |condition: &str| -> u64 {
+        let out = crate::harness::sql_csv(
+            &generated("csv-all"),
+            &format!(
+                "SELECT count(*) AS n FROM inventory WHERE coalesce(is_latest, true) \
+                 AND NOT coalesce(is_delete_marker, false) AND {condition}"
+            ),
+        );
+        out.lines().nth(1).unwrap().parse().unwrap()
+    };
+    let none = "coalesce(replication_status, '') = ''";
+    let archived = "storage_class IN ('GLACIER', 'DEEP_ARCHIVE')";
+    assert_eq!(
+        row("archived-storage-class", "NONE")["objects"],
+        count(&format!("{none} AND {archived}"))
+    );
+    assert_eq!(
+        row("pre-existing", "NONE")["objects"],
+        count(&format!(
+            "{none} AND NOT {archived} AND coalesce(version_id, '') IN ('', 'null')"
+        ))
+    );
+    assert_eq!(row("pre-existing", "NONE")["confidence"], "certain");
+    assert_eq!(
+        row("replica", "REPLICA")["objects"],
+        count("replication_status = 'REPLICA'")
+    );
+    let stuck = row("pending-stuck", "PENDING");
+    assert_eq!(stuck["confidence"], "strong");
+    // The same split as summary's stuck PENDING (24h before the delivery).
+    let (code, out, _) = run(s3inv()
+        .arg("summary")
+        .arg(generated("csv-all"))
+        .args(["--format", "json"]));
+    assert_eq!(code, 0);
+    let summary: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(stuck["objects"], summary["pending"]["stuck"]["objects"]);
+    assert_eq!(
+        stuck["oldest_last_modified"],
+        summary["pending"]["stuck"]["oldest_last_modified"]
+    );
+    // Examples: the first keys in key order, at most --examples.
+    let examples = row("failed-unexplained", "FAILED")["examples"].clone();
+    assert_eq!(examples.as_array().unwrap().len(), 2, "{examples}");
+}
+
+const NOV_20: i64 = 1_795_136_400_000; // 2026-11-20T01:00Z, the delivery
+const DAY: i64 = 86_400_000;
+
+fn row(key: &str, version: Option<&str>, status: Option<&str>, days_before: i64) -> Row {
+    Row {
+        bucket: "acme-data".into(),
+        key: key.into(),
+        version_id: version.map(str::to_string),
+        is_latest: true,
+        is_delete_marker: false,
+        size: Some(1000),
+        last_modified_ms: NOV_20 - days_before * DAY,
+        e_tag: Some("0123456789abcdef0123456789abcdef".into()),
+        storage_class: Some("STANDARD".into()),
+        is_multipart_uploaded: Some(false),
+        replication_status: status.map(str::to_string),
+        encryption_status: Some("SSE-S3".into()),
+        object_lock_retain_until_ms: None,
+        object_lock_mode: None,
+        object_lock_legal_hold_status: None,
+        intelligent_tiering_access_tier: None,
+        bucket_key_status: Some("DISABLED".into()),
+        checksum_algorithm: None,
+        object_access_control_list: None,
+        object_owner: None,
+        lifecycle_expiration_ms: None,
+    }
+}
+
+/// A delivery in which each cause has its objects, and the configuration that explains
+/// them: two destinations, a rule per situation.
+fn scenario_rows() -> Vec<Row> {
+    let mut kms = row("logs/kms", Some("v4"), None, 5);
+    kms.encryption_status = Some("SSE-KMS".into());
+    let mut cold = row("logs/cold", Some("v9"), None, 5);
+    cold.storage_class = Some("GLACIER".into());
+    let mut recent = row("logs/pend", Some("v10"), Some("PENDING"), 0);
+    recent.last_modified_ms = NOV_20 - 3_600_000;
+    vec![
+        row("logs/ok", Some("v1"), Some("COMPLETED"), 10),
+        row("logs/old", Some("v2"), None, 50),
+        row("logs/new", Some("v3"), None, 5),
+        kms,
+        row("logs/null", None, None, 5),
+        row("logs/fail", Some("v5"), Some("FAILED"), 8),
+        row("data/x", Some("v6"), None, 5),
+        row("tmp/y", Some("v7"), None, 5),
+        row("tagged/z", Some("v8"), None, 5),
+        cold,
+        recent,
+        row("logs/stuck", Some("v11"), Some("PENDING"), 19),
+        row("replica/r", Some("v12"), Some("REPLICA"), 5),
+    ]
+}
+
+const REPLICATION: &str = r#"{
+    "ReplicationConfiguration": {
+        "Role": "arn:aws:iam::111122223333:role/service-role/s3crr_role_for_acme-data",
+        "Rules": [
+            {"ID": "logs", "Priority": 3, "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+             "Destination": {"Bucket": "arn:aws:s3:::acme-data-dr"},
+             "DeleteMarkerReplication": {"Status": "Disabled"}},
+            {"ID": "tmp", "Priority": 5, "Status": "Disabled", "Filter": {"Prefix": "tmp/"},
+             "Destination": {"Bucket": "arn:aws:s3:::acme-data-dr"},
+             "DeleteMarkerReplication": {"Status": "Disabled"}},
+            {"ID": "tagged", "Priority": 2, "Status": "Enabled",
+             "Filter": {"And": {"Prefix": "tagged/", "Tags": [{"Key": "replicate", "Value": "yes"}]}},
+             "Destination": {"Bucket": "arn:aws:s3:::acme-data-dr"},
+             "DeleteMarkerReplication": {"Status": "Disabled"}},
+            {"ID": "all-eu", "Priority": 1, "Status": "Enabled", "Filter": {},
+             "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
+             "Destination": {"Bucket": "arn:aws:s3:::acme-data-eu",
+                 "EncryptionConfiguration": {"ReplicaKmsKeyID": "arn:aws:kms:eu-west-1:111122223333:key/eu-key"},
+                 "Metrics": {"Status": "Enabled", "EventThreshold": {"Minutes": 15}}},
+             "DeleteMarkerReplication": {"Status": "Enabled"}}
+        ]
+    }
+}"#;
+
+fn write_config(dir: &Path) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(config.join("dst")).unwrap();
+    std::fs::write(config.join("replication.json"), REPLICATION).unwrap();
+    std::fs::write(
+        config.join("dst/acme-data-dr.versioning.json"),
+        r#"{"Status": "Suspended", "MFADelete": "Disabled"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("dst/acme-data-eu.versioning.json"),
+        r#"{"Status": "Enabled"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        config.join("dst/acme-data-eu.object-lock.err"),
+        "\nAn error occurred (AccessDenied) when calling the GetObjectLockConfiguration operation: Access Denied\n",
+    )
+    .unwrap();
+    config
+}
+
+fn scenario(format: FileFormat) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = GenerateOptions {
+        files: 1,
+        ..bundled_options()
+    };
+    let spec = DeliverySpec {
+        format,
+        versions: Versions::All,
+        config_id: "doctor".into(),
+    };
+    let root = dir.path().join("acme-inventory");
+    write_rows(&root, &opts, &spec, &scenario_rows()).unwrap();
+    let config = write_config(dir.path());
+    let location = root.join("acme-data/doctor");
+    (dir, location, config)
+}
+
+/// `cause status rule destination objects confidence` per row, in report order.
+fn table(doc: &Value) -> Vec<String> {
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {}",
+                r["cause"].as_str().unwrap(),
+                r["status"].as_str().unwrap(),
+                r["rule"].as_str().unwrap_or("-"),
+                r["destination"].as_str().unwrap_or("-"),
+                r["objects"],
+                r["confidence"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_cause_of_the_scenario_is_named_per_destination_in_every_format() {
+    let expected = [
+        // PENDING: lag or stuck, the same at both destinations.
+        "pending-recent PENDING logs acme-data-dr 1 certain",
+        "pending-recent PENDING all-eu acme-data-eu 1 certain",
+        "pending-stuck PENDING logs acme-data-dr 1 strong",
+        "pending-stuck PENDING all-eu acme-data-eu 1 strong",
+        // FAILED: dr's versioning is suspended; eu did nothing wrong.
+        "dst-versioning-off FAILED logs acme-data-dr 1 certain",
+        "other-destination FAILED all-eu acme-data-eu 1 likely",
+        "replica REPLICA - acme-data-dr 1 certain",
+        "replica REPLICA all-eu acme-data-eu 1 certain",
+        // NONE: at eu one rule takes everything (KMS opted in); at dr a rule per situation.
+        "never-replicated-unexplained NONE all-eu acme-data-eu 5 likely",
+        "pre-existing NONE all-eu acme-data-eu 2 strong",
+        "archived-storage-class NONE logs acme-data-dr 1 certain",
+        "archived-storage-class NONE all-eu acme-data-eu 1 certain",
+        "never-replicated-unexplained NONE logs acme-data-dr 1 likely",
+        "outside-rule-filter NONE - acme-data-dr 1 strong",
+        // logs/old before the rule's start (inferred: strong), logs/null a null version
+        // (certain): one row, the weaker confidence.
+        "pre-existing NONE logs acme-data-dr 2 strong",
+        "rule-disabled NONE tmp acme-data-dr 1 strong",
+        "sse-kms-not-opted-in NONE logs acme-data-dr 1 strong",
+        "tag-filter-undecidable NONE tagged acme-data-dr 1 likely",
+    ];
+    let mut first: Option<Vec<String>> = None;
+    for format in FORMATS {
+        let (_dir, location, config) = scenario(format);
+        let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+        let got = table(&doc);
+        let mut sorted_got = got.clone();
+        sorted_got.sort();
+        let mut sorted_expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        sorted_expected.sort();
+        assert_eq!(sorted_got, sorted_expected, "{format:?}: {doc:#}");
+        // The same rows in the same order from every format.
+        match &first {
+            None => first = Some(got),
+            Some(f) => assert_eq!(&got, f, "{format:?}"),
+        }
+        // Per destination, the rows add up to the inventory's 12 objects not COMPLETED.
+        for dest in ["acme-data-dr", "acme-data-eu"] {
+            let sum: u64 = doc["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["destination"] == dest)
+                .map(|r| r["objects"].as_u64().unwrap())
+                .sum();
+            assert_eq!(sum, 12, "{dest}");
+        }
+        // The evidence names the document and where in it.
+        let versioning = doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cause"] == "dst-versioning-off")
+            .unwrap();
+        assert_eq!(
+            versioning["evidence"][0],
+            format!(
+                "{}/dst/acme-data-dr.versioning.json: Status Suspended",
+                config.display()
+            )
+        );
+        assert_eq!(versioning["examples"][0], "logs/fail (version v5)");
+        // The rule's start, inferred from the oldest object it gave a status (logs/stuck).
+        assert_eq!(
+            doc["rule_starts"][0],
+            serde_json::json!({"rule": "logs", "destination": "acme-data-dr",
+                "start": "2026-11-01T01:00:00.000Z", "how": "inferred"})
+        );
+        // Findings that explain no object, and what could not be checked.
+        let findings: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(findings, ["metrics-off", "metrics-off"], "{doc:#}");
+        assert!(
+            doc["not_checked"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n.as_str().unwrap().starts_with(
+                    "cannot check acme-data-eu's Object Lock configuration (AccessDenied in "
+                )),
+            "{doc:#}"
+        );
+    }
+}
+
+#[test]
+fn a_given_rule_start_is_certain_and_formats_for_scripts_agree() {
+    let (_dir, location, config) = scenario(FileFormat::Csv);
+    let config = config.to_str().unwrap();
+    let doc = doctor_json(
+        &location,
+        &[
+            "--config",
+            config,
+            "--rule-start",
+            "logs=2026-11-12T00:00:00Z",
+        ],
+    );
+    // logs/old (50 days before the delivery) is older than the given start, logs/null a
+    // null version: both certain now; logs/new and logs/kms (5 days) come after it.
+    let pre: Vec<String> = table(&doc)
+        .into_iter()
+        .filter(|r| r.starts_with("pre-existing NONE logs"))
+        .collect();
+    assert_eq!(pre, ["pre-existing NONE logs acme-data-dr 2 certain"]);
+    let row = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "pre-existing" && r["rule"] == "logs")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        row["evidence"],
+        serde_json::json!([
+            "inventory: last modified before the rule's start (given: 2026-11-12T00:00:00.000Z) (1 object)",
+            "inventory: null version id (written before versioning, so before replication) (1 object)"
+        ]),
+        "{row}"
+    );
+    // ndjson: one object per row with the fields scripts rely on.
+    let (code, out, err) = doctor(&location, &["--config", config, "--format", "ndjson"]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 18);
+    for l in &lines {
+        for field in [
+            "cause",
+            "status",
+            "rule",
+            "destination",
+            "objects",
+            "bytes",
+            "confidence",
+        ] {
+            assert!(l.get(field).is_some(), "{field}: {l}");
+        }
+    }
+    // CSV: numbers are numbers, one line per row.
+    let (code, out, err) = doctor(&location, &["--config", config, "--format", "csv"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 19);
+    assert!(out.starts_with("cause,status,rule,destination,objects,bytes,confidence,"));
+    // The table for people: the causes, then evidence, examples and the fix.
+    let (code, out, err) = doctor(&location, &["--config", config, "--format", "table"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("dst-versioning-off (FAILED, rule logs → acme-data-dr): versioning is not enabled on the destination bucket\n"), "{out}");
+    assert!(
+        out.contains("  fix: aws s3api put-bucket-versioning --bucket DEST"),
+        "{out}"
+    );
+    assert!(
+        out.contains("configuration findings:\n  - rule logs has replication metrics off"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_absent_configuration_and_a_malformed_one() {
+    let (dir, location, _) = scenario(FileFormat::Parquet);
+    let absent = dir.path().join("absent");
+    std::fs::create_dir_all(&absent).unwrap();
+    std::fs::write(
+        absent.join("replication.err"),
+        "An error occurred (ReplicationConfigurationNotFoundError) when calling the GetBucketReplication operation: The replication configuration was not found\n",
+    )
+    .unwrap();
+    let doc = doctor_json(&location, &["--config", absent.to_str().unwrap()]);
+    let none: Vec<String> = table(&doc)
+        .into_iter()
+        .filter(|r| r.contains(" NONE "))
+        .collect();
+    // Without a configuration nothing replicates: every NONE object has that one cause.
+    assert_eq!(
+        none,
+        ["no-configuration NONE - - 8 certain"]
+            .map(String::from)
+            .to_vec(),
+        "{doc:#}"
+    );
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(
+        bad.join("replication.json"),
+        "{\n  \"Rules\": [\n    {\"ID\": }\n",
+    )
+    .unwrap();
+    let (code, out, err) = doctor(&location, &["--config", bad.to_str().unwrap()]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "s3inv: error: {}/replication.json: not valid JSON at line 3, column",
+            bad.display()
+        )),
+        "{err}"
+    );
+    // A shape error names the JSON path.
+    std::fs::write(
+        bad.join("replication.json"),
+        r#"{"ReplicationConfiguration": {"Rules": [{"ID": "x", "Status": "Enabled"}]}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = doctor(&location, &["--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "s3inv: error: {}/replication.json: Rules[0].Destination: missing\n",
+            bad.display()
+        )
+    );
+}

@@ -146,13 +146,17 @@ pub async fn read_events(paths: &[String], s3: &S3Options) -> Result<EventBatch>
 /// The events of one location, read from its store.
 async fn read_location(store: &Store, location: &Location) -> Result<EventBatch> {
     let mut batch = EventBatch::default();
+    let root = location.object_path()?;
     let files = event_files(store, location, &mut batch.notes).await?;
     for file in files {
         let bytes = store.get_bytes(&file).await.map_err(|e| match e {
-            Error::NotFound { path, .. } if store.bucket.is_some() => Error::NotFound {
-                path,
-                hint: " (no such object, and no objects under it as a prefix)",
-            },
+            // The location listed nothing, so it was taken for an object: there is neither.
+            Error::NotFound { path, .. } if store.bucket.is_some() && file == root => {
+                Error::NotFound {
+                    path,
+                    hint: " (no such object, and no objects under it as a prefix)",
+                }
+            }
             other => other,
         })?;
         batch.absorb(parse_events(&bytes, &store.display(&file))?);
@@ -832,7 +836,10 @@ mod tests {
         let event = notification(vec![record("a.txt", "v1", "R1", "DstBucketUnversioned")]);
         let envelopes = [
             ("bare", event.clone()),
-            ("sqs receive-message", sqs_dump(&[event.clone()])),
+            (
+                "sqs receive-message",
+                sqs_dump(std::slice::from_ref(&event)),
+            ),
             ("sns", sns(&event)),
             ("sns in sqs", sqs_dump(&[sns(&event)])),
             (

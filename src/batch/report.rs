@@ -136,11 +136,14 @@ pub fn csv_rows(data: &[u8]) -> Vec<Vec<String>> {
     }
 }
 
-/// Error codes a re-drive cannot fix: the object is not eligible as it is, is gone, or was
-/// already replicated (spec/formats.md §5.1, spec/doctor.md). `--include-error-code`
-/// re-drives them anyway.
+/// Error codes a re-drive cannot fix: the object is not eligible as it is, is gone (with
+/// its bucket, for `SrcBucketNotFound`), or was already replicated (spec/formats.md §5.1,
+/// spec/doctor.md). `--include-error-code` re-drives them anyway. The doctor's reason table
+/// (`doctor::reasons`, `retry_helps: false`) lists the same codes; a test there keeps the
+/// two equal (batch sits below doctor, so the list lives here).
 pub const PERMANENT_ERRORS: &[&str] = &[
     "DstObjectHardDeleted",
+    "SrcBucketNotFound",
     "SrcKeyNotFound",
     "SrcObjectNotEligible",
     "SrcObjectNotFound",

@@ -10,14 +10,19 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use super::emit::Emit;
 use super::{
-    OutputArgs, SourceArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal,
+    OutputArgs, SourceArgs, print_delivery_notes, print_notes, progress::ProgressLine,
+    stdout_is_terminal,
 };
+use crate::batch::report::read_job_report;
 use crate::doctor::config::Bundle;
 use crate::doctor::diagnose::{CauseRow, Diagnosis, DoctorOptions, diagnose};
+use crate::doctor::events::{EventBatch, read_events};
 use crate::doctor::facts::Facts;
+use crate::doctor::reported::Reported;
 use crate::error::{Error, Result};
-use crate::output::{OutputFormat, human_bytes, thousands, write_batch, write_text};
+use crate::output::{OutputFormat, count, human_bytes, thousands, write_batch, write_text};
 use crate::replication::Scope;
+use crate::storage::Location;
 use crate::table::{Session, SessionOptions};
 
 #[derive(Debug, Args)]
@@ -41,6 +46,17 @@ pub struct DoctorArgs {
     /// missing file means "not checked".
     #[arg(long, value_name = "DIR")]
     pub config: Option<std::path::PathBuf>,
+
+    /// Replication events (OperationFailedReplication …) in any envelope they were collected
+    /// in — S3 notification records, SNS, SQS dumps, Firehose, CloudWatch Logs exports: a
+    /// file, a folder or an s3:// prefix (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub events: Vec<String>,
+
+    /// Batch Operations completion reports (a job-<id>/ folder, its manifest.json or a
+    /// result CSV; local or s3://; repeatable): failed tasks name their error code.
+    #[arg(long, value_name = "PATH")]
+    pub reports: Vec<String>,
 
     /// Diagnose every version, delete markers too (default: current versions).
     #[arg(long)]
@@ -95,6 +111,16 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         Some(dir) => Facts::from_bundle(&Bundle::read_dir(dir)?)?,
         None => Facts::none(),
     };
+    // Events and reports are read before the scan too: a mistake in them costs no scan.
+    let events = if args.events.is_empty() {
+        EventBatch::default()
+    } else {
+        read_events(&args.events, &source.s3).await?
+    };
+    let mut reports = Vec::new();
+    for path in &args.reports {
+        reports.push(read_job_report(&Location::parse(path)?, &source.s3).await?);
+    }
     let session_options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
@@ -108,7 +134,32 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
-        let diagnosis = diagnose(&session, &facts, &options).await?;
+        let reported = Reported::new(
+            session.delivery.manifest.source_bucket.as_deref(),
+            &events,
+            &reports,
+        );
+        let mut notes = events.notes.clone();
+        if reported.other_buckets > 0 {
+            notes.push(format!(
+                "{} of other buckets than {} left out",
+                count(reported.other_buckets, "event or task"),
+                session
+                    .delivery
+                    .manifest
+                    .source_bucket
+                    .as_deref()
+                    .unwrap_or("-")
+            ));
+        }
+        if reported.without_reason > 0 {
+            notes.push(format!(
+                "{} without a failure reason (missed threshold, not tracked) left out",
+                count(reported.without_reason, "replication event")
+            ));
+        }
+        print_notes(&notes, quiet);
+        let diagnosis = diagnose(&session, &facts, &reported, &options).await?;
         Ok::<_, Error>((session, diagnosis))
     }
     .await;

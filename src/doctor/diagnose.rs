@@ -21,6 +21,8 @@ use serde::Serialize;
 use super::causes::{self, Cause, Confidence};
 use super::config::{ReplicationConfig, Rule, Versioning};
 use super::facts::{ConfigState, Facts, Finding};
+use super::reasons;
+use super::reported::{Reported, Source};
 use super::rules::{DestinationRules, RuleMatch};
 use crate::error::{Error, Result};
 use crate::replication::{Counts, REFUSED_CLASSES, REFUSED_TIERS, Scope, Status};
@@ -122,9 +124,48 @@ impl Row<'_> {
 
 /// A decision for one row and destination; the evidence is rendered once per group.
 struct Decision<'a> {
-    cause: &'static Cause,
+    cause: CauseRef<'a>,
     confidence: Confidence,
     evidence: Evidence<'a>,
+}
+
+/// A cause of the catalog, or a failure reason S3 reported (known to `reasons` or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum CauseRef<'a> {
+    Catalog(&'static str),
+    Reported(&'a str),
+}
+
+impl CauseRef<'_> {
+    fn is(&self, cause: &Cause) -> bool {
+        *self == CauseRef::Catalog(cause.id)
+    }
+
+    /// Id, title and fix.
+    fn describe(&self) -> (String, String, String) {
+        match self {
+            CauseRef::Catalog(id) => {
+                let c = causes::find(id).expect("a catalog id");
+                (c.id.to_string(), c.title.to_string(), c.fix.to_string())
+            }
+            CauseRef::Reported(code) => match reasons::lookup(code) {
+                Some(r) => (
+                    reasons::cause_id(code),
+                    format!("S3 reported {}: {}", r.code, r.meaning),
+                    if r.retry_helps {
+                        format!("{}; then re-drive the FAILED objects", r.fix)
+                    } else {
+                        format!("{} (re-driving these objects cannot succeed as they are)", r.fix)
+                    },
+                ),
+                None => (
+                    reasons::cause_id(code),
+                    format!("S3 reported failure reason {code}, which s3inv does not know"),
+                    "look the code up in the S3 replication failure reasons (AWS documentation), fix it, then re-drive the FAILED objects".into(),
+                ),
+            },
+        }
+    }
 }
 
 /// Why a decision was made, without allocating per row: rendered once per group.
@@ -145,6 +186,8 @@ enum Evidence<'a> {
     KeyState(&'a str, &'a str),
     /// The replica key's Region and the destination's.
     KeyRegion(&'a Rule, &'a str, &'a str),
+    /// A failure reason from an event or a completion report.
+    Reported(Source, &'a str),
 }
 
 impl Evidence<'_> {
@@ -159,6 +202,7 @@ impl Evidence<'_> {
             (Start(t, a), Start(u, b)) => t == u && a == b,
             (KeyState(o, a), KeyState(p, b)) => o == p && a == b,
             (KeyRegion(r, a, c), KeyRegion(q, b, d)) => std::ptr::eq(*r, *q) && a == b && c == d,
+            (Reported(s, a), Reported(t, b)) => s == t && a == b,
             _ => false,
         }
     }
@@ -179,20 +223,25 @@ impl Evidence<'_> {
                 "{config_origin}: {} Destination.EncryptionConfiguration.ReplicaKmsKeyID is in {key_region}, the destination in {dest_region}",
                 rule.path
             ),
+            Evidence::Reported(Source::Event, code) => {
+                format!("replication events: failureReason {code}")
+            }
+            Evidence::Reported(Source::Report, code) => {
+                format!("Batch Operations completion reports: ErrorCode {code}")
+            }
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct GroupKey {
-    cause: &'static str,
+struct GroupKey<'a> {
+    cause: CauseRef<'a>,
     status: u8,
     rule: Option<usize>,
     destination: usize,
 }
 
 struct Group<'a> {
-    cause: &'static Cause,
     status: Status,
     /// The weakest confidence of the group's objects.
     confidence: Confidence,
@@ -294,7 +343,12 @@ fn status_index(s: &Status) -> u8 {
 }
 
 /// Diagnoses the session's delivery.
-pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) -> Result<Diagnosis> {
+pub async fn diagnose(
+    session: &Session,
+    facts: &Facts,
+    reported: &Reported,
+    opts: &DoctorOptions,
+) -> Result<Diagnosis> {
     let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
     let config = facts.config();
     let destinations: Vec<Option<String>> = match config {
@@ -372,14 +426,31 @@ pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) ->
                 };
                 let index = rule.zip(config).map(|(r, c)| rule_index(c, r));
                 let start = rule.zip(index).and_then(|(r, i)| starts(r, i, d));
-                let decision = decide(
-                    &row,
-                    facts,
-                    dest.as_deref().and_then(|d| facts.destinations.get(d)),
-                    matched,
-                    start,
-                    stuck_before,
-                );
+                // A reason S3 reported for this very version beats every inference.
+                let reason = (!reported.is_empty() && row.status != Status::Replica)
+                    .then(|| {
+                        reported.reason(
+                            row.key,
+                            row.version.filter(|_| !row.null_version()),
+                            dest.as_deref(),
+                        )
+                    })
+                    .flatten();
+                let decision = match reason {
+                    Some(r) => Decision {
+                        cause: CauseRef::Reported(&r.code),
+                        confidence: Confidence::Certain,
+                        evidence: Evidence::Reported(r.source, &r.code),
+                    },
+                    None => decide(
+                        &row,
+                        facts,
+                        dest.as_deref().and_then(|d| facts.destinations.get(d)),
+                        matched,
+                        start,
+                        stuck_before,
+                    ),
+                };
                 (index, decision)
             })
             .collect();
@@ -387,13 +458,13 @@ pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) ->
         // one destination need not have failed at another.
         if row.status == Status::Failed && decisions.len() > 1 {
             let explained = decisions.iter().any(|(_, d)| {
-                d.cause.id != causes::FAILED_UNEXPLAINED.id && d.confidence >= Confidence::Strong
+                !d.cause.is(&causes::FAILED_UNEXPLAINED) && d.confidence >= Confidence::Strong
             });
             if explained {
                 for (_, d) in decisions.iter_mut() {
-                    if d.cause.id == causes::FAILED_UNEXPLAINED.id {
+                    if d.cause.is(&causes::FAILED_UNEXPLAINED) {
                         *d = Decision {
-                            cause: &causes::OTHER_DESTINATION,
+                            cause: CauseRef::Catalog(causes::OTHER_DESTINATION.id),
                             confidence: Confidence::Likely,
                             evidence: Evidence::Text(
                                 "another destination's configuration explains the FAILED status",
@@ -409,13 +480,12 @@ pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) ->
                 counts,
             );
             let key = GroupKey {
-                cause: decision.cause.id,
+                cause: decision.cause,
                 status: status_index(&status),
                 rule,
                 destination: d,
             };
             let group = groups.entry(key).or_insert_with(|| Group {
-                cause: decision.cause,
                 status: status.clone(),
                 confidence: decision.confidence,
                 counts: Counts::default(),
@@ -474,20 +544,23 @@ pub async fn diagnose(session: &Session, facts: &Facts, opts: &DoctorOptions) ->
     });
     let rows = groups
         .into_iter()
-        .map(|(key, g)| CauseRow {
-            cause: g.cause.id.to_string(),
-            title: g.cause.title.to_string(),
-            status: g.status.label().to_string(),
-            rule: key.rule.and_then(|i| config.map(|c| c.rules[i].id.clone())),
-            destination: destinations[key.destination].clone(),
-            objects: g.counts.objects,
-            bytes: g.counts.bytes,
-            oldest_last_modified: g.oldest.and_then(crate::format::timestamp::format_millis),
-            newest_last_modified: g.newest.and_then(crate::format::timestamp::format_millis),
-            examples: g.examples.into_iter().collect(),
-            evidence: render_evidence(&g.evidence, g.counts.objects, config_origin),
-            confidence: g.confidence.name().to_string(),
-            fix: g.cause.fix.to_string(),
+        .map(|(key, g)| {
+            let (cause, title, fix) = key.cause.describe();
+            CauseRow {
+                cause,
+                title,
+                status: g.status.label().to_string(),
+                rule: key.rule.and_then(|i| config.map(|c| c.rules[i].id.clone())),
+                destination: destinations[key.destination].clone(),
+                objects: g.counts.objects,
+                bytes: g.counts.bytes,
+                oldest_last_modified: g.oldest.and_then(crate::format::timestamp::format_millis),
+                newest_last_modified: g.newest.and_then(crate::format::timestamp::format_millis),
+                examples: g.examples.into_iter().collect(),
+                evidence: render_evidence(&g.evidence, g.counts.objects, config_origin),
+                confidence: g.confidence.name().to_string(),
+                fix,
+            }
         })
         .collect();
     let mut rule_starts = Vec::new();
@@ -576,7 +649,7 @@ fn decision<'a>(
     evidence: Evidence<'a>,
 ) -> Decision<'a> {
     Decision {
-        cause,
+        cause: CauseRef::Catalog(cause.id),
         confidence,
         evidence,
     }

@@ -67,7 +67,7 @@ pub struct EventBatch {
     /// `s3:TestEvent` messages.
     pub skipped: u64,
     /// Replication events dropped because an earlier one was the same delivery again
-    /// (same request id, bucket, key, version and event name).
+    /// (same request id, bucket, key, version, event name and destination).
     pub duplicates: u64,
     /// What the reader worked around, one sentence each, naming the file: keys kept as
     /// written, log lines without JSON, values nested too deep.
@@ -76,7 +76,8 @@ pub struct EventBatch {
 
 impl EventBatch {
     /// Drops repeated deliveries, keeping the first. Without a request id, the event time
-    /// tells two failures of one object apart.
+    /// tells two failures of one object apart; the destination always does (one write can
+    /// fail at two destinations, for different reasons).
     fn dedup(&mut self) {
         let mut seen = HashSet::new();
         let before = self.events.len();
@@ -87,6 +88,7 @@ impl EventBatch {
                 e.key.clone(),
                 e.version_id.clone(),
                 e.event_name.clone(),
+                e.destination_bucket.clone(),
                 e.request_id.is_none().then_some(e.event_time_ms).flatten(),
             ))
         });

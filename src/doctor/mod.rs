@@ -14,4 +14,5 @@ pub mod facts;
 pub mod permissions;
 pub mod policy;
 pub mod reasons;
+pub mod reported;
 pub mod rules;

@@ -530,3 +530,151 @@ fn an_absent_configuration_and_a_malformed_one() {
         )
     );
 }
+
+/// An S3 replication failure event (doctor.md §c.2) for `key` (form-encoded as S3 writes
+/// it) at destination `dest`.
+fn failure_event(key: &str, version: &str, dest: &str, reason: &str) -> Value {
+    serde_json::json!({"Records": [{
+        "eventVersion": "2.2", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-19T21:04:32.527Z",
+        "eventName": "Replication:OperationFailedReplication",
+        "userIdentity": {"principalId": "s3.amazonaws.com"},
+        "requestParameters": {"sourceIPAddress": "s3.amazonaws.com"},
+        "responseElements": {"x-amz-request-id": format!("req-{key}"), "x-amz-id-2": "x"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "ReplicationEventName",
+            "bucket": {"name": "acme-data", "ownerIdentity": {"principalId": "111122223333"},
+                "arn": "arn:aws:s3:::acme-data"},
+            "object": {"key": key, "size": 1000, "eTag": "e", "versionId": version,
+                "sequencer": "0066DA1CBF104C0D51"}},
+        "replicationEventData": {"replicationRuleId": "logs",
+            "destinationBucket": format!("arn:aws:s3:::{dest}"), "s3Operation": "OBJECT_PUT",
+            "requestTime": "2026-11-19T21:03:59.168Z", "failureReason": reason}
+    }]})
+}
+
+#[test]
+fn reported_reasons_from_events_in_envelopes_and_completion_reports_come_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = scenario_rows();
+    rows.push(row("logs/spaced name+plus", Some("v13"), Some("FAILED"), 7));
+    let opts = GenerateOptions {
+        files: 1,
+        ..bundled_options()
+    };
+    let spec = DeliverySpec {
+        format: FileFormat::Orc,
+        versions: Versions::All,
+        config_id: "doctor".into(),
+    };
+    let root = dir.path().join("acme-inventory");
+    write_rows(&root, &opts, &spec, &rows).unwrap();
+    let location = root.join("acme-data/doctor");
+    let config = write_config(dir.path());
+    // An SQS dump of SNS notifications (each a JSON string inside a JSON string).
+    let sns = |event: &Value| {
+        serde_json::json!({"Type": "Notification", "MessageId": "m",
+            "TopicArn": "arn:aws:sns:us-east-1:111122223333:replication",
+            "Message": event.to_string(), "Timestamp": "2026-11-19T21:04:33.000Z"})
+    };
+    let events = dir.path().join("events");
+    std::fs::create_dir_all(events.join("sqs")).unwrap();
+    let dump = serde_json::json!({"Messages": [
+        {"MessageId": "1", "Body": sns(&failure_event("logs/spaced+name%2Bplus", "v13", "acme-data-dr", "DstPutObjectNotPermitted")).to_string()},
+        {"MessageId": "2", "Body": sns(&failure_event("logs/spaced+name%2Bplus", "v13", "acme-data-eu", "DstKmsKeyNotFound")).to_string()},
+    ]});
+    std::fs::write(events.join("sqs/dump.json"), dump.to_string()).unwrap();
+    // Firehose: bare records concatenated with no separator; an unknown code passes through.
+    let firehose = format!(
+        "{}{}",
+        failure_event("logs/fail", "v5", "acme-data-eu", "SomethingNew"),
+        failure_event(
+            "logs/other-bucket",
+            "v1",
+            "acme-data-eu",
+            "DstBucketNotFound"
+        )
+        .to_string()
+        .replace("\"name\":\"acme-data\"", "\"name\":\"someone-else\"")
+    );
+    std::fs::write(events.join("firehose-1"), firehose).unwrap();
+    // A completion report's result CSV (CRLF, like S3 writes it).
+    let report = dir.path().join("result.csv");
+    std::fs::write(
+        &report,
+        "acme-data,tmp/y,v7,failed,500,SrcObjectNotEligible,Object is not eligible for replication\r\n",
+    )
+    .unwrap();
+    let doc = doctor_json(
+        &location,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "--reports",
+            report.to_str().unwrap(),
+        ],
+    );
+    let got: Vec<String> = table(&doc)
+        .into_iter()
+        .filter(|r| {
+            r.starts_with("reported:") || r.contains(" FAILED ") || r.starts_with("rule-disabled")
+        })
+        .collect();
+    let mut got_sorted = got.clone();
+    got_sorted.sort();
+    assert_eq!(
+        got_sorted,
+        [
+            // logs/fail: dr's suspended versioning; eu: an event with a code s3inv does
+            // not know, passed through.
+            "dst-versioning-off FAILED logs acme-data-dr 1 certain",
+            "reported:DstKmsKeyNotFound FAILED all-eu acme-data-eu 1 certain",
+            // The decoded key matched, per destination.
+            "reported:DstPutObjectNotPermitted FAILED logs acme-data-dr 1 certain",
+            "reported:SomethingNew FAILED all-eu acme-data-eu 1 certain",
+            // The completion report names no destination: both.
+            "reported:SrcObjectNotEligible NONE all-eu acme-data-eu 1 certain",
+            "reported:SrcObjectNotEligible NONE tmp acme-data-dr 1 certain",
+        ]
+        .map(String::from)
+        .to_vec(),
+        "{doc:#}"
+    );
+    let unknown = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "reported:SomethingNew")
+        .unwrap();
+    assert_eq!(
+        unknown["title"],
+        "S3 reported failure reason SomethingNew, which s3inv does not know"
+    );
+    assert_eq!(
+        unknown["evidence"][0],
+        "replication events: failureReason SomethingNew"
+    );
+    let kms = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "reported:DstPutObjectNotPermitted")
+        .unwrap();
+    assert_eq!(kms["examples"][0], "logs/spaced name+plus (version v13)");
+    // The event of another bucket is left out, and said so.
+    let (code, _, err) = doctor(
+        &location,
+        &["--events", events.to_str().unwrap(), "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: 1 event or task of other buckets than acme-data left out"),
+        "{err}"
+    );
+    // Malformed events name the file.
+    std::fs::write(events.join("broken.json"), "{\"Records\": [").unwrap();
+    let (code, _, err) = doctor(&location, &["--events", events.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("broken.json"), "{err}");
+}

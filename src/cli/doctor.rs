@@ -75,13 +75,55 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "RULE=TIME")]
     pub rule_start: Vec<String>,
 
+    /// Exit 1 when objects have one of these causes (comma-separated ids; `reported` for
+    /// any reported failure reason), or `any`: every cause but the expected ones
+    /// (pending-recent, replica, delete-marker-not-replicated).
+    #[arg(long, value_name = "CAUSES")]
+    pub fail_on: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Causes that are states S3 is meant to be in, not problems: `--fail-on any` skips them.
+const EXPECTED: [&str; 3] = ["pending-recent", "replica", "delete-marker-not-replicated"];
+
+/// The `--fail-on` ids, checked against the catalog.
+fn fail_on(specs: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for id in specs.iter().flat_map(|s| s.split(',')).map(str::trim) {
+        let known = id == "any"
+            || id == "reported"
+            || id.starts_with("reported:")
+            || crate::doctor::causes::find(id).is_some();
+        if !known {
+            return Err(Error::Usage(format!(
+                "--fail-on {id:?}: not a cause id; use any, reported, reported:<FailureReason> or one of {}",
+                crate::doctor::causes::ALL
+                    .iter()
+                    .map(|c| c.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
+/// Whether a row's cause is one `--fail-on` names.
+fn fires(ids: &[String], cause: &str) -> bool {
+    ids.iter().any(|id| match id.as_str() {
+        "any" => !EXPECTED.contains(&cause),
+        "reported" => cause.starts_with("reported:"),
+        id => id == cause,
+    })
 }
 
 pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let source = args.source.raw().validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
+    let fail_on = fail_on(&args.fail_on)?;
     let pending_older_than_ms = crate::table::age::parse_duration(&args.pending_older_than)
         .map_err(|e| Error::Usage(format!("--pending-older-than: {e}")))?;
     let mut rule_start_ms = std::collections::BTreeMap::new();
@@ -188,7 +230,31 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         }
     }
     emit.finish().await?;
-    Ok(0)
+    // Objects per cause: each object has one cause per destination, so the count is the
+    // largest over the destinations, never their sum.
+    let mut per_destination: std::collections::BTreeMap<(&str, Option<&str>), u64> =
+        Default::default();
+    for r in diagnosis.rows.iter().filter(|r| fires(&fail_on, &r.cause)) {
+        *per_destination
+            .entry((r.cause.as_str(), r.destination.as_deref()))
+            .or_default() += r.objects;
+    }
+    let mut per_cause: std::collections::BTreeMap<&str, u64> = Default::default();
+    for ((cause, _), objects) in per_destination {
+        let n = per_cause.entry(cause).or_default();
+        *n = (*n).max(objects);
+    }
+    let fired: Vec<String> = per_cause
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(cause, n)| format!("{cause} ({})", count(n, "object")))
+        .collect();
+    if fired.is_empty() {
+        Ok(0)
+    } else {
+        eprintln!("s3inv: alert: {}", fired.join(", "));
+        Ok(1)
+    }
 }
 
 /// The rows as one table (CSV, Parquet): lists joined with "; ".

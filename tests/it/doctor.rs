@@ -678,3 +678,68 @@ fn reported_reasons_from_events_in_envelopes_and_completion_reports_come_first()
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("broken.json"), "{err}");
 }
+
+#[test]
+fn fail_on_exits_1_for_the_causes_named_and_refuses_unknown_ids() {
+    let (_dir, location, config) = scenario(FileFormat::Csv);
+    let config = config.to_str().unwrap();
+    let (code, out, err) = doctor(
+        &location,
+        &[
+            "--config",
+            config,
+            "--fail-on",
+            "dst-versioning-off,rule-disabled",
+            "-f",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        out.starts_with("cause,"),
+        "the output is written before the exit code"
+    );
+    assert_eq!(
+        err,
+        "s3inv: alert: dst-versioning-off (1 object), rule-disabled (1 object)\n"
+    );
+    // pre-existing at both destinations: two objects, not four.
+    let (code, _, err) = doctor(
+        &location,
+        &["--config", config, "--fail-on", "pre-existing", "-f", "csv"],
+    );
+    assert_eq!(
+        (code, err.as_str()),
+        (1, "s3inv: alert: pre-existing (2 objects)\n")
+    );
+    // Nothing of that cause: exit 0.
+    let (code, _, err) = doctor(
+        &location,
+        &[
+            "--config",
+            config,
+            "--fail-on",
+            "foreign-owner",
+            "-f",
+            "csv",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (0, ""));
+    // `any` leaves out what S3 is meant to be doing (recent PENDING, replicas).
+    let (code, _, err) = doctor(
+        &location,
+        &["--config", config, "--fail-on", "any", "-f", "csv"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        !err.contains("pending-recent") && !err.contains("replica ("),
+        "{err}"
+    );
+    assert!(err.contains("pending-stuck (1 object)"), "{err}");
+    let (code, _, err) = doctor(&location, &["--fail-on", "pre-existin"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("s3inv: error: --fail-on \"pre-existin\": not a cause id; use any, reported, reported:<FailureReason> or one of no-configuration, pre-existing,"),
+        "{err}"
+    );
+}

@@ -91,6 +91,24 @@ causes! {
     PUBLIC_ACL_BLOCKED = "public-acl-blocked",
         "public ACLs and the destination blocks public ACLs",
         "use owner override (AccessControlTranslation) or BucketOwnerEnforced on the destination, or remove the public grants; then re-drive";
+    KMS_PERMISSIONS = "kms-permissions",
+        "FAILED only for SSE-KMS objects: a KMS permission is missing",
+        "allow the role kms:Decrypt on the source keys and kms:Encrypt and kms:GenerateDataKey on the replica key (role policy and key policies), then re-drive the FAILED objects";
+    BUCKET_KEY_CONTEXT = "bucket-key-context",
+        "FAILED only for objects with (or without) an S3 Bucket Key: a KMS encryption-context condition names the object ARN or the bucket ARN only",
+        "list both the bucket ARN and the bucket/* ARN in kms:EncryptionContext:aws:s3:arn conditions, then re-drive the FAILED objects";
+    OBJECT_LOCK_PERMISSIONS = "object-lock-permissions",
+        "FAILED only for objects under Object Lock: retention or legal-hold permissions are missing",
+        "allow the role s3:GetObjectRetention and s3:GetObjectLegalHold on the source (and the destination's Object Lock), then re-drive the FAILED objects";
+    MULTIPART_PERMISSIONS = "multipart-permissions",
+        "FAILED only for multipart-uploaded objects",
+        "allow the role s3:ReplicateObject on the destination bucket's objects (it covers multipart replication), then re-drive the FAILED objects";
+    FAILURE_WINDOW = "failure-window",
+        "FAILED only for objects written in a time window: a permission or configuration change then",
+        "find what changed in that window (CloudTrail), undo it, then re-drive the FAILED objects of the window";
+    FAILED_CONTRAST = "failed-contrast",
+        "FAILED concentrated in one kind of object (see the evidence)",
+        "look at what sets these objects apart (the evidence names it), fix it, then re-drive the FAILED objects";
     OTHER_DESTINATION = "other-destination",
         "the status was set by another destination of this object",
         "see the rows of the other destination";

@@ -9,7 +9,7 @@
 //! groups, not the rows. The per-status totals are counted apart from the decisions and
 //! checked against them before anything is reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use datafusion::arrow::array::{Array, BooleanArray, Int64Array, StringArray};
 use datafusion::arrow::compute::cast;
@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::causes::{self, Cause, Confidence};
 use super::config::{ReplicationConfig, Rule, Versioning};
+use super::contrast::{Contrast, Counter, Values};
 use super::facts::{ConfigState, Facts, Finding};
 use super::reasons;
 use super::reported::{Reported, Source};
@@ -110,9 +111,32 @@ struct Row<'a> {
     storage_class: Option<&'a str>,
     tier: Option<&'a str>,
     encryption: Option<&'a str>,
+    bucket_key: Option<&'a str>,
+    owner: Option<&'a str>,
+    locked: bool,
+    multipart: Option<bool>,
 }
 
 impl Row<'_> {
+    /// The row's values for the contrast analysis.
+    fn values(&self) -> Values<'_> {
+        Values {
+            text: [
+                self.encryption.unwrap_or("(none)"),
+                self.bucket_key.unwrap_or("(none)"),
+                self.owner.unwrap_or("(none)"),
+                if self.locked { "locked" } else { "not locked" },
+                match self.multipart {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "(none)",
+                },
+                self.storage_class.unwrap_or("STANDARD"),
+            ],
+            day: self.last_modified.map(|ms| ms.div_euclid(86_400_000)),
+        }
+    }
+
     fn null_version(&self) -> bool {
         matches!(self.version, None | Some("") | Some("null"))
     }
@@ -188,6 +212,8 @@ enum Evidence<'a> {
     KeyRegion(&'a Rule, &'a str, &'a str),
     /// A failure reason from an event or a completion report.
     Reported(Source, &'a str),
+    /// What sets the scope's FAILED objects apart.
+    Contrast(&'a Contrast),
 }
 
 impl Evidence<'_> {
@@ -203,6 +229,7 @@ impl Evidence<'_> {
             (KeyState(o, a), KeyState(p, b)) => o == p && a == b,
             (KeyRegion(r, a, c), KeyRegion(q, b, d)) => std::ptr::eq(*r, *q) && a == b && c == d,
             (Reported(s, a), Reported(t, b)) => s == t && a == b,
+            (Contrast(a), Contrast(b)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -229,6 +256,15 @@ impl Evidence<'_> {
             Evidence::Reported(Source::Report, code) => {
                 format!("Batch Operations completion reports: ErrorCode {code}")
             }
+            Evidence::Contrast(c) => format!(
+                "inventory: in this rule and destination, FAILED {} of {} objects with {} {}, {} of {} of the others (contrast analysis)",
+                c.failed_in,
+                c.total_in,
+                c.attribute,
+                c.shown_values(),
+                c.failed_out,
+                c.total_out
+            ),
         }
     }
 }
@@ -262,7 +298,11 @@ fn select(scope: Scope, statuses: &str) -> String {
          CAST(last_modified_date AS BIGINT) AS last_modified, \
          CAST(storage_class AS VARCHAR) AS storage_class, \
          CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier, \
-         CAST(encryption_status AS VARCHAR) AS encryption_status \
+         CAST(encryption_status AS VARCHAR) AS encryption_status, \
+         CAST(bucket_key_status AS VARCHAR) AS bucket_key_status, \
+         CAST(object_owner AS VARCHAR) AS object_owner, \
+         (object_lock_mode IS NOT NULL OR coalesce(object_lock_legal_hold_status = 'ON', false)) AS locked, \
+         is_multipart_uploaded \
          FROM inventory WHERE {} AND {statuses}",
         scope.predicate(None)
     )
@@ -304,6 +344,20 @@ async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Re
         let classes = strings(&batch, 6)?;
         let tiers = strings(&batch, 7)?;
         let encryption = strings(&batch, 8)?;
+        let bucket_keys = strings(&batch, 9)?;
+        let owners = strings(&batch, 10)?;
+        let locked =
+            cast(batch.column(11), &DataType::Boolean).map_err(|e| Error::Query(e.to_string()))?;
+        let locked = locked
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("bool");
+        let multipart =
+            cast(batch.column(12), &DataType::Boolean).map_err(|e| Error::Query(e.to_string()))?;
+        let multipart = multipart
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .expect("bool");
         for i in 0..batch.num_rows() {
             each(Row {
                 key: keys.value(i),
@@ -315,6 +369,10 @@ async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Re
                 storage_class: opt(&classes, i),
                 tier: opt(&tiers, i),
                 encryption: opt(&encryption, i),
+                bucket_key: opt(&bucket_keys, i),
+                owner: opt(&owners, i),
+                locked: !locked.is_null(i) && locked.value(i),
+                multipart: (!multipart.is_null(i)).then(|| multipart.value(i)),
             });
         }
     }
@@ -364,28 +422,43 @@ pub async fn diagnose(
         })
         .collect();
 
-    // Pass 1: when each rule started replicating to each destination.
+    // Pass 1: when each rule started replicating to each destination, and the FAILED and
+    // COMPLETED objects of each scope by attribute (the contrast analysis).
     let mut first_status: BTreeMap<(usize, usize), i64> = BTreeMap::new();
-    if let Some(config) = config {
-        let sql = select(
-            opts.scope,
-            &Status::filter_sql(
-                "replication_status",
-                &[Status::Completed, Status::Failed, Status::Pending],
-            ),
-        );
-        scan(session, &sql, |row| {
-            let Some(lm) = row.last_modified else { return };
-            for (d, rules) in dest_rules.iter().enumerate() {
-                if let Some(RuleMatch::Rule(rule)) = rules.as_ref().map(|r| r.match_key(row.key)) {
-                    let index = rule_index(config, rule);
-                    let t = first_status.entry((index, d)).or_insert(lm);
-                    *t = (*t).min(lm);
-                }
+    let mut counters: HashMap<(Option<usize>, usize), Counter> = HashMap::new();
+    let sql = select(
+        opts.scope,
+        &Status::filter_sql(
+            "replication_status",
+            &[Status::Completed, Status::Failed, Status::Pending],
+        ),
+    );
+    scan(session, &sql, |row| {
+        if row.delete_marker {
+            return;
+        }
+        for (d, rules) in dest_rules.iter().enumerate() {
+            let rule = match rules.as_ref().map(|r| r.match_key(row.key)) {
+                Some(RuleMatch::Rule(rule)) => config.map(|c| rule_index(c, rule)),
+                _ => None,
+            };
+            if let (Some(index), Some(lm)) = (rule, row.last_modified) {
+                let t = first_status.entry((index, d)).or_insert(lm);
+                *t = (*t).min(lm);
             }
-        })
-        .await?;
-    }
+            if matches!(row.status, Status::Completed | Status::Failed) {
+                counters
+                    .entry((rule, d))
+                    .or_default()
+                    .add(&row.values(), row.status == Status::Failed);
+            }
+        }
+    })
+    .await?;
+    let contrasts: HashMap<(Option<usize>, usize), Contrast> = counters
+        .into_iter()
+        .filter_map(|(scope, counter)| counter.separate().map(|c| (scope, c)))
+        .collect();
     let starts = |rule: &Rule, index: usize, d: usize| -> Option<(i64, &'static str)> {
         opts.rule_start_ms
             .get(&rule.id)
@@ -450,6 +523,20 @@ pub async fn diagnose(
                         start,
                         stuck_before,
                     ),
+                };
+                // Nothing collected explains it: what sets the scope's FAILED objects apart?
+                let decision = match contrasts.get(&(index, d)) {
+                    Some(contrast)
+                        if decision.cause.is(&causes::FAILED_UNEXPLAINED)
+                            && contrast.covers(&row.values()) =>
+                    {
+                        Decision {
+                            cause: CauseRef::Catalog(contrast.cause().id),
+                            confidence: Confidence::Likely,
+                            evidence: Evidence::Contrast(contrast),
+                        }
+                    }
+                    _ => decision,
                 };
                 (index, decision)
             })

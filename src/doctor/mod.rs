@@ -8,6 +8,7 @@
 pub mod causes;
 pub mod collect;
 pub mod config;
+pub mod contrast;
 pub mod diagnose;
 pub mod events;
 pub mod facts;

@@ -743,3 +743,56 @@ fn fail_on_exits_1_for_the_causes_named_and_refuses_unknown_ids() {
         "{err}"
     );
 }
+
+#[test]
+fn contrast_analysis_names_what_sets_failed_objects_apart() {
+    // No events, no configuration: 10 SSE-KMS objects FAILED, 20 SSE-S3 ones replicated,
+    // and one SSE-S3 object FAILED (under 5 %: it stays unexplained).
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    for i in 0..10 {
+        let mut r = row(
+            &format!("kms/{i}"),
+            Some(&format!("k{i}")),
+            Some("FAILED"),
+            3,
+        );
+        r.encryption_status = Some("SSE-KMS".into());
+        rows.push(r);
+    }
+    for i in 0..20 {
+        rows.push(row(
+            &format!("s3/{i:02}"),
+            Some(&format!("s{i}")),
+            Some("COMPLETED"),
+            3,
+        ));
+    }
+    rows.push(row("s3/odd", Some("odd"), Some("FAILED"), 3));
+    for format in FORMATS {
+        let opts = GenerateOptions {
+            files: 1,
+            ..bundled_options()
+        };
+        let spec = DeliverySpec {
+            format,
+            versions: Versions::All,
+            config_id: format!("contrast-{format:?}"),
+        };
+        let root = dir.path().join("acme-inventory");
+        write_rows(&root, &opts, &spec, &rows).unwrap();
+        let doc = doctor_json(&root.join("acme-data").join(&spec.config_id), &[]);
+        assert_eq!(
+            table(&doc),
+            [
+                "kms-permissions FAILED - - 10 likely",
+                "failed-unexplained FAILED - - 1 likely"
+            ],
+            "{format:?}"
+        );
+        assert_eq!(
+            doc["rows"][0]["evidence"][0],
+            "inventory: in this rule and destination, FAILED 10 of 10 objects with encryption_status SSE-KMS, 1 of 21 of the others (contrast analysis)"
+        );
+    }
+}

@@ -149,9 +149,15 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         rule_start_ms,
     };
     // The configuration is read (and any mistake in it reported) before the scan.
-    let facts = match &args.config {
-        Some(dir) => Facts::from_bundle(&Bundle::read_dir(dir)?)?,
-        None => Facts::none(),
+    let bundle = match &args.config {
+        Some(dir) => {
+            let bundle = Bundle::read_dir(dir)?;
+            // Every document is parsed now, so a mistake in one costs no scan; the
+            // permission checks need the source bucket and are redone once it is known.
+            Facts::from_bundle(&bundle, "")?;
+            Some(bundle)
+        }
+        None => None,
     };
     // Events and reports are read before the scan too: a mistake in them costs no scan.
     let events = if args.events.is_empty() {
@@ -176,6 +182,16 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
+        let source_bucket = session
+            .delivery
+            .manifest
+            .source_bucket
+            .as_deref()
+            .unwrap_or("");
+        let facts = match &bundle {
+            Some(bundle) => Facts::from_bundle(bundle, source_bucket)?,
+            None => Facts::none(),
+        };
         let reported = Reported::new(
             session.delivery.manifest.source_bucket.as_deref(),
             &events,

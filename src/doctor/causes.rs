@@ -85,6 +85,12 @@ causes! {
     DST_BUCKET_POLICY = "dst-bucket-policy",
         "the destination bucket policy does not let the replication role write",
         "grant the role s3:ReplicateObject (and the other replication actions) in the destination bucket policy, then re-drive the FAILED objects";
+    SRC_BUCKET_POLICY = "src-bucket-policy",
+        "the source bucket policy denies the replication role",
+        "exempt the replication role from the Deny in the source bucket policy, then re-drive the FAILED objects";
+    KMS_KEY_POLICY = "kms-key-policy",
+        "a KMS key policy does not let the replication role use the key",
+        "allow the role in the key policy (kms:Decrypt on source keys, kms:Encrypt and kms:GenerateDataKey on the replica key), then re-drive the FAILED objects";
     FOREIGN_OWNER = "foreign-owner",
         "objects owned by another account, which the bucket owner cannot read",
         "set the source bucket's Object Ownership to BucketOwnerEnforced, then re-drive with Batch Replication";

@@ -507,6 +507,20 @@ pub fn default_kms_key(doc: &Doc) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Whether a bucket's default encryption uses S3 Bucket Keys.
+pub fn bucket_key_enabled(doc: &Doc) -> Option<bool> {
+    let (value, _) = doc.read()?;
+    let rules = value
+        .get("ServerSideEncryptionConfiguration")?
+        .get("Rules")?
+        .as_array()?;
+    Some(
+        rules
+            .iter()
+            .any(|r| r.get("BucketKeyEnabled").and_then(Value::as_bool) == Some(true)),
+    )
+}
+
 /// `ObjectOwnership` (`BucketOwnerEnforced`, …); absent controls read as `ObjectWriter`.
 pub fn object_ownership(doc: &Doc) -> Option<String> {
     match doc {

@@ -22,6 +22,7 @@ use super::causes::{self, Cause, Confidence};
 use super::config::{ReplicationConfig, Rule, Versioning};
 use super::contrast::{Contrast, Counter, Values};
 use super::facts::{ConfigState, Facts, Finding};
+use super::permissions::{ObjectClass, PermissionFinding};
 use super::reasons;
 use super::reported::{Reported, Source};
 use super::rules::{DestinationRules, RuleMatch};
@@ -214,6 +215,8 @@ enum Evidence<'a> {
     Reported(Source, &'a str),
     /// What sets the scope's FAILED objects apart.
     Contrast(&'a Contrast),
+    /// A permission the policies do not grant.
+    Permission(&'a PermissionFinding),
 }
 
 impl Evidence<'_> {
@@ -230,6 +233,7 @@ impl Evidence<'_> {
             (KeyRegion(r, a, c), KeyRegion(q, b, d)) => std::ptr::eq(*r, *q) && a == b && c == d,
             (Reported(s, a), Reported(t, b)) => s == t && a == b,
             (Contrast(a), Contrast(b)) => std::ptr::eq(*a, *b),
+            (Permission(a), Permission(b)) => std::ptr::eq(*a, *b),
             _ => false,
         }
     }
@@ -256,6 +260,13 @@ impl Evidence<'_> {
             Evidence::Reported(Source::Report, code) => {
                 format!("Batch Operations completion reports: ErrorCode {code}")
             }
+            Evidence::Permission(f) => format!(
+                "{} ({} on {}: {})",
+                f.evidence,
+                f.action,
+                f.resource,
+                f.decision.label()
+            ),
             Evidence::Contrast(c) => format!(
                 "inventory: in this rule and destination, FAILED {} of {} objects with {} {}, {} of {} of the others (contrast analysis)",
                 c.failed_in,
@@ -518,6 +529,7 @@ pub async fn diagnose(
                     None => decide(
                         &row,
                         facts,
+                        dest.as_deref(),
                         dest.as_deref().and_then(|d| facts.destinations.get(d)),
                         matched,
                         start,
@@ -619,6 +631,35 @@ pub async fn diagnose(
         }
     }
 
+    // Permission gaps no FAILED object shows are findings, not causes (doctor.md §f.6).
+    let used: Vec<*const PermissionFinding> = groups
+        .values()
+        .flat_map(|g| g.evidence.iter())
+        .filter_map(|(e, _)| match e {
+            Evidence::Permission(f) => Some(*f as *const PermissionFinding),
+            _ => None,
+        })
+        .collect();
+    let mut findings = facts.lints.clone();
+    for f in &facts.permissions {
+        if used.contains(&(f as *const PermissionFinding)) {
+            continue;
+        }
+        findings.push(Finding {
+            id: f.cause.to_string(),
+            message: format!(
+                "{} on {} is {}{} (no FAILED object shows it yet)",
+                f.action,
+                f.resource,
+                f.decision.label(),
+                f.destination
+                    .as_deref()
+                    .map(|d| format!(" for destination {d}"))
+                    .unwrap_or_default()
+            ),
+            evidence: f.evidence.clone(),
+        });
+    }
     // Report order: by status (PENDING, FAILED, REPLICA, NONE, delete markers), then the
     // largest first; the key order of the groups breaks ties, so every run prints the same.
     let mut groups: Vec<(GroupKey, Group)> = groups.into_iter().collect();
@@ -679,7 +720,7 @@ pub async fn diagnose(
         destinations,
         rows,
         totals,
-        findings: facts.lints.clone(),
+        findings,
         not_checked,
         rule_starts,
     })
@@ -698,6 +739,19 @@ fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &s
             }
         })
         .collect()
+}
+
+/// Whether a permission gap concerns objects like `row`.
+fn class_matches(class: ObjectClass, row: &Row) -> bool {
+    let bucket_key = row.bucket_key == Some("ENABLED");
+    match class {
+        ObjectClass::All => true,
+        ObjectClass::KmsEncrypted => row.kms(),
+        ObjectClass::KmsWithBucketKey => row.kms() && bucket_key,
+        ObjectClass::KmsWithoutBucketKey => row.kms() && !bucket_key,
+        ObjectClass::ObjectLockRetention | ObjectClass::ObjectLockLegalHold => row.locked,
+        ObjectClass::DeleteMarkers => row.delete_marker,
+    }
 }
 
 /// An example key as shown: quoted when spaces at its ends, a comma or a control character
@@ -743,9 +797,11 @@ fn decision<'a>(
 }
 
 /// The cause of one row for one destination (doctor.md §f.4, in its order).
+#[allow(clippy::too_many_arguments)]
 fn decide<'a>(
     row: &Row,
     facts: &'a Facts,
+    dest_name: Option<&str>,
     dest: Option<&'a super::facts::DestinationFacts>,
     matched: Option<RuleMatch<'a>>,
     start: Option<(i64, &'static str)>,
@@ -943,6 +999,27 @@ fn decide<'a>(
                         );
                     }
                 }
+            }
+            // A permission the policies do not grant, for objects like this one: a definite
+            // gap first, then one that depends on conditions s3inv cannot evaluate.
+            let destination = dest_name;
+            let applies = |f: &&PermissionFinding| {
+                f.destination.is_none() || f.destination.as_deref() == destination
+            };
+            let matching = |f: &&PermissionFinding| applies(f) && class_matches(f.applies_to, row);
+            if let Some(f) = facts
+                .permissions
+                .iter()
+                .filter(matching)
+                .find(|f| !f.is_conditional())
+                .or_else(|| facts.permissions.iter().filter(matching).next())
+                && let Some(cause) = causes::find(f.cause)
+            {
+                return decision(
+                    cause,
+                    if f.is_conditional() { Likely } else { Certain },
+                    Evidence::Permission(f),
+                );
             }
             decision(
                 &causes::FAILED_UNEXPLAINED,

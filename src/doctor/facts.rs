@@ -6,9 +6,14 @@
 use std::collections::BTreeMap;
 
 use super::config::{
-    Bundle, Doc, KeyFacts, ReplicationConfig, Versioning, blocked_encryption_types, key_facts,
-    key_stem, object_lock, owner_id, region,
+    Bundle, Doc, KeyFacts, ReplicationConfig, Versioning, blocked_encryption_types,
+    bucket_key_enabled, default_kms_key, key_facts, key_stem, object_lock, object_ownership,
+    owner_id, region,
 };
+use super::permissions::{
+    DestinationSetup, PermissionFinding, PolicyDocs, ReplicationSetup, check,
+};
+use super::policy::{Policy, parse_policy_value};
 use crate::error::Result;
 
 /// The state of the replication configuration.
@@ -56,6 +61,8 @@ pub struct Facts {
     pub lints: Vec<Finding>,
     /// Documents that could not be read or were not collected, said once each.
     pub unknown: Vec<String>,
+    /// Permission gaps the role, bucket and key policies show (`permissions::check`).
+    pub permissions: Vec<PermissionFinding>,
 }
 
 impl Facts {
@@ -68,11 +75,12 @@ impl Facts {
             destinations: BTreeMap::new(),
             lints: Vec::new(),
             unknown: Vec::new(),
+            permissions: Vec::new(),
         }
     }
 
-    /// Reads what `bundle` holds.
-    pub fn from_bundle(bundle: &Bundle) -> Result<Facts> {
+    /// Reads what `bundle` holds about the replication of `source_bucket`.
+    pub fn from_bundle(bundle: &Bundle, source_bucket: &str) -> Result<Facts> {
         let mut facts = Facts::none();
         let replication = bundle.document("replication")?;
         facts.config = match &replication {
@@ -148,6 +156,7 @@ impl Facts {
             facts.destinations.insert(dest, d);
         }
         facts.lints = lints(config, &facts);
+        facts.permissions = permission_gaps(bundle, config, &facts, source_bucket)?;
         Ok(facts)
     }
 
@@ -158,6 +167,94 @@ impl Facts {
             _ => None,
         }
     }
+}
+
+/// The policies of the bundle, parsed; `None` when the document was not read.
+fn policy(bundle: &Bundle, stem: &str) -> Result<Option<Policy>> {
+    match bundle.document(stem)? {
+        Doc::Read { value, origin } => {
+            Ok(Some(parse_policy_value(&value, &bundle.shown(&origin))?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What the role, bucket and key policies of the bundle allow replication to do.
+fn permission_gaps(
+    bundle: &Bundle,
+    config: &ReplicationConfig,
+    facts: &Facts,
+    source_bucket: &str,
+) -> Result<Vec<PermissionFinding>> {
+    let Some(role_arn) = &config.role else {
+        return Ok(Vec::new());
+    };
+    let trust = policy(bundle, "iam/role")?;
+    let mut identity = Vec::new();
+    for folder in ["iam/inline", "iam/attached"] {
+        for name in bundle.names_under(folder) {
+            if let Some(stem) = name.strip_suffix(".json")
+                && let Some(p) = policy(bundle, &format!("{folder}/{stem}"))?
+            {
+                identity.push(p);
+            }
+        }
+    }
+    // The role's policies count as collected when the role itself was.
+    let identity = (trust.is_some() || !identity.is_empty()).then_some(identity);
+    let mut docs = PolicyDocs {
+        trust,
+        identity,
+        source_bucket_policy: policy(bundle, "src.policy")?,
+        destination_bucket_policies: BTreeMap::new(),
+        key_policies: BTreeMap::new(),
+    };
+    let source_encryption = bundle.document("src.encryption")?;
+    let source_kms_keys: Vec<String> = default_kms_key(&source_encryption).into_iter().collect();
+    let mut destinations = Vec::new();
+    for dest in config.destinations() {
+        if let Some(p) = policy(bundle, &format!("dst/{dest}.policy"))? {
+            docs.destination_bucket_policies.insert(dest.clone(), p);
+        }
+        let rules: Vec<&super::config::Rule> = config
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.destination.bucket == dest)
+            .collect();
+        let Some(first) = rules.first() else { continue };
+        let encryption = bundle.document(&format!("dst/{dest}.encryption"))?;
+        destinations.push(DestinationSetup {
+            bucket: dest.clone(),
+            account: first.destination.account.clone(),
+            owner_override: rules.iter().any(|r| r.destination.owner_override),
+            bucket_owner_enforced: object_ownership(
+                &bundle.document(&format!("dst/{dest}.ownership"))?,
+            )
+            .is_some_and(|o| o == "BucketOwnerEnforced"),
+            replica_kms_key: first.destination.replica_kms_key.clone(),
+            delete_marker_replication: rules.iter().any(|r| r.delete_markers),
+            bucket_key: bucket_key_enabled(&encryption),
+        });
+    }
+    for key in source_kms_keys.iter().chain(
+        config
+            .rules
+            .iter()
+            .filter_map(|r| r.destination.replica_kms_key.as_ref()),
+    ) {
+        if let Some(p) = policy(bundle, &format!("kms/{}.policy", key_stem(key)))? {
+            docs.key_policies.insert(key.clone(), p);
+        }
+    }
+    let setup = ReplicationSetup {
+        role_arn: role_arn.clone(),
+        source_bucket: source_bucket.to_string(),
+        source_account: role_arn.split(':').nth(4).map(str::to_string),
+        destinations,
+        source_kms_keys,
+        object_lock: facts.source_object_lock.as_ref().is_some_and(|(on, _)| *on),
+    };
+    Ok(check(&setup, &docs))
 }
 
 fn doc_origin(bundle: &Bundle, doc: &Doc) -> String {

@@ -796,3 +796,79 @@ fn contrast_analysis_names_what_sets_failed_objects_apart() {
         );
     }
 }
+
+#[test]
+fn a_permission_the_role_lacks_explains_failed_objects_and_unused_gaps_are_findings() {
+    let (_dir, location, config) = scenario(FileFormat::Parquet);
+    let role = "arn:aws:iam::111122223333:role/service-role/s3crr_role_for_acme-data";
+    std::fs::create_dir_all(config.join("iam/inline")).unwrap();
+    std::fs::write(
+        config.join("iam/role.json"),
+        serde_json::json!({"Role": {"Path": "/service-role/", "RoleName": "s3crr_role_for_acme-data",
+            "Arn": role, "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                 "Action": "sts:AssumeRole"}]}}})
+        .to_string(),
+    )
+    .unwrap();
+    // doctor.md §b.7's policy, granting the dr bucket only: nothing on acme-data-eu.
+    std::fs::write(
+        config.join("iam/inline/replication.json"),
+        serde_json::json!({"RoleName": "s3crr_role_for_acme-data", "PolicyName": "replication",
+            "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                 "Resource": "arn:aws:s3:::acme-data"},
+                {"Effect": "Allow", "Action": ["s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                 "Resource": "arn:aws:s3:::acme-data/*"},
+                {"Effect": "Allow", "Action": ["s3:ReplicateObject", "s3:ReplicateDelete",
+                    "s3:ReplicateTags"],
+                 "Resource": "arn:aws:s3:::acme-data-dr/*"}]}})
+        .to_string(),
+    )
+    .unwrap();
+    let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+    let failed: Vec<String> = table(&doc)
+        .into_iter()
+        .filter(|r| r.contains(" FAILED "))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            "dst-versioning-off FAILED logs acme-data-dr 1 certain",
+            "role-missing-permission FAILED all-eu acme-data-eu 1 certain"
+        ],
+        "{doc:#}"
+    );
+    let row = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "role-missing-permission")
+        .unwrap();
+    let evidence = row["evidence"][0].as_str().unwrap();
+    assert!(
+        evidence.contains("(s3:ReplicateObject on arn:aws:s3:::acme-data-eu/*: not-allowed)"),
+        "{evidence}"
+    );
+    // The replica key of the eu rule is not granted either, but no KMS object FAILED: a
+    // finding, not a cause.
+    let findings: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["id"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        findings.iter().any(|f| f.starts_with(
+            "role-missing-permission kms:Encrypt on arn:aws:kms:eu-west-1:111122223333:key/eu-key is not-allowed"
+        )),
+        "{findings:#?}"
+    );
+}

@@ -1012,7 +1012,7 @@ fn decide<'a>(
                 .iter()
                 .filter(matching)
                 .find(|f| !f.is_conditional())
-                .or_else(|| facts.permissions.iter().filter(matching).next())
+                .or_else(|| facts.permissions.iter().find(matching))
                 && let Some(cause) = causes::find(f.cause)
             {
                 return decision(

@@ -550,6 +550,12 @@ pub async fn diagnose(
                     }
                     _ => decision,
                 };
+                // A replica's rule says nothing about it: one row per destination.
+                let index = if decision.cause.is(&causes::REPLICA) {
+                    None
+                } else {
+                    index
+                };
                 (index, decision)
             })
             .collect();
@@ -825,7 +831,10 @@ fn decide<'a>(
         );
     }
     let rule = match matched {
-        Some(RuleMatch::None) => {
+        // S3 gave FAILED and PENDING objects a status, so a rule took them when they were
+        // written: the configuration changed since, which is less certain than a key no
+        // rule has ever taken.
+        Some(RuleMatch::None) if row.status == Status::None => {
             return decision(
                 &causes::OUTSIDE_RULE_FILTER,
                 Strong,
@@ -834,11 +843,31 @@ fn decide<'a>(
                 ),
             );
         }
+        Some(RuleMatch::None) => {
+            return decision(
+                &causes::OUTSIDE_RULE_FILTER,
+                Likely,
+                Evidence::Config(
+                    "no enabled rule for this destination matches these keys now, although S3 gave them a status: the configuration changed after they were written",
+                ),
+            );
+        }
         Some(RuleMatch::OnlyDisabled(rule)) => {
             return decision(
                 &causes::RULE_DISABLED,
-                Strong,
-                Evidence::Rule(rule, "Status Disabled"),
+                if row.status == Status::None {
+                    Strong
+                } else {
+                    Likely
+                },
+                Evidence::Rule(
+                    rule,
+                    if row.status == Status::None {
+                        "Status Disabled"
+                    } else {
+                        "Status Disabled (disabled after S3 gave these objects a status)"
+                    },
+                ),
             );
         }
         Some(RuleMatch::Rule(rule)) => Some(rule),

@@ -317,7 +317,7 @@ fn each_cause_of_the_scenario_is_named_per_destination_in_every_format() {
         "dst-versioning-off FAILED logs acme-data-dr 1 certain",
         "other-destination FAILED all-eu acme-data-eu 1 likely",
         "replica REPLICA - acme-data-dr 1 certain",
-        "replica REPLICA all-eu acme-data-eu 1 certain",
+        "replica REPLICA - acme-data-eu 1 certain",
         // NONE: at eu one rule takes everything (KMS opted in); at dr a rule per situation.
         "never-replicated-unexplained NONE all-eu acme-data-eu 5 likely",
         "pre-existing NONE all-eu acme-data-eu 2 strong",

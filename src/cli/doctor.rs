@@ -224,7 +224,7 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     progress.finish();
     let (session, diagnosis) = result?;
     match output.format {
-        OutputFormat::Table => write_text(&text(&diagnosis, &session)?, emit.target())?,
+        OutputFormat::Table => write_text(&text(&diagnosis, &session, args.examples)?, emit.target())?,
         OutputFormat::Json => {
             let mut doc = serde_json::to_value(&diagnosis).expect("json");
             doc["s3inv_doctor_version"] = 1.into();
@@ -314,7 +314,7 @@ fn rows_batch(rows: &[CauseRow]) -> Result<RecordBatch> {
 }
 
 /// The report for people.
-fn text(d: &Diagnosis, session: &Session) -> Result<String> {
+fn text(d: &Diagnosis, session: &Session, examples_wanted: usize) -> Result<String> {
     let delivery = &session.delivery;
     let total: u64 = d.totals.values().map(|c| c.objects).sum();
     let mut out = format!(
@@ -366,28 +366,33 @@ fn text(d: &Diagnosis, session: &Session) -> Result<String> {
         let batch = crate::output::text_batch(&headers, &rows)?;
         out.push_str(&crate::output::terminal::pretty(&[batch])?);
         out.push('\n');
+        // Then each cause once, in the table's order: its title, the evidence and example
+        // keys of all its rows (each line once), and the fix.
+        let mut causes: Vec<&str> = Vec::new();
         for r in &d.rows {
-            out.push_str(&format!(
-                "\n{} ({}{}{}): {}\n",
-                r.cause,
-                r.status,
-                r.rule
-                    .as_deref()
-                    .map(|x| format!(", rule {x}"))
-                    .unwrap_or_default(),
-                r.destination
-                    .as_deref()
-                    .map(|x| format!(" → {x}"))
-                    .unwrap_or_default(),
-                r.title
-            ));
-            for e in &r.evidence {
-                out.push_str(&format!("  evidence: {e}\n"));
+            if !causes.contains(&r.cause.as_str()) {
+                causes.push(&r.cause);
             }
-            if !r.examples.is_empty() {
-                out.push_str(&format!("  examples: {}\n", r.examples.join(", ")));
+        }
+        for cause in causes {
+            let rows: Vec<&CauseRow> = d.rows.iter().filter(|r| r.cause == cause).collect();
+            out.push_str(&format!("\n{cause}: {}\n", rows[0].title));
+            let mut seen = std::collections::BTreeSet::new();
+            for e in rows.iter().flat_map(|r| &r.evidence) {
+                if seen.insert(e) {
+                    out.push_str(&format!("  evidence: {e}\n"));
+                }
             }
-            out.push_str(&format!("  fix: {}\n", r.fix));
+            let mut examples: Vec<&str> = Vec::new();
+            for e in rows.iter().flat_map(|r| &r.examples) {
+                if !examples.contains(&e.as_str()) && examples.len() < examples_wanted {
+                    examples.push(e);
+                }
+            }
+            if !examples.is_empty() {
+                out.push_str(&format!("  examples: {}\n", examples.join(", ")));
+            }
+            out.push_str(&format!("  fix: {}\n", rows[0].fix));
         }
     }
     if !d.findings.is_empty() {

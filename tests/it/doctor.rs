@@ -464,7 +464,10 @@ fn a_given_rule_start_is_certain_and_formats_for_scripts_agree() {
     // The table for people: the causes, then evidence, examples and the fix.
     let (code, out, err) = doctor(&location, &["--config", config, "--format", "table"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("dst-versioning-off (FAILED, rule logs → acme-data-dr): versioning is not enabled on the destination bucket\n"), "{out}");
+    assert!(
+        out.contains("\ndst-versioning-off: versioning is not enabled on the destination bucket\n  evidence: "),
+        "{out}"
+    );
     assert!(
         out.contains("  fix: aws s3api put-bucket-versioning --bucket DEST"),
         "{out}"

@@ -224,7 +224,9 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     progress.finish();
     let (session, diagnosis) = result?;
     match output.format {
-        OutputFormat::Table => write_text(&text(&diagnosis, &session, args.examples)?, emit.target())?,
+        OutputFormat::Table => {
+            write_text(&text(&diagnosis, &session, args.examples)?, emit.target())?
+        }
         OutputFormat::Json => {
             let mut doc = serde_json::to_value(&diagnosis).expect("json");
             doc["s3inv_doctor_version"] = 1.into();

@@ -42,21 +42,8 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// The documents the collect script exported (replication.json, dst/…, iam/…, kms/…); a
-    /// missing file means "not checked".
-    #[arg(long, value_name = "DIR")]
-    pub config: Option<std::path::PathBuf>,
-
-    /// Replication events (OperationFailedReplication …) in any envelope they were collected
-    /// in — S3 notification records, SNS, SQS dumps, Firehose, CloudWatch Logs exports: a
-    /// file, a folder or an s3:// prefix (repeatable).
-    #[arg(long, value_name = "PATH")]
-    pub events: Vec<String>,
-
-    /// Batch Operations completion reports (a job-<id>/ folder, its manifest.json or a
-    /// result CSV; local or s3://; repeatable): failed tasks name their error code.
-    #[arg(long, value_name = "PATH")]
-    pub reports: Vec<String>,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 
     /// Diagnose every version, delete markers too (default: current versions).
     #[arg(long)]
@@ -83,6 +70,95 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// What explains objects besides the inventory (shared by `doctor` and `report`).
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// The documents the collect script exported (replication.json, dst/…, iam/…, kms/…); a
+    /// missing file means "not checked".
+    #[arg(long, value_name = "DIR")]
+    pub config: Option<std::path::PathBuf>,
+
+    /// Replication events (OperationFailedReplication …) in any envelope they were collected
+    /// in — S3 notification records, SNS, SQS dumps, Firehose, CloudWatch Logs exports: a
+    /// file, a folder or an s3:// prefix (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub events: Vec<String>,
+
+    /// Batch Operations completion reports (a job-<id>/ folder, its manifest.json or a
+    /// result CSV; local or s3://; repeatable): failed tasks name their error code.
+    #[arg(long, value_name = "PATH")]
+    pub reports: Vec<String>,
+}
+
+impl EvidenceArgs {
+    pub(super) fn given(&self) -> bool {
+        self.config.is_some() || !self.events.is_empty() || !self.reports.is_empty()
+    }
+
+    /// Reads everything given, before any scan: a mistake in a document, an event file or a
+    /// report costs no scan. Every configuration document is parsed now; the permission
+    /// checks need the source bucket and are redone once the delivery names it.
+    pub(super) async fn read(&self, s3: &crate::storage::S3Options) -> Result<Evidence> {
+        let bundle = match &self.config {
+            Some(dir) => {
+                let bundle = Bundle::read_dir(dir)?;
+                Facts::from_bundle(&bundle, "")?;
+                Some(bundle)
+            }
+            None => None,
+        };
+        let events = if self.events.is_empty() {
+            EventBatch::default()
+        } else {
+            read_events(&self.events, s3).await?
+        };
+        let mut reports = Vec::new();
+        for path in &self.reports {
+            reports.push(read_job_report(&Location::parse(path)?, s3).await?);
+        }
+        Ok(Evidence {
+            bundle,
+            events,
+            reports,
+        })
+    }
+}
+
+/// The evidence, read.
+pub(super) struct Evidence {
+    bundle: Option<Bundle>,
+    events: EventBatch,
+    reports: Vec<crate::batch::report::JobReport>,
+}
+
+impl Evidence {
+    /// The facts and the reported reasons for the session's delivery, with notes on what
+    /// was left out.
+    pub(super) fn for_session(&self, session: &Session) -> Result<(Facts, Reported, Vec<String>)> {
+        let source_bucket = session.delivery.manifest.source_bucket.as_deref();
+        let facts = match &self.bundle {
+            Some(bundle) => Facts::from_bundle(bundle, source_bucket.unwrap_or(""))?,
+            None => Facts::none(),
+        };
+        let reported = Reported::new(source_bucket, &self.events, &self.reports);
+        let mut notes = self.events.notes.clone();
+        if reported.other_buckets > 0 {
+            notes.push(format!(
+                "{} of other buckets than {} left out",
+                count(reported.other_buckets, "event or task"),
+                source_bucket.unwrap_or("-")
+            ));
+        }
+        if reported.without_reason > 0 {
+            notes.push(format!(
+                "{} without a failure reason (missed threshold, not tracked) left out",
+                count(reported.without_reason, "replication event")
+            ));
+        }
+        Ok((facts, reported, notes))
+    }
 }
 
 /// Causes that are states S3 is meant to be in, not problems: `--fail-on any` skips them.
@@ -148,27 +224,7 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         examples: args.examples,
         rule_start_ms,
     };
-    // The configuration is read (and any mistake in it reported) before the scan.
-    let bundle = match &args.config {
-        Some(dir) => {
-            let bundle = Bundle::read_dir(dir)?;
-            // Every document is parsed now, so a mistake in one costs no scan; the
-            // permission checks need the source bucket and are redone once it is known.
-            Facts::from_bundle(&bundle, "")?;
-            Some(bundle)
-        }
-        None => None,
-    };
-    // Events and reports are read before the scan too: a mistake in them costs no scan.
-    let events = if args.events.is_empty() {
-        EventBatch::default()
-    } else {
-        read_events(&args.events, &source.s3).await?
-    };
-    let mut reports = Vec::new();
-    for path in &args.reports {
-        reports.push(read_job_report(&Location::parse(path)?, &source.s3).await?);
-    }
+    let evidence = args.evidence.read(&source.s3).await?;
     let session_options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
@@ -182,40 +238,7 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
-        let source_bucket = session
-            .delivery
-            .manifest
-            .source_bucket
-            .as_deref()
-            .unwrap_or("");
-        let facts = match &bundle {
-            Some(bundle) => Facts::from_bundle(bundle, source_bucket)?,
-            None => Facts::none(),
-        };
-        let reported = Reported::new(
-            session.delivery.manifest.source_bucket.as_deref(),
-            &events,
-            &reports,
-        );
-        let mut notes = events.notes.clone();
-        if reported.other_buckets > 0 {
-            notes.push(format!(
-                "{} of other buckets than {} left out",
-                count(reported.other_buckets, "event or task"),
-                session
-                    .delivery
-                    .manifest
-                    .source_bucket
-                    .as_deref()
-                    .unwrap_or("-")
-            ));
-        }
-        if reported.without_reason > 0 {
-            notes.push(format!(
-                "{} without a failure reason (missed threshold, not tracked) left out",
-                count(reported.without_reason, "replication event")
-            ));
-        }
+        let (facts, reported, notes) = evidence.for_session(&session)?;
         print_notes(&notes, quiet);
         let diagnosis = diagnose(&session, &facts, &reported, &options).await?;
         Ok::<_, Error>((session, diagnosis))

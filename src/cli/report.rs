@@ -74,6 +74,10 @@ pub struct ReportArgs {
     /// Also write the FAILED+PENDING Batch Replication manifests into DIR/manifests/.
     #[arg(long)]
     pub with_manifests: bool,
+
+    /// With any of these, the report gains a "Why" section: `s3inv doctor`'s causes.
+    #[command(flatten)]
+    pub evidence: super::doctor::EvidenceArgs,
 }
 
 fn step(quiet: bool, text: String) {
@@ -139,6 +143,10 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         required: vec![("replication_status", "s3inv report".to_string())],
         ..SessionOptions::default()
     };
+    let evidence = match args.evidence.given() {
+        true => Some(args.evidence.read(&source.s3).await?),
+        false => None,
+    };
     let started = Instant::now();
     let progress = ProgressLine::start(Arc::clone(&session_options.progress), quiet);
     let result = async {
@@ -159,7 +167,19 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         print_delivery_notes(&d.notes);
         let session_notes = d.notes.clone();
         let t = Instant::now();
-        let (report, record) = build(&session, &source.location, &history, &options).await?;
+        let (mut report, record) = build(&session, &source.location, &history, &options).await?;
+        if let Some(evidence) = &evidence {
+            let (facts, reported, notes) = evidence.for_session(&session)?;
+            super::print_notes(&notes, quiet);
+            let doctor = crate::doctor::diagnose::DoctorOptions {
+                pending_older_than_ms: options.pending_older_than_ms,
+                pending_older_than_label: options.pending_older_than_label.clone(),
+                ..Default::default()
+            };
+            report.why = Some(
+                crate::doctor::diagnose::diagnose(&session, &facts, &reported, &doctor).await?,
+            );
+        }
         Ok::<_, Error>((session, report, record, session_notes, t.elapsed()))
     }
     .await;

@@ -467,12 +467,48 @@ pub fn render(r: &Report) -> String {
         out.push_str("</table>");
     }
     out.push_str("</div>");
+    if let Some(why) = &r.why {
+        why_section(&mut out, why);
+    }
     let _ = writeln!(
         out,
         "<p class=\"note\">Made by s3inv from {} — ages are measured at the delivery's creation time, so the report is reproducible.</p></main></body></html>",
         esc(r.delivery["manifest"].as_str().unwrap_or(""))
     );
     out
+}
+
+/// The doctor's rows: one per cause, status, rule and destination, with the fix.
+fn why_section(out: &mut String, why: &crate::doctor::diagnose::Diagnosis) {
+    out.push_str("<h2>Why (s3inv doctor)</h2><div class=\"panel\">");
+    if why.rows.is_empty() {
+        out.push_str("<p class=\"note\">Every object in scope is COMPLETED.</p>");
+    } else {
+        out.push_str("<table><tr><th>cause</th><th>status</th><th>rule</th><th>destination</th><th>objects</th><th>bytes</th><th>confidence</th><th>fix</th></tr>");
+        for row in &why.rows {
+            let _ = write!(
+                out,
+                "<tr><td title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&row.title),
+                esc(&row.cause),
+                esc(&row.status),
+                esc(row.rule.as_deref().unwrap_or("-")),
+                esc(row.destination.as_deref().unwrap_or("-")),
+                thousands(row.objects),
+                human_bytes(row.bytes),
+                esc(&row.confidence),
+                esc(&row.fix)
+            );
+        }
+        out.push_str("</table>");
+    }
+    for f in &why.findings {
+        let _ = write!(out, "<p class=\"note\">Finding: {}</p>", esc(&f.message));
+    }
+    for n in &why.not_checked {
+        let _ = write!(out, "<p class=\"note\">Not checked: {}</p>", esc(n));
+    }
+    out.push_str("</div>");
 }
 
 #[cfg(test)]

@@ -83,5 +83,24 @@ pub fn render(r: &Report) -> String {
     for n in &r.notes {
         out.push_str(&format!("- Note: {}\n", n.text.replace('`', "'")));
     }
+    if let Some(why) = &r.why {
+        out.push_str("\n**Why** (s3inv doctor)\n\n| cause | status | rule | destination | objects | bytes | confidence |\n|---|---|---|---|---:|---:|---|\n");
+        let cell = |s: &str| s.replace('|', "\\|").replace('`', "'");
+        for row in &why.rows {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} | {} | {} |\n",
+                cell(&row.cause),
+                row.status,
+                cell(row.rule.as_deref().unwrap_or("-")),
+                cell(row.destination.as_deref().unwrap_or("-")),
+                thousands(row.objects),
+                human_bytes(row.bytes),
+                row.confidence
+            ));
+        }
+        for f in &why.findings {
+            out.push_str(&format!("- Finding: {}\n", cell(&f.message)));
+        }
+    }
     out
 }

@@ -122,6 +122,9 @@ pub struct Report {
     /// out of `--metrics`.
     #[serde(serialize_with = "all_metrics")]
     pub metrics: BTreeMap<String, f64>,
+    /// `s3inv doctor`'s diagnosis, when the report was given `--config`, `--events` or
+    /// `--reports`; `null` otherwise.
+    pub why: Option<crate::doctor::diagnose::Diagnosis>,
 }
 
 /// A note for the report's reader (report.json `notes` holds its text).
@@ -545,6 +548,7 @@ pub async fn build(
         alerts,
         notes,
         metrics,
+        why: None,
     };
     Ok((report, record))
 }

@@ -875,3 +875,49 @@ fn a_permission_the_role_lacks_explains_failed_objects_and_unused_gaps_are_findi
         "{findings:#?}"
     );
 }
+
+#[test]
+fn the_report_gains_a_why_section_with_the_doctors_rows() {
+    let (dir, location, config) = scenario(FileFormat::Csv);
+    let config = config.to_str().unwrap();
+    let doc = doctor_json(&location, &["--config", config]);
+    let out = dir.path().join("report");
+    let (code, _, err) = run(s3inv()
+        .arg("report")
+        .arg(&location)
+        .arg("--out")
+        .arg(&out)
+        .args(["--config", config, "-q"]));
+    assert_eq!(code, 0, "{err}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["why"]["rows"], doc["rows"]);
+    assert_eq!(report["why"]["totals"], doc["totals"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "| `dst-versioning-off` | FAILED | logs | acme-data-dr | 1 | 1000 B | certain |"
+        ),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Why (s3inv doctor)</h2>"), "{html}");
+    assert!(html.contains("\">dst-versioning-off</td>"), "{html}");
+    // Without evidence: no section, `why` is null.
+    let plain = dir.path().join("plain");
+    let (code, _, err) = run(s3inv()
+        .arg("report")
+        .arg(&location)
+        .arg("--out")
+        .arg(&plain)
+        .arg("-q"));
+    assert_eq!(code, 0, "{err}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(plain.join("report.json")).unwrap()).unwrap();
+    assert!(report["why"].is_null());
+    assert!(
+        !std::fs::read_to_string(plain.join("report.html"))
+            .unwrap()
+            .contains("Why (s3inv doctor)")
+    );
+}

@@ -747,6 +747,24 @@ fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &s
         .collect()
 }
 
+/// A decision for an object another account owns, which the bucket owner cannot read
+/// unless the bucket enforces ownership (doctor.md C7).
+fn foreign_owner<'a>(row: &Row, facts: &'a Facts) -> Option<Decision<'a>> {
+    let (owner_id, origin) = facts.source_owner_id.as_ref()?;
+    let owner = row.owner.filter(|o| !o.is_empty() && *o != "UNAVAILABLE")?;
+    if owner == owner_id || facts.source_ownership.as_deref() == Some("BucketOwnerEnforced") {
+        return None;
+    }
+    Some(decision(
+        &causes::FOREIGN_OWNER,
+        Confidence::Strong,
+        Evidence::Doc(
+            origin,
+            "Owner.ID differs from the objects' owner (inventory: ObjectOwner), and Object Ownership is not BucketOwnerEnforced",
+        ),
+    ))
+}
+
 /// Whether a permission gap concerns objects like `row`.
 fn class_matches(class: ObjectClass, row: &Row) -> bool {
     let bucket_key = row.bucket_key == Some("ENABLED");
@@ -959,6 +977,9 @@ fn decide<'a>(
                     _ => {}
                 }
             }
+            if let Some(d) = foreign_owner(row, facts) {
+                return d;
+            }
             decision(
                 &causes::NEVER_REPLICATED_UNEXPLAINED,
                 Likely,
@@ -1049,6 +1070,9 @@ fn decide<'a>(
                     if f.is_conditional() { Likely } else { Certain },
                     Evidence::Permission(f),
                 );
+            }
+            if let Some(d) = foreign_owner(row, facts) {
+                return d;
             }
             decision(
                 &causes::FAILED_UNEXPLAINED,

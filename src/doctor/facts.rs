@@ -56,7 +56,10 @@ pub struct Finding {
 pub struct Facts {
     pub config: ConfigState,
     pub source_object_lock: Option<(bool, String)>,
-    pub source_owner_id: Option<String>,
+    /// The source bucket owner's canonical id (`src.acl.json`) and the origin.
+    pub source_owner_id: Option<(String, String)>,
+    /// The source bucket's Object Ownership (`BucketOwnerEnforced` owns every object).
+    pub source_ownership: Option<String>,
     pub destinations: BTreeMap<String, DestinationFacts>,
     pub lints: Vec<Finding>,
     /// Documents that could not be read or were not collected, said once each.
@@ -72,6 +75,7 @@ impl Facts {
             config: ConfigState::NotCollected,
             source_object_lock: None,
             source_owner_id: None,
+            source_ownership: None,
             destinations: BTreeMap::new(),
             lints: Vec::new(),
             unknown: Vec::new(),
@@ -109,7 +113,9 @@ impl Facts {
         let src_lock = bundle.document("src.object-lock")?;
         facts.source_object_lock =
             object_lock(&src_lock).map(|on| (on, doc_origin(bundle, &src_lock)));
-        facts.source_owner_id = owner_id(&bundle.document("src.acl")?);
+        let acl = bundle.document("src.acl")?;
+        facts.source_owner_id = owner_id(&acl).map(|id| (id, doc_origin(bundle, &acl)));
+        facts.source_ownership = object_ownership(&bundle.document("src.ownership")?);
         let ConfigState::Read(config) = &facts.config else {
             return Ok(facts);
         };

@@ -921,3 +921,58 @@ fn the_report_gains_a_why_section_with_the_doctors_rows() {
             .contains("Why (s3inv doctor)")
     );
 }
+
+#[test]
+fn objects_another_account_owns_are_named_when_the_bucket_does_not_enforce_ownership() {
+    let dir = tempfile::tempdir().unwrap();
+    let me = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+    let other = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+    let mut rows = scenario_rows();
+    let mut foreign = row("logs/foreign", Some("vf"), None, 5);
+    foreign.object_owner = Some(other.into());
+    let mut mine = row("logs/mine", Some("vm"), None, 5);
+    mine.object_owner = Some(me.into());
+    rows.extend([foreign, mine]);
+    let opts = GenerateOptions {
+        files: 1,
+        ..bundled_options()
+    };
+    let spec = DeliverySpec {
+        format: FileFormat::Parquet,
+        versions: Versions::All,
+        config_id: "doctor".into(),
+    };
+    let root = dir.path().join("acme-inventory");
+    write_rows(&root, &opts, &spec, &rows).unwrap();
+    let location = root.join("acme-data/doctor");
+    let config = write_config(dir.path());
+    std::fs::write(
+        config.join("src.acl.json"),
+        serde_json::json!({"Owner": {"DisplayName": "acme", "ID": me}, "Grants": []}).to_string(),
+    )
+    .unwrap();
+    let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+    let foreign: Vec<String> = table(&doc)
+        .into_iter()
+        .filter(|r| r.starts_with("foreign-owner"))
+        .collect();
+    assert_eq!(
+        foreign,
+        [
+            "foreign-owner NONE logs acme-data-dr 1 strong",
+            "foreign-owner NONE all-eu acme-data-eu 1 strong"
+        ],
+        "{doc:#}"
+    );
+    // BucketOwnerEnforced owns every object: no such cause.
+    std::fs::write(
+        config.join("src.ownership.json"),
+        r#"{"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}}"#,
+    )
+    .unwrap();
+    let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+    assert!(
+        !table(&doc).iter().any(|r| r.starts_with("foreign-owner")),
+        "{doc:#}"
+    );
+}

@@ -77,8 +77,18 @@ pub struct DoctorArgs {
 pub struct EvidenceArgs {
     /// The documents the collect script exported (replication.json, dst/…, iam/…, kms/…); a
     /// missing file means "not checked".
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "live")]
     pub config: Option<std::path::PathBuf>,
+
+    /// Read the same documents now with the AWS SDK (S3, IAM, KMS; the default credential
+    /// chain); a denied call is "cannot check", never an error.
+    #[arg(long)]
+    pub live: bool,
+
+    /// With --live: the AWS profile for the destination buckets and their KMS keys, when
+    /// they are in another account.
+    #[arg(long, value_name = "PROFILE", requires = "live")]
+    pub dest_profile: Option<String>,
 
     /// Replication events (OperationFailedReplication …) in any envelope they were collected
     /// in — S3 notification records, SNS, SQS dumps, Firehose, CloudWatch Logs exports: a
@@ -94,13 +104,19 @@ pub struct EvidenceArgs {
 
 impl EvidenceArgs {
     pub(super) fn given(&self) -> bool {
-        self.config.is_some() || !self.events.is_empty() || !self.reports.is_empty()
+        self.config.is_some() || self.live || !self.events.is_empty() || !self.reports.is_empty()
     }
 
     /// Reads everything given, before any scan: a mistake in a document, an event file or a
     /// report costs no scan. Every configuration document is parsed now; the permission
     /// checks need the source bucket and are redone once the delivery names it.
     pub(super) async fn read(&self, s3: &crate::storage::S3Options) -> Result<Evidence> {
+        let live = self.live.then(|| crate::doctor::collect::LiveOptions {
+            s3: s3.clone(),
+            dest_profile: self.dest_profile.clone(),
+            credentials: None,
+            dest_credentials: None,
+        });
         let bundle = match &self.config {
             Some(dir) => {
                 let bundle = Bundle::read_dir(dir)?;
@@ -120,6 +136,7 @@ impl EvidenceArgs {
         }
         Ok(Evidence {
             bundle,
+            live,
             events,
             reports,
         })
@@ -129,6 +146,8 @@ impl EvidenceArgs {
 /// The evidence, read.
 pub(super) struct Evidence {
     bundle: Option<Bundle>,
+    /// `--live`: the documents are read once the delivery names the source bucket.
+    live: Option<crate::doctor::collect::LiveOptions>,
     events: EventBatch,
     reports: Vec<crate::batch::report::JobReport>,
 }
@@ -136,9 +155,24 @@ pub(super) struct Evidence {
 impl Evidence {
     /// The facts and the reported reasons for the session's delivery, with notes on what
     /// was left out.
-    pub(super) fn for_session(&self, session: &Session) -> Result<(Facts, Reported, Vec<String>)> {
+    pub(super) async fn for_session(
+        &self,
+        session: &Session,
+    ) -> Result<(Facts, Reported, Vec<String>)> {
         let source_bucket = session.delivery.manifest.source_bucket.as_deref();
-        let facts = match &self.bundle {
+        let live = match (&self.live, source_bucket) {
+            (Some(options), Some(bucket)) => Some(Bundle {
+                files: crate::doctor::collect::collect_live(bucket, options).await?,
+                origin: "live".into(),
+            }),
+            (Some(_), None) => {
+                return Err(Error::Usage(
+                    "--live needs the source bucket, and this delivery's manifest does not name it; collect with --print-collect-script and give --config".into(),
+                ));
+            }
+            (None, _) => None,
+        };
+        let facts = match live.as_ref().or(self.bundle.as_ref()) {
             Some(bundle) => Facts::from_bundle(bundle, source_bucket.unwrap_or(""))?,
             None => Facts::none(),
         };
@@ -238,7 +272,7 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
-        let (facts, reported, notes) = evidence.for_session(&session)?;
+        let (facts, reported, notes) = evidence.for_session(&session).await?;
         print_notes(&notes, quiet);
         let diagnosis = diagnose(&session, &facts, &reported, &options).await?;
         Ok::<_, Error>((session, diagnosis))

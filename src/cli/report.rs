@@ -169,7 +169,7 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         let t = Instant::now();
         let (mut report, record) = build(&session, &source.location, &history, &options).await?;
         if let Some(evidence) = &evidence {
-            let (facts, reported, notes) = evidence.for_session(&session)?;
+            let (facts, reported, notes) = evidence.for_session(&session).await?;
             super::print_notes(&notes, quiet);
             let doctor = crate::doctor::diagnose::DoctorOptions {
                 pending_older_than_ms: options.pending_older_than_ms,

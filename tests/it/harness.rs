@@ -446,3 +446,94 @@ pub fn replace_data(config: &Path, bytes: &[u8]) -> PathBuf {
     replace_data_file(config, &file, bytes);
     file
 }
+
+/// A moto server (`moto_server`, Python) on 127.0.0.1: real S3, IAM and KMS APIs for the
+/// `doctor --live` tests, in its own process, killed when dropped. Its credentials are any
+/// keys until [`MotoServer::enable_auth`]; its account is 123456789012.
+pub struct MotoServer {
+    pub endpoint: String,
+    child: std::process::Child,
+    log: tempfile::NamedTempFile,
+}
+
+impl MotoServer {
+    /// Starts `moto_server` on a free port and waits until it accepts connections. Fails
+    /// the test, saying how to install it, when `moto_server` is not on PATH.
+    pub fn start() -> MotoServer {
+        let mut last_log = String::new();
+        // A port found free may be taken before moto binds it: then try another.
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let log = tempfile::NamedTempFile::new().unwrap();
+            let child = std::process::Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(std::process::Stdio::null())
+                .stdout(log.reopen().unwrap())
+                .stderr(log.reopen().unwrap())
+                .spawn();
+            let child = match child {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                    "moto_server is not on PATH: the doctor --live tests run against it; install \
+                     it with `python3 -m pip install --user 'moto[server]'` (and put \
+                     ~/.local/bin on PATH); .ci/run does this"
+                ),
+                Err(e) => panic!("cannot start moto_server: {e}"),
+            };
+            let mut server = MotoServer {
+                endpoint: format!("http://127.0.0.1:{port}"),
+                child,
+                log,
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while std::time::Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return server;
+                }
+                if server.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            last_log = std::fs::read_to_string(server.log.path()).unwrap_or_default();
+        }
+        panic!("moto_server did not start; its output:\n{last_log}");
+    }
+
+    /// From now on, every request must be signed by an IAM user's access key and allowed by
+    /// that user's policies (moto's `/moto-api/reset-auth`); the default keys stop working.
+    pub fn enable_auth(&self) {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        // text/plain: moto reads the raw body (a form body would be parsed away).
+        write!(
+            stream,
+            "POST /moto-api/reset-auth HTTP/1.1\r\nHost: {addr}\r\nContent-Type: text/plain\r\n\
+             Content-Length: 1\r\nConnection: close\r\n\r\n0"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "moto reset-auth: {answer}"
+        );
+    }
+
+    /// What the server logged so far (requests, tracebacks), for a failing test's message.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

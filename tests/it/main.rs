@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod doctor;
+mod doctor_live;
 mod faults;
 mod fuzz;
 mod harness;

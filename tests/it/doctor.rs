@@ -267,6 +267,22 @@ fn write_config(dir: &Path) -> PathBuf {
     config
 }
 
+/// Writes `rows` as the `doctor` configuration's delivery under `dir`; returns its folder.
+fn write_delivery_of(dir: &Path, rows: &[Row], format: FileFormat) -> PathBuf {
+    let opts = GenerateOptions {
+        files: 1,
+        ..bundled_options()
+    };
+    let spec = DeliverySpec {
+        format,
+        versions: Versions::All,
+        config_id: "doctor".into(),
+    };
+    let root = dir.join("acme-inventory");
+    write_rows(&root, &opts, &spec, rows).unwrap();
+    root.join("acme-data/doctor")
+}
+
 fn scenario(format: FileFormat) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let opts = GenerateOptions {
@@ -560,18 +576,7 @@ fn reported_reasons_from_events_in_envelopes_and_completion_reports_come_first()
     let dir = tempfile::tempdir().unwrap();
     let mut rows = scenario_rows();
     rows.push(row("logs/spaced name+plus", Some("v13"), Some("FAILED"), 7));
-    let opts = GenerateOptions {
-        files: 1,
-        ..bundled_options()
-    };
-    let spec = DeliverySpec {
-        format: FileFormat::Orc,
-        versions: Versions::All,
-        config_id: "doctor".into(),
-    };
-    let root = dir.path().join("acme-inventory");
-    write_rows(&root, &opts, &spec, &rows).unwrap();
-    let location = root.join("acme-data/doctor");
+    let location = write_delivery_of(dir.path(), &rows, FileFormat::Orc);
     let config = write_config(dir.path());
     // An SQS dump of SNS notifications (each a JSON string inside a JSON string).
     let sns = |event: &Value| {
@@ -933,18 +938,7 @@ fn objects_another_account_owns_are_named_when_the_bucket_does_not_enforce_owner
     let mut mine = row("logs/mine", Some("vm"), None, 5);
     mine.object_owner = Some(me.into());
     rows.extend([foreign, mine]);
-    let opts = GenerateOptions {
-        files: 1,
-        ..bundled_options()
-    };
-    let spec = DeliverySpec {
-        format: FileFormat::Parquet,
-        versions: Versions::All,
-        config_id: "doctor".into(),
-    };
-    let root = dir.path().join("acme-inventory");
-    write_rows(&root, &opts, &spec, &rows).unwrap();
-    let location = root.join("acme-data/doctor");
+    let location = write_delivery_of(dir.path(), &rows, FileFormat::Parquet);
     let config = write_config(dir.path());
     std::fs::write(
         config.join("src.acl.json"),

@@ -500,6 +500,8 @@ impl RawManifest {
                 force: self.force,
                 job,
                 site,
+                operation: Default::default(),
+                purpose: None,
             },
         ))
     }

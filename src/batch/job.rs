@@ -74,6 +74,75 @@ impl JobSettings {
     }
 }
 
+/// What a job does to each object of its manifest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Operation {
+    /// Batch Replication (`S3ReplicateObject`).
+    #[default]
+    Replicate,
+    /// `S3InitiateRestoreObject`: archived objects come back for `expiration_days` (GLACIER
+    /// and DEEP_ARCHIVE; CreateJob refuses the field for Intelligent-Tiering archive tiers,
+    /// whose objects move back to the frequent tier instead).
+    Restore {
+        expiration_days: Option<u32>,
+        tier: RestoreTier,
+    },
+}
+
+/// The retrieval tier of a restore job (Batch Operations offers these two).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestoreTier {
+    #[default]
+    Bulk,
+    Standard,
+}
+
+impl RestoreTier {
+    pub fn parse(s: &str) -> Result<RestoreTier> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "BULK" => Ok(RestoreTier::Bulk),
+            "STANDARD" => Ok(RestoreTier::Standard),
+            _ => Err(Error::Usage(format!(
+                "restore tier {s:?}: use BULK or STANDARD (the tiers Batch Operations restores with)"
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreTier::Bulk => "BULK",
+            RestoreTier::Standard => "STANDARD",
+        }
+    }
+}
+
+impl Operation {
+    /// The request's `Operation` member.
+    fn json(self) -> Value {
+        match self {
+            Operation::Replicate => json!({ "S3ReplicateObject": {} }),
+            Operation::Restore {
+                expiration_days,
+                tier,
+            } => {
+                let mut restore = json!({ "GlacierJobTier": tier.as_str() });
+                if let Some(days) = expiration_days {
+                    restore["ExpirationInDays"] = json!(days);
+                }
+                json!({ "S3InitiateRestoreObject": restore })
+            }
+        }
+    }
+
+    /// The verb of a job description.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Operation::Replicate => "replicate",
+            Operation::Restore { .. } => "restore",
+        }
+    }
+}
+
 /// How the manifest the job reads is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManifestSpec {
@@ -115,6 +184,7 @@ pub fn client_request_token(request: &Value) -> String {
 /// The `CreateJob` request for one manifest object.
 pub fn create_job(
     settings: &JobSettings,
+    operation: Operation,
     spec: ManifestSpec,
     object_arn: &str,
     etag: &str,
@@ -143,7 +213,7 @@ pub fn create_job(
     let mut request = json!({
         "AccountId": settings.account_id,
         "ConfirmationRequired": settings.confirmation_required,
-        "Operation": { "S3ReplicateObject": {} },
+        "Operation": operation.json(),
         "Manifest": {
             "Spec": manifest_spec,
             "Location": { "ObjectArn": object_arn, "ETag": etag },
@@ -176,6 +246,7 @@ mod tests {
         let text = format!("{}日本", "a".repeat(255));
         let j = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::InventoryReport,
             "arn:aws:s3:::b/m",
             "e",
@@ -185,6 +256,7 @@ mod tests {
         let short = "s3inv: replicate 日本";
         let j = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::InventoryReport,
             "arn:aws:s3:::b/m",
             "e",
@@ -213,6 +285,7 @@ mod tests {
         };
         let j = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::InventoryReport,
             "arn:aws:s3:::b/m",
             "e",
@@ -235,6 +308,7 @@ mod tests {
         };
         let j = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::Csv { versioned: true },
             "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
             "abc",
@@ -252,6 +326,7 @@ mod tests {
         // Deterministic for the same request; any setting that changes the request changes it.
         let again = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::Csv { versioned: true },
             "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
             "abc",
@@ -288,6 +363,7 @@ mod tests {
         for v in &variants {
             let j = create_job(
                 v,
+                Operation::Replicate,
                 ManifestSpec::Csv { versioned: true },
                 "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
                 "abc",
@@ -300,6 +376,7 @@ mod tests {
         }
         let other_etag = create_job(
             &s,
+            Operation::Replicate,
             ManifestSpec::Csv { versioned: true },
             "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
             "abd",
@@ -313,6 +390,41 @@ mod tests {
                     .to_string()
             )
         );
+        let restore = Operation::Restore {
+            expiration_days: Some(7),
+            tier: RestoreTier::Bulk,
+        };
+        let j = create_job(
+            &s,
+            restore,
+            ManifestSpec::Csv { versioned: true },
+            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+            "abc",
+            "d",
+        );
+        assert_eq!(
+            j["Operation"],
+            json!({"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}})
+        );
+        assert!(tokens.insert(j["ClientRequestToken"].as_str().unwrap().to_string()));
+        // Intelligent-Tiering archive tiers: CreateJob refuses ExpirationInDays.
+        let tiering = Operation::Restore {
+            expiration_days: None,
+            tier: RestoreTier::parse("standard").unwrap(),
+        };
+        let j = create_job(
+            &s,
+            tiering,
+            ManifestSpec::Csv { versioned: true },
+            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+            "abc",
+            "d",
+        );
+        assert_eq!(
+            j["Operation"],
+            json!({"S3InitiateRestoreObject": {"GlacierJobTier": "STANDARD"}})
+        );
+        assert!(RestoreTier::parse("EXPEDITED").is_err());
         assert_eq!(
             JobSettings::account_from_role(&s.role_arn),
             Some("111122223333".into())

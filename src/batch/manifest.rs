@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::dest::{
     Destination, FileWriter, Pending, Written, finish_cleanup, is_temporary_of, spawn_cleanup,
 };
-use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, create_job};
+use super::job::{JobSettings, MAX_OBJECTS_PER_JOB, ManifestSpec, Operation, create_job};
 use super::select::Selection;
 use super::spool::{DEFAULT_RUN_BYTES, Spool};
 use crate::error::{Error, Result};
@@ -41,6 +41,11 @@ pub struct ManifestOptions {
     /// Where the manifests are (or will be uploaded) in S3: bucket and key prefix. Needed
     /// for the job requests' object ARNs.
     pub site: Option<(String, String)>,
+    /// What the jobs do (Batch Replication unless told).
+    pub operation: Operation,
+    /// Why these objects, when the selection is not a query (`doctor --emit-manifests`:
+    /// the cause): named in the job descriptions and in `summary.json`.
+    pub purpose: Option<String>,
 }
 
 /// Objects and bytes.
@@ -351,6 +356,117 @@ async fn write_lines(
     Ok(())
 }
 
+/// The objects a run selected, sorted on their way to the manifest parts: the lines in a
+/// spool (bounded memory), their digest for the re-read, and the counts.
+pub struct Selected {
+    spool: Spool,
+    sum: EntrySum,
+    selected: BTreeMap<String, Counts>,
+    skipped: BTreeMap<String, Counts>,
+    versioned: bool,
+    line: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+impl Selected {
+    /// An empty selection; `versioned` when the inventory has version ids (lines
+    /// `bucket,key,version`), and sorted in runs of `run_bytes`.
+    pub fn new(versioned: bool, run_bytes: usize) -> Selected {
+        Selected {
+            spool: Spool::new(run_bytes),
+            sum: EntrySum::default(),
+            selected: BTreeMap::new(),
+            skipped: BTreeMap::new(),
+            versioned,
+            line: Vec::with_capacity(1024),
+            scratch: Vec::with_capacity(1024),
+        }
+    }
+
+    /// Adds one object, counted under `label` (its status).
+    pub fn push(
+        &mut self,
+        bucket: &str,
+        key: &str,
+        version: Option<&str>,
+        size: u64,
+        label: &str,
+    ) -> Result<()> {
+        let version = if self.versioned { version } else { None };
+        self.line.clear();
+        self.line.extend_from_slice(bucket.as_bytes());
+        self.line.push(b',');
+        batch_encode_into(key.as_bytes(), &mut self.line);
+        if self.versioned {
+            self.line.push(b',');
+            self.line
+                .extend_from_slice(version.unwrap_or("null").as_bytes());
+        }
+        self.spool.push(&self.line, size)?;
+        self.sum.add(
+            key.as_bytes(),
+            version.map(str::as_bytes),
+            &mut self.scratch,
+        );
+        count(&mut self.selected, label, size);
+        Ok(())
+    }
+
+    /// Counts an object that must not be written, under the reason.
+    pub fn skip(&mut self, reason: &str, size: u64) {
+        count(&mut self.skipped, reason, size);
+    }
+
+    /// The objects counted as skipped, by reason.
+    pub fn skipped(&self) -> &BTreeMap<String, Counts> {
+        &self.skipped
+    }
+
+    /// The labels (statuses) of the objects selected so far.
+    pub fn statuses(&self) -> Vec<String> {
+        self.selected.keys().cloned().collect()
+    }
+
+    /// Objects selected so far.
+    pub fn objects(&self) -> u64 {
+        self.selected.values().map(|c| c.objects).sum()
+    }
+}
+
+/// What an earlier run left in a destination, read and checked before a scan: a run that
+/// may not write there fails before it reads anything.
+pub struct Prepared {
+    earlier: Earlier,
+}
+
+/// Checks that `dest` can be written and that what an earlier run left there may be
+/// replaced (`opts.force`).
+pub async fn prepare(dest: &Destination, opts: &ManifestOptions) -> Result<Prepared> {
+    dest.check_writable().await?;
+    let earlier = Earlier::read(dest).await?;
+    earlier.check(dest, opts)?;
+    Ok(Prepared { earlier })
+}
+
+/// Removes the files an earlier run wrote in `dest` (and its temporary files); a user's
+/// own files stay. Returns the names removed.
+pub async fn remove_earlier(dest: &Destination) -> Result<Vec<String>> {
+    let earlier = Earlier::read(dest).await?;
+    // summary.json last: until it goes, the folder still says what it holds.
+    let mut names: Vec<String> = earlier
+        .ours
+        .iter()
+        .chain(&earlier.temporary)
+        .filter(|n| *n != "summary.json")
+        .cloned()
+        .collect();
+    if earlier.ours.contains("summary.json") {
+        names.push("summary.json".into());
+    }
+    dest.remove(&names).await?;
+    Ok(names)
+}
+
 /// Writes the manifests for `opts` into `dest`.
 pub async fn write_manifests(
     session: &Session,
@@ -358,11 +474,7 @@ pub async fn write_manifests(
     opts: &ManifestOptions,
 ) -> Result<ManifestReport> {
     opts.selection.validate()?;
-    if opts.max_objects == Some(0) || opts.max_bytes == Some(0) {
-        return Err(Error::Usage(
-            "--max-objects and --max-bytes must be at least 1".into(),
-        ));
-    }
+    check_limits(opts)?;
     let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
     let sql = opts.selection.sql(delivery_ms)?;
     tracing::debug!(%sql, "manifest selection");
@@ -374,44 +486,61 @@ pub async fn write_manifests(
             (Some(w), Error::Query(msg)) => Error::Usage(format!("invalid --where {w:?}: {msg}")),
             (_, e) => e,
         })?;
-    dest.check_writable().await?;
-    let earlier = Earlier::read(dest).await?;
-    earlier.check(dest, opts)?;
-    let versioned = session.columns.has_version_ids();
+    let prepared = prepare(dest, opts).await?;
     let store = session.delivery.store.clone();
     let stream = df.execute_stream().await?;
     let mut stream = stream.map(move |b| b.map_err(|e| store.explain_datafusion(e)));
 
-    let mut selected: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut skipped: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut spool = Spool::new(DEFAULT_RUN_BYTES);
-    let mut sum = EntrySum::default();
-    let mut line = Vec::with_capacity(1024);
-    let mut scratch = Vec::with_capacity(1024);
+    let mut selection = Selected::new(session.columns.has_version_ids(), DEFAULT_RUN_BYTES);
     while let Some(batch) = stream.next().await {
         let batch = batch.map_err(Error::from)?;
         let rows = Rows::new(&batch)?;
         for i in 0..batch.num_rows() {
             let size = rows.size(i);
-            if let Some(reason) = rows.skip(i) {
-                count(&mut skipped, reason, size);
-                continue;
+            match rows.skip(i) {
+                Some(reason) => selection.skip(reason, size),
+                None => selection.push(
+                    rows.bucket(i),
+                    rows.key(i),
+                    rows.version(i),
+                    size,
+                    rows.status(i),
+                )?,
             }
-            let key = rows.key(i).as_bytes();
-            let version = if versioned { rows.version(i) } else { None };
-            line.clear();
-            line.extend_from_slice(rows.bucket(i).as_bytes());
-            line.push(b',');
-            batch_encode_into(key, &mut line);
-            if versioned {
-                line.push(b',');
-                line.extend_from_slice(version.unwrap_or("null").as_bytes());
-            }
-            spool.push(&line, size)?;
-            sum.add(key, version.map(str::as_bytes), &mut scratch);
-            count(&mut selected, rows.status(i), size);
         }
     }
+    write_selected(session, dest, opts, prepared, selection).await
+}
+
+fn check_limits(opts: &ManifestOptions) -> Result<()> {
+    if opts.max_objects == Some(0) || opts.max_bytes == Some(0) {
+        return Err(Error::Usage(
+            "--max-objects and --max-bytes must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes a selection into `dest` (prepared by [`prepare`]): the sorted lines split into
+/// parts, every part re-read and proven, then put in place with the job requests and
+/// `summary.json`. Nothing of a failed run stays behind.
+pub async fn write_selected(
+    session: &Session,
+    dest: &Destination,
+    opts: &ManifestOptions,
+    prepared: Prepared,
+    selection: Selected,
+) -> Result<ManifestReport> {
+    check_limits(opts)?;
+    let Selected {
+        spool,
+        sum,
+        selected,
+        skipped,
+        versioned,
+        ..
+    } = selection;
+    let earlier = prepared.earlier;
     tracing::info!(runs = spool.spilled_runs(), "selection sorted");
 
     let mut pending: Vec<(Pending, u64, u64)> = Vec::new();
@@ -686,9 +815,13 @@ async fn verify_parts(
 fn description(session: &Session, opts: &ManifestOptions, part: Option<(usize, usize)>) -> String {
     let d = &session.delivery;
     let source = d.manifest.source_bucket.clone().unwrap_or_default();
+    let what = match &opts.purpose {
+        Some(purpose) => purpose.clone(),
+        None => opts.selection.statuses.join("+"),
+    };
     let mut s = format!(
-        "s3inv: replicate {} objects of {source} (inventory {})",
-        opts.selection.statuses.join("+"),
+        "s3inv: {} {what} objects of {source} (inventory {})",
+        opts.operation.verb(),
         d.name.as_deref().unwrap_or("")
     );
     if let Some((i, n)) = part
@@ -743,6 +876,7 @@ async fn write_jobs(
         for (i, part) in report.parts.iter().enumerate() {
             let job = create_job(
                 settings,
+                opts.operation,
                 ManifestSpec::Csv {
                     versioned: report.versioned,
                 },
@@ -818,6 +952,7 @@ async fn write_jobs(
         .await?;
         let job = create_job(
             settings,
+            opts.operation,
             ManifestSpec::InventoryReport,
             &arn(&manifest_name),
             &manifest_file.etag,
@@ -860,6 +995,13 @@ fn summary_json(
             "max_objects": opts.max_objects,
             "max_bytes": opts.max_bytes,
             "one_job": opts.one_job,
+            "purpose": opts.purpose,
+        },
+        "operation": match opts.operation {
+            Operation::Replicate => json!("S3ReplicateObject"),
+            Operation::Restore { expiration_days, tier } => json!({
+                "S3InitiateRestoreObject": { "ExpirationInDays": expiration_days, "GlacierJobTier": tier.as_str() }
+            }),
         },
         "format": {
             "fields": if report.versioned { json!(["Bucket", "Key", "VersionId"]) } else { json!(["Bucket", "Key"]) },

@@ -13,31 +13,23 @@ use super::{
     OutputArgs, SourceArgs, print_delivery_notes, print_notes, progress::ProgressLine,
     stdout_is_terminal,
 };
+use crate::batch::job::RestoreTier;
 use crate::batch::report::read_job_report;
 use crate::doctor::config::Bundle;
 use crate::doctor::diagnose::{CauseRow, Diagnosis, DoctorOptions, diagnose};
 use crate::doctor::events::{EventBatch, read_events};
 use crate::doctor::facts::Facts;
+use crate::doctor::redrive::{self, EmitOptions, Spools};
 use crate::doctor::reported::Reported;
 use crate::error::{Error, Result};
 use crate::output::{OutputFormat, count, human_bytes, thousands, write_batch, write_text};
 use crate::replication::Scope;
+use crate::settings::RawManifest;
 use crate::storage::Location;
 use crate::table::{Session, SessionOptions};
 
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Causes (stable ids): no-configuration, pre-existing, outside-rule-filter, \
-tag-filter-undecidable, rule-disabled, sse-kms-not-opted-in, replica, archived-storage-class, \
-archive-access-tier, dst-versioning-off, dst-object-lock-missing, sse-c-blocked-at-dst, \
-kms-key-invalid, other-destination, delete-marker-not-replicated, pending-recent, pending-stuck, \
-failed-unexplained, never-replicated-unexplained (README, \"doctor\").\n\n\
-Formats: table (for people: the causes, then evidence, examples and fixes); csv, ndjson, \
-parquet (one row per cause, status, rule and destination); json (one document).\n\n\
-Examples:\n  s3inv doctor testdata/buckets/acme-inventory/acme-data/csv-all\n  \
-s3inv doctor --print-collect-script acme-data > collect.sh && sh collect.sh   # in an empty folder\n  \
-s3inv doctor s3://acme-inventory/acme-data/daily/ --config ./acme-data-config --examples 5"
-)]
+#[command(after_help = after_help())]
 pub struct DoctorArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -68,8 +60,88 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "CAUSES")]
     pub fail_on: Vec<String>,
 
+    /// Print the read-only AWS CLI script that exports the configuration documents of the
+    /// source bucket, and exit. LOCATION is the bucket's name (or an inventory delivery of it).
+    #[arg(long)]
+    pub print_collect_script: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub redrive: RedriveArgs,
+}
+
+/// The help's epilogue: the cause ids come from the catalog, so the list is complete.
+fn after_help() -> String {
+    let ids: Vec<&str> = crate::doctor::causes::ALL.iter().map(|c| c.id).collect();
+    format!(
+        "Causes (stable ids; README, \"doctor\"): {}, and reported:<FailureReason> from events \
+and completion reports.\n\n\
+Formats: table (for people: the causes, then evidence, examples and fixes); csv, ndjson, \
+parquet (one row per cause, status, rule and destination); json (one document).\n\n\
+Re-drive: --emit-manifests DIR writes DIR/<cause>/ for each cause whose fix ends in a re-drive \
+(Batch Replication manifests; restore manifests for archived objects; none for replica, \
+pending-recent, other-destination, tag-filter-undecidable and reasons no re-drive gets past), \
+with job requests when --role-arn is given, and DIR/causes.json listing them.\n\n\
+Examples:\n  s3inv doctor testdata/buckets/acme-inventory/acme-data/csv-all\n  \
+s3inv doctor --print-collect-script acme-data > collect.sh && sh collect.sh\n  \
+s3inv doctor s3://acme-inventory/acme-data/daily/ --config cfg --examples 5\n  \
+s3inv doctor s3://acme-inventory/acme-data/daily/ --config cfg --emit-manifests redrive",
+        ids.join(", ")
+    )
+}
+
+/// `--emit-manifests` and what the manifests need.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Re-drive manifests")]
+pub struct RedriveArgs {
+    /// Write a Batch Operations manifest set per cause whose fix ends in a re-drive into
+    /// DIR/<cause>/ (a local folder or an s3:// prefix), and DIR/causes.json.
+    #[arg(long, value_name = "DIR")]
+    pub emit_manifests: Option<String>,
+
+    /// Replace the manifests an earlier --emit-manifests run wrote in DIR.
+    #[arg(long, requires = "emit_manifests")]
+    pub force: bool,
+
+    /// Restore manifests: days a restored GLACIER / DEEP_ARCHIVE object stays available.
+    #[arg(long, default_value_t = 7, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub restore_days: u32,
+
+    /// Restore manifests: the retrieval tier.
+    #[arg(long, default_value = "BULK", value_parser = ["BULK", "STANDARD"])]
+    pub restore_tier: String,
+
+    #[command(flatten)]
+    pub job: super::manifest::JobArgs,
+}
+
+impl RedriveArgs {
+    /// The settings, checked (None without --emit-manifests).
+    fn options(&self, s3: &crate::storage::S3Options) -> Result<Option<EmitOptions>> {
+        let Some(dir) = &self.emit_manifests else {
+            if self.job.role_arn.is_some() || self.job.manifest_url.is_some() {
+                return Err(Error::Usage(
+                    "--role-arn and --manifest-url describe the re-drive jobs: give --emit-manifests DIR too".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let mut raw = RawManifest {
+            out: dir.clone(),
+            statuses: vec!["FAILED".into()],
+            force: self.force,
+            ..RawManifest::default()
+        };
+        self.job.apply(&mut raw);
+        Ok(Some(EmitOptions {
+            raw,
+            s3: s3.clone(),
+            restore_days: self.restore_days,
+            restore_tier: RestoreTier::parse(&self.restore_tier)?,
+        }))
+    }
 }
 
 /// What explains objects besides the inventory (shared by `doctor` and `report`).
@@ -231,7 +303,16 @@ fn fires(ids: &[String], cause: &str) -> bool {
 }
 
 pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
+    if args.print_collect_script {
+        let bucket = source_bucket_of(&args.source).await?;
+        write_text(
+            &crate::doctor::collect::collect_script(&bucket),
+            &crate::output::Target::Stdout,
+        )?;
+        return Ok(0);
+    }
     let source = args.source.raw().validate()?;
+    let emit_options = args.redrive.options(&source.s3)?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
     let fail_on = fail_on(&args.fail_on)?;
     let pending_older_than_ms = crate::table::age::parse_duration(&args.pending_older_than)
@@ -259,6 +340,11 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         rule_start_ms,
     };
     let evidence = args.evidence.read(&source.s3).await?;
+    // Before the scan: may we write the manifests where they are to go?
+    let emit_target = match &emit_options {
+        Some(o) => Some(o.check().await?),
+        None => None,
+    };
     let session_options = SessionOptions {
         at: source.at.clone(),
         verify: source.verify,
@@ -274,18 +360,44 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         print_delivery_notes(&session.delivery.notes);
         let (facts, reported, notes) = evidence.for_session(&session).await?;
         print_notes(&notes, quiet);
-        let diagnosis = diagnose(&session, &facts, &reported, &options).await?;
-        Ok::<_, Error>((session, diagnosis))
+        let mut spools = emit_target
+            .is_some()
+            .then(|| Spools::new(session.columns.has_version_ids()));
+        let mut diagnosis =
+            diagnose(&session, &facts, &reported, &options, spools.as_mut()).await?;
+        let written = match (spools, emit_target, &emit_options) {
+            (Some(spools), Some(target), Some(o)) => {
+                Some(redrive::write(&session, spools, o, target).await?)
+            }
+            _ => None,
+        };
+        if let Some(w) = &written {
+            for row in diagnosis.rows.iter_mut() {
+                row.manifest = w
+                    .emitted
+                    .iter()
+                    .find(|e| e.cause == row.cause)
+                    .map(|e| e.location.clone());
+            }
+        }
+        Ok::<_, Error>((session, diagnosis, written))
     }
     .await;
     progress.finish();
-    let (session, diagnosis) = result?;
+    let (session, diagnosis, written) = result?;
     match output.format {
         OutputFormat::Table => {
-            write_text(&text(&diagnosis, &session, args.examples)?, emit.target())?
+            let mut out = text(&diagnosis, &session, args.examples)?;
+            if let Some(w) = &written {
+                out.push_str(&redrive_text(w));
+            }
+            write_text(&out, emit.target())?
         }
         OutputFormat::Json => {
             let mut doc = serde_json::to_value(&diagnosis).expect("json");
+            if let Some(w) = &written {
+                doc["manifests"] = w.index.clone().into();
+            }
             doc["s3inv_doctor_version"] = 1.into();
             doc["delivery"] = crate::output::summary::delivery_json(&session.delivery);
             doc["notes"] = serde_json::to_value(&session.delivery.notes).expect("json");
@@ -351,6 +463,7 @@ fn rows_batch(rows: &[CauseRow]) -> Result<RecordBatch> {
         Field::new("evidence", DataType::Utf8, false),
         Field::new("title", DataType::Utf8, false),
         Field::new("fix", DataType::Utf8, false),
+        Field::new("manifest", DataType::Utf8, true),
     ]));
     let columns: Vec<ArrayRef> = vec![
         text(&|r| Some(r.cause.clone())),
@@ -368,6 +481,7 @@ fn rows_batch(rows: &[CauseRow]) -> Result<RecordBatch> {
         text(&|r| Some(r.evidence.join("; "))),
         text(&|r| Some(r.title.clone())),
         text(&|r| Some(r.fix.clone())),
+        text(&|r| r.manifest.clone()),
     ];
     RecordBatch::try_new(schema, columns).map_err(|e| Error::Query(e.to_string()))
 }
@@ -467,4 +581,94 @@ fn text(d: &Diagnosis, session: &Session, examples_wanted: usize) -> Result<Stri
         }
     }
     Ok(out)
+}
+
+/// The bucket `--print-collect-script` is for: LOCATION when it is a bucket name (or
+/// `s3://bucket`), else the source bucket its inventory delivery names.
+async fn source_bucket_of(source: &SourceArgs) -> Result<String> {
+    let given = source.location.trim();
+    let name = given
+        .strip_prefix("s3://")
+        .unwrap_or(given)
+        .trim_end_matches('/');
+    let bucket_like = (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if bucket_like && (given.starts_with("s3://") || !std::path::Path::new(given).exists()) {
+        return Ok(name.to_string());
+    }
+    let raw = source.raw().validate()?;
+    let store = crate::storage::Store::open(&raw.location, &raw.s3).await?;
+    let delivery =
+        crate::manifest::open_delivery(&raw.location, &store, raw.at.as_ref(), false).await?;
+    delivery.manifest.source_bucket.clone().ok_or_else(|| {
+        Error::Usage(format!(
+            "--print-collect-script: the delivery at {given} does not name its source bucket; give the bucket's name instead"
+        ))
+    })
+}
+
+/// The re-drive section of the table output: each cause's manifests and how to submit them.
+fn redrive_text(w: &redrive::Written) -> String {
+    let mut out = String::from("\nre-drive manifests:\n");
+    // A note every cause's manifests carry (no --role-arn, where to upload) once.
+    let shared: Vec<&String> = match w.emitted.split_first() {
+        Some((first, rest)) if !rest.is_empty() => first
+            .report
+            .notes
+            .iter()
+            .filter(|n| rest.iter().all(|e| e.report.notes.contains(n)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if w.emitted.is_empty() {
+        out.push_str("  none: no cause has objects a re-drive or a restore would act on\n");
+    }
+    for e in &w.emitted {
+        let total = e.report.total();
+        let verb = match e.action {
+            redrive::Action::Restore { .. } => "restore",
+            _ => "replicate",
+        };
+        out.push_str(&format!(
+            "  {}: {verb} {} ({}) — {}\n",
+            e.cause,
+            count(total.objects, "object"),
+            human_bytes(total.bytes),
+            e.location
+        ));
+        for (reason, c) in &e.report.skipped {
+            out.push_str(&format!(
+                "    skipped {} ({}): {reason}\n",
+                thousands(c.objects),
+                human_bytes(c.bytes)
+            ));
+        }
+        for j in &e.report.jobs {
+            out.push_str(&format!("    job request: {}\n", j.location));
+        }
+        for n in e.report.notes.iter().filter(|n| !shared.contains(n)) {
+            out.push_str(&format!("    note: {n}\n"));
+        }
+    }
+    for n in &shared {
+        out.push_str(&format!("  note: {n}\n"));
+    }
+    for (cause, skipped) in &w.nothing_to_write {
+        let n: u64 = skipped.values().map(|c| c.objects).sum();
+        out.push_str(&format!(
+            "  {cause}: nothing to write ({} skipped: {})\n",
+            thousands(n),
+            skipped.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if !w.removed.is_empty() {
+        out.push_str(&format!(
+            "  removed {} file(s) of an earlier run\n",
+            thousands(w.removed.len() as u64)
+        ));
+    }
+    out.push_str(&format!("  index: {}\n", w.index));
+    out
 }

@@ -19,6 +19,58 @@ use crate::settings::RawManifest;
 use crate::storage::Location;
 use crate::table::{Session, SessionOptions};
 
+/// The job requests' settings (shared by `manifest` and `doctor --emit-manifests`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Job requests")]
+pub struct JobArgs {
+    /// IAM role Batch Operations assumes (needed for job requests).
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+
+    /// Account that runs the job (default: the role's account).
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Bucket for the completion report (default: the manifests' bucket).
+    #[arg(long, value_name = "BUCKET")]
+    pub report_bucket: Option<String>,
+
+    /// Prefix for the completion report (default: <manifest prefix>/reports).
+    #[arg(long, value_name = "PREFIX")]
+    pub report_prefix: Option<String>,
+
+    /// Which tasks the completion report lists.
+    #[arg(long, default_value = "FailedTasksOnly", value_parser = ["FailedTasksOnly", "AllTasks"])]
+    pub report_scope: String,
+
+    /// Job priority, 0 to 2147483647 (higher runs first).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = crate::batch::job::parse_priority)]
+    pub priority: u32,
+
+    /// Submit jobs ready to run (default: they wait for confirmation).
+    #[arg(long)]
+    pub no_confirmation: bool,
+
+    /// For a local DEST: the s3:// prefix you will upload the manifests to (job requests
+    /// name the manifests by their S3 ARN).
+    #[arg(long, value_name = "URL")]
+    pub manifest_url: Option<String>,
+}
+
+impl JobArgs {
+    /// Puts the job settings into `raw`.
+    pub(super) fn apply(&self, raw: &mut RawManifest) {
+        raw.role_arn = self.role_arn.clone();
+        raw.account_id = self.account_id.clone();
+        raw.report_bucket = self.report_bucket.clone();
+        raw.report_prefix = self.report_prefix.clone();
+        raw.report_scope = self.report_scope.clone();
+        raw.priority = self.priority;
+        raw.confirmation_required = !self.no_confirmation;
+        raw.manifest_url = self.manifest_url.clone();
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(
     after_help = "Lines are bucket,key,version_id: no header, keys percent-encoded (every byte \
@@ -93,38 +145,8 @@ pub struct ManifestArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// IAM role Batch Operations assumes (needed for job requests).
-    #[arg(long, value_name = "ARN")]
-    pub role_arn: Option<String>,
-
-    /// Account that runs the job (default: the role's account).
-    #[arg(long, value_name = "ID")]
-    pub account_id: Option<String>,
-
-    /// Bucket for the completion report (default: the manifests' bucket).
-    #[arg(long, value_name = "BUCKET")]
-    pub report_bucket: Option<String>,
-
-    /// Prefix for the completion report (default: <manifest prefix>/reports).
-    #[arg(long, value_name = "PREFIX")]
-    pub report_prefix: Option<String>,
-
-    /// Which tasks the completion report lists.
-    #[arg(long, default_value = "FailedTasksOnly", value_parser = ["FailedTasksOnly", "AllTasks"])]
-    pub report_scope: String,
-
-    /// Job priority, 0 to 2147483647 (higher runs first).
-    #[arg(long, default_value_t = 10, value_name = "N", value_parser = crate::batch::job::parse_priority)]
-    pub priority: u32,
-
-    /// Submit jobs ready to run (default: they wait for confirmation).
-    #[arg(long)]
-    pub no_confirmation: bool,
-
-    /// For a local DEST: the s3:// prefix you will upload the manifests to (job requests
-    /// name the manifests by their S3 ARN).
-    #[arg(long, value_name = "URL")]
-    pub manifest_url: Option<String>,
+    #[command(flatten)]
+    pub job: JobArgs,
 
     /// How to print the result: table (a few lines for people) or json (summary.json).
     #[arg(long, short, value_parser = ["table", "json"])]
@@ -144,7 +166,7 @@ pub(super) async fn run(args: ManifestArgs, quiet: bool) -> Result<i32> {
 
 async fn run_to(args: ManifestArgs, quiet: bool) -> Result<i32> {
     let source = args.source.raw().validate()?;
-    let raw = RawManifest {
+    let mut raw = RawManifest {
         out: args.out.clone(),
         statuses: args.status.clone(),
         pending_older_than: args.pending_older_than.clone(),
@@ -159,15 +181,9 @@ async fn run_to(args: ManifestArgs, quiet: bool) -> Result<i32> {
         max_bytes: args.max_bytes.clone(),
         one_job: args.one_job,
         force: args.force,
-        role_arn: args.role_arn.clone(),
-        account_id: args.account_id.clone(),
-        report_bucket: args.report_bucket.clone(),
-        report_prefix: args.report_prefix.clone(),
-        report_scope: args.report_scope.clone(),
-        priority: args.priority,
-        confirmation_required: !args.no_confirmation,
-        manifest_url: args.manifest_url.clone(),
+        ..RawManifest::default()
     };
+    args.job.apply(&mut raw);
     let (dest_location, options) = raw.validate()?;
     // Sorting the selection spills to disk past this, so memory stays flat.
     let memory_limit = source.memory_limit.or(Some(1 << 30));

@@ -177,7 +177,8 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
                 ..Default::default()
             };
             report.why = Some(
-                crate::doctor::diagnose::diagnose(&session, &facts, &reported, &doctor).await?,
+                crate::doctor::diagnose::diagnose(&session, &facts, &reported, &doctor, None)
+                    .await?,
             );
         }
         Ok::<_, Error>((session, report, record, session_notes, t.elapsed()))

@@ -24,6 +24,7 @@ use super::contrast::{Contrast, Counter, Values};
 use super::facts::{ConfigState, Facts, Finding};
 use super::permissions::{ObjectClass, PermissionFinding};
 use super::reasons;
+use super::redrive::{Object, Spools};
 use super::reported::{Reported, Source};
 use super::rules::{DestinationRules, RuleMatch};
 use crate::error::{Error, Result};
@@ -72,6 +73,9 @@ pub struct CauseRow {
     pub evidence: Vec<String>,
     pub confidence: String,
     pub fix: String,
+    /// The cause's re-drive manifests (`--emit-manifests`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 /// The whole answer.
@@ -103,6 +107,7 @@ pub struct RuleStart {
 
 /// One row of the inventory, as the decisions need it.
 struct Row<'a> {
+    bucket: &'a str,
     key: &'a str,
     version: Option<&'a str>,
     status: Status,
@@ -313,7 +318,7 @@ fn select(scope: Scope, statuses: &str) -> String {
          CAST(bucket_key_status AS VARCHAR) AS bucket_key_status, \
          CAST(object_owner AS VARCHAR) AS object_owner, \
          (object_lock_mode IS NOT NULL OR coalesce(object_lock_legal_hold_status = 'ON', false)) AS locked, \
-         is_multipart_uploaded \
+         is_multipart_uploaded, bucket \
          FROM inventory WHERE {} AND {statuses}",
         scope.predicate(None)
     )
@@ -333,7 +338,11 @@ fn opt(a: &StringArray, i: usize) -> Option<&str> {
 }
 
 /// Calls `each` for every row of `sql`'s result.
-async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Result<()> {
+async fn scan(
+    session: &Session,
+    sql: &str,
+    mut each: impl FnMut(Row<'_>) -> Result<()>,
+) -> Result<()> {
     let mut stream = session.stream(sql).await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -369,8 +378,10 @@ async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Re
             .as_any()
             .downcast_ref::<BooleanArray>()
             .expect("bool");
+        let buckets = strings(&batch, 13)?;
         for i in 0..batch.num_rows() {
             each(Row {
+                bucket: buckets.value(i),
                 key: keys.value(i),
                 version: opt(&versions, i),
                 status: Status::from_raw(opt(&statuses, i)),
@@ -384,7 +395,7 @@ async fn scan(session: &Session, sql: &str, mut each: impl FnMut(Row<'_>)) -> Re
                 owner: opt(&owners, i),
                 locked: !locked.is_null(i) && locked.value(i),
                 multipart: (!multipart.is_null(i)).then(|| multipart.value(i)),
-            });
+            })?;
         }
     }
     Ok(())
@@ -417,6 +428,7 @@ pub async fn diagnose(
     facts: &Facts,
     reported: &Reported,
     opts: &DoctorOptions,
+    mut spools: Option<&mut Spools>,
 ) -> Result<Diagnosis> {
     let delivery_ms = session.delivery.manifest.creation_timestamp_ms;
     let config = facts.config();
@@ -446,7 +458,7 @@ pub async fn diagnose(
     );
     scan(session, &sql, |row| {
         if row.delete_marker {
-            return;
+            return Ok(());
         }
         for (d, rules) in dest_rules.iter().enumerate() {
             let rule = match rules.as_ref().map(|r| r.match_key(row.key)) {
@@ -464,6 +476,7 @@ pub async fn diagnose(
                     .add(&row.values(), row.status == Status::Failed);
             }
         }
+        Ok(())
     })
     .await?;
     let contrasts: HashMap<(Option<usize>, usize), Contrast> = counters
@@ -579,6 +592,28 @@ pub async fn diagnose(
                 }
             }
         }
+        if let Some(spools) = spools.as_deref_mut() {
+            let object = Object {
+                bucket: row.bucket,
+                key: row.key,
+                version: row.version.filter(|_| !row.null_version()),
+                size: row.size,
+                status: status.label(),
+                delete_marker: row.delete_marker,
+                storage_class: row.storage_class,
+                tier: row.tier,
+            };
+            // Each cause once, however many destinations it explains the object for.
+            for (i, (_, d)) in decisions.iter().enumerate() {
+                if decisions[..i].iter().any(|(_, e)| e.cause == d.cause) {
+                    continue;
+                }
+                match d.cause {
+                    CauseRef::Catalog(id) => spools.add(id, false, &object)?,
+                    CauseRef::Reported(code) => spools.add(code, true, &object)?,
+                }
+            }
+        }
         for (d, (rule, decision)) in decisions.into_iter().enumerate() {
             add(
                 decided[d].entry(status.label().to_string()).or_default(),
@@ -624,6 +659,7 @@ pub async fn diagnose(
                 }
             }
         }
+        Ok(())
     })
     .await?;
 
@@ -694,6 +730,7 @@ pub async fn diagnose(
                 evidence: render_evidence(&g.evidence, g.counts.objects, config_origin),
                 confidence: g.confidence.name().to_string(),
                 fix,
+                manifest: None,
             }
         })
         .collect();

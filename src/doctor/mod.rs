@@ -15,5 +15,6 @@ pub mod facts;
 pub mod permissions;
 pub mod policy;
 pub mod reasons;
+pub mod redrive;
 pub mod reported;
 pub mod rules;

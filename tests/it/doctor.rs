@@ -970,3 +970,157 @@ fn objects_another_account_owns_are_named_when_the_bucket_does_not_enforce_owner
         "{doc:#}"
     );
 }
+
+/// The lines of every manifest part in `folder`, in order.
+fn manifest_lines(folder: &Path) -> Vec<String> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name.starts_with("manifest-") && name.ends_with(".csv")
+        })
+        .collect();
+    parts.sort();
+    parts
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn emitted_manifests_hold_each_actionable_cause_once_and_reruns_replace_them() {
+    let (dir, location, config) = scenario(FileFormat::Csv);
+    let out = dir.path().join("redrive");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--emit-manifests",
+        out.to_str().unwrap(),
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/batch-ops",
+        "--manifest-url",
+        "s3://acme-ops/redrive",
+    ];
+    let doc = doctor_json(&location, &args);
+    // One folder per cause whose fix ends in a re-drive; none for replica, lag, the other
+    // destination's status or tags s3inv cannot see.
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("causes.json")).unwrap()).unwrap();
+    assert_eq!(
+        index["outputs"],
+        serde_json::json!([
+            "archived-storage-class",
+            "dst-versioning-off",
+            "never-replicated-unexplained",
+            "outside-rule-filter",
+            "pending-stuck",
+            "pre-existing",
+            "rule-disabled",
+            "sse-kms-not-opted-in"
+        ]),
+        "{index:#}"
+    );
+    let lines = |cause: &str| manifest_lines(&out.join(cause));
+    assert_eq!(lines("dst-versioning-off"), ["acme-data,logs/fail,v5"]);
+    // Stuck at both destinations: once.
+    assert_eq!(lines("pending-stuck"), ["acme-data,logs/stuck,v11"]);
+    // A null version is `null`; the same objects at both destinations, once.
+    assert_eq!(
+        lines("pre-existing"),
+        ["acme-data,logs/null,null", "acme-data,logs/old,v2"]
+    );
+    // The union over the destinations: five at acme-data-eu, logs/new at both.
+    assert_eq!(
+        lines("never-replicated-unexplained"),
+        [
+            "acme-data,data/x,v6",
+            "acme-data,logs/kms,v4",
+            "acme-data,logs/new,v3",
+            "acme-data,tagged/z,v8",
+            "acme-data,tmp/y,v7"
+        ]
+    );
+    assert_eq!(lines("archived-storage-class"), ["acme-data,logs/cold,v9"]);
+    // Replication jobs, and a restore job for the archived object.
+    let job = |cause: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(out.join(cause).join("job-00001.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let versioning = job("dst-versioning-off");
+    assert_eq!(
+        versioning["Operation"],
+        serde_json::json!({"S3ReplicateObject": {}})
+    );
+    assert_eq!(
+        versioning["Manifest"]["Location"]["ObjectArn"],
+        "arn:aws:s3:::acme-ops/redrive/dst-versioning-off/manifest-00001.csv"
+    );
+    assert!(
+        versioning["Description"]
+            .as_str()
+            .unwrap()
+            .contains("cause dst-versioning-off"),
+        "{versioning:#}"
+    );
+    assert_eq!(
+        job("archived-storage-class")["Operation"],
+        serde_json::json!({"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}})
+    );
+    // Each row names its cause's manifests; causes without get none.
+    for r in doc["rows"].as_array().unwrap() {
+        let expected = index["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| *o == r["cause"]);
+        assert_eq!(r.get("manifest").is_some(), expected, "{r:#}");
+    }
+    // The same folder again: refused before any scan, the manifests untouched.
+    let (code, _, err) = doctor(&location, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("pass --force"), "{err}");
+    assert_eq!(lines("dst-versioning-off"), ["acme-data,logs/fail,v5"]);
+    // --force without the configuration: other causes; the earlier run's folders go.
+    let (code, out_text, err) = doctor(
+        &location,
+        &[
+            "--emit-manifests",
+            out.to_str().unwrap(),
+            "--force",
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out_text.contains("re-drive manifests:"), "{out_text}");
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("causes.json")).unwrap()).unwrap();
+    let outputs: Vec<&str> = index["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!outputs.contains(&"dst-versioning-off"), "{index:#}");
+    assert!(!out.join("dst-versioning-off").exists());
+    for folder in &outputs {
+        assert!(out.join(folder).join("summary.json").exists(), "{folder}");
+    }
+    // Every object not COMPLETED but the replica and the recent PENDING one is in one of
+    // them, once (no configuration: one cause per object).
+    let mut all: Vec<String> = outputs.iter().flat_map(|f| lines(f)).collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(all.len(), before);
+    assert_eq!(all.len(), 10, "{all:?}\n{index:#}");
+}

@@ -769,16 +769,22 @@ pub async fn diagnose(
     })
 }
 
-/// The reasons of a group, each with its share when there is more than one.
+/// The reasons of a group, each with its share when there is more than one: the most
+/// objects first, then by text. (Not in the order they were met: partitions are scanned in
+/// parallel, and every run must print the same.)
 fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &str) -> Vec<String> {
-    evidence
+    let mut shown: Vec<(u64, String)> = evidence
         .iter()
-        .map(|(e, n)| {
-            let text = e.render(config_origin);
-            if *n == objects {
+        .map(|(e, n)| (*n, e.render(config_origin)))
+        .collect();
+    shown.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    shown
+        .into_iter()
+        .map(|(n, text)| {
+            if n == objects {
                 text
             } else {
-                format!("{text} ({})", crate::output::count(*n, "object"))
+                format!("{text} ({})", crate::output::count(n, "object"))
             }
         })
         .collect()

@@ -975,3 +975,91 @@ fn assert_same_bundle(cli: &Bundle, live: &Bundle) {
         }
     }
 }
+
+/// `s3inv doctor --live` (the binary, its flags, the default credential chain from the
+/// environment) against moto: its answers equal `--config` over the very documents
+/// `collect_live` reads, and `--print-collect-script` prints the script for the bucket
+/// named or for the bucket a delivery names.
+#[test]
+fn the_cli_live_answers_equal_the_config_answers() {
+    use s3inv::generate::{DeliverySpec, GenerateOptions, Versions, write_delivery};
+
+    let moto = MotoServer::start();
+    let rt = runtime();
+    rt.block_on(set_up(&moto));
+    let dir = tempfile::tempdir().unwrap();
+    let opts = GenerateOptions {
+        source_bucket: "acme-src".into(),
+        hostile: false,
+        ..crate::harness::bundled_options()
+    };
+    let spec = DeliverySpec {
+        format: s3inv::manifest::FileFormat::Csv,
+        versions: Versions::All,
+        config_id: "live".into(),
+    };
+    let manifest = write_delivery(&dir.path().join("inventory"), &opts, &spec)
+        .unwrap()
+        .manifest;
+    let doctor = |args: &[&str]| -> Value {
+        let (code, out, err) = crate::harness::run(
+            crate::harness::s3inv()
+                .arg("doctor")
+                .arg(&manifest)
+                .args(["--format", "json", "--examples", "2"])
+                .args(args)
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing"),
+        );
+        assert_eq!(code, 0, "{args:?}: {err}\nmoto:\n{}", moto.log());
+        serde_json::from_str(&out).unwrap()
+    };
+    let live = doctor(&[
+        "--live",
+        "--endpoint-url",
+        &moto.endpoint,
+        "--region",
+        "us-east-1",
+    ]);
+    let bundle = rt
+        .block_on(collect_live("acme-src", &options(&moto, root())))
+        .unwrap();
+    let config = dir.path().join("config");
+    s3inv::doctor::collect::write_bundle(&bundle, &config).unwrap();
+    let offline = doctor(&["--config", config.to_str().unwrap()]);
+    // The documents are named by where they came from; the rest is the same.
+    let offline_text = serde_json::to_string(&offline)
+        .unwrap()
+        .replace(config.to_str().unwrap(), "live");
+    let offline: Value = serde_json::from_str(&offline_text).unwrap();
+    for part in ["rows", "totals", "findings", "not_checked", "rule_starts"] {
+        assert_eq!(live[part], offline[part], "{part}: {live:#}");
+    }
+    // The configuration was read: the rules name the destinations.
+    let destinations: BTreeSet<&str> = live["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["destination"].as_str())
+        .collect();
+    assert_eq!(
+        destinations,
+        BTreeSet::from(["acme-dr", "acme-gold"]),
+        "{live:#}"
+    );
+
+    // The collect script, for a bucket name and for the delivery that names it.
+    for location in [
+        "acme-src".to_string(),
+        "s3://acme-src/".to_string(),
+        manifest.display().to_string(),
+    ] {
+        let (code, out, err) = crate::harness::run(
+            crate::harness::s3inv()
+                .args(["doctor", "--print-collect-script"])
+                .arg(&location),
+        );
+        assert_eq!(code, 0, "{location}: {err}");
+        assert_eq!(out, collect_script("acme-src"), "{location}");
+    }
+}

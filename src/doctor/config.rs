@@ -35,38 +35,9 @@ impl Bundle {
                 dir.display()
             )));
         }
-        let mut files = BTreeMap::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(folder) = stack.pop() {
-            let entries = std::fs::read_dir(&folder).map_err(|e| Error::Io {
-                path: folder.display().to_string(),
-                source: e,
-            })?;
-            for entry in entries {
-                let entry = entry.map_err(|e| Error::Io {
-                    path: folder.display().to_string(),
-                    source: e,
-                })?;
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let name = path
-                    .strip_prefix(dir)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if !(name.ends_with(".json") || name.ends_with(".err")) {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
-                files.insert(name, text);
-            }
-        }
+        // The same reading as the collect script's output is checked with (hidden files
+        // are an interrupted write's, non-UTF-8 text is named).
+        let files = super::collect::read_bundle(dir)?;
         Ok(Bundle {
             files,
             origin: dir.display().to_string(),

@@ -121,6 +121,8 @@ struct Row<'a> {
     owner: Option<&'a str>,
     locked: bool,
     multipart: Option<bool>,
+    /// `ObjectAccessControlList`, base64 JSON as the inventory holds it.
+    acl: Option<&'a str>,
 }
 
 impl Row<'_> {
@@ -318,7 +320,8 @@ fn select(scope: Scope, statuses: &str) -> String {
          CAST(bucket_key_status AS VARCHAR) AS bucket_key_status, \
          CAST(object_owner AS VARCHAR) AS object_owner, \
          (object_lock_mode IS NOT NULL OR coalesce(object_lock_legal_hold_status = 'ON', false)) AS locked, \
-         is_multipart_uploaded, bucket \
+         is_multipart_uploaded, bucket, \
+         CAST(object_access_control_list AS VARCHAR) AS acl \
          FROM inventory WHERE {} AND {statuses}",
         scope.predicate(None)
     )
@@ -379,6 +382,7 @@ async fn scan(
             .downcast_ref::<BooleanArray>()
             .expect("bool");
         let buckets = strings(&batch, 13)?;
+        let acls = strings(&batch, 14)?;
         for i in 0..batch.num_rows() {
             each(Row {
                 bucket: buckets.value(i),
@@ -395,6 +399,7 @@ async fn scan(
                 owner: opt(&owners, i),
                 locked: !locked.is_null(i) && locked.value(i),
                 multipart: (!multipart.is_null(i)).then(|| multipart.value(i)),
+                acl: opt(&acls, i),
             })?;
         }
     }
@@ -682,7 +687,19 @@ pub async fn diagnose(
             _ => None,
         })
         .collect();
-    let mut findings = facts.lints.clone();
+    // A destination finding (public ACLs blocked) that objects show as their cause is not
+    // repeated as a finding.
+    let shown_at = |cause: &str, dest: &str| {
+        groups.keys().any(|k| {
+            k.cause.describe().0 == cause && destinations[k.destination].as_deref() == Some(dest)
+        })
+    };
+    let mut findings: Vec<Finding> = facts
+        .lints
+        .iter()
+        .filter(|f| !f.destination.as_deref().is_some_and(|d| shown_at(&f.id, d)))
+        .cloned()
+        .collect();
     for f in &facts.permissions {
         if used.contains(&(f as *const PermissionFinding)) {
             continue;
@@ -700,6 +717,7 @@ pub async fn diagnose(
                     .unwrap_or_default()
             ),
             evidence: f.evidence.clone(),
+            destination: None,
         });
     }
     // Report order: by status (PENDING, FAILED, REPLICA, NONE, delete markers), then the
@@ -752,6 +770,7 @@ pub async fn diagnose(
         }
     }
     let mut not_checked = facts.unknown.clone();
+    not_checked.extend(missing_fields(session, facts));
     if let ConfigState::Unreadable { reason } = &facts.config
         && !not_checked.contains(reason)
     {
@@ -788,6 +807,84 @@ fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &s
             }
         })
         .collect()
+}
+
+/// The causes the delivery's fields cannot decide, and the field to add: an inventory
+/// configuration chooses its optional fields, and a cause that reads an absent one never
+/// shows (its objects fall to another cause or to "unexplained").
+fn missing_fields(session: &Session, facts: &Facts) -> Vec<String> {
+    let config = facts.config().is_some();
+    let wanted: [(&str, &str, &str, bool); 6] = [
+        (
+            "storage_class",
+            "StorageClass",
+            "archived-storage-class",
+            true,
+        ),
+        (
+            "intelligent_tiering_access_tier",
+            "IntelligentTieringAccessTier",
+            "archive-access-tier",
+            true,
+        ),
+        (
+            "last_modified_date",
+            "LastModifiedDate",
+            "pending-stuck (every PENDING object counts as recent), pre-existing by date",
+            true,
+        ),
+        (
+            "encryption_status",
+            "EncryptionStatus",
+            "sse-kms-not-opted-in, sse-c-blocked-at-dst, kms-key-invalid",
+            config,
+        ),
+        (
+            "object_owner",
+            "ObjectOwner",
+            "foreign-owner",
+            facts.source_owner_id.is_some(),
+        ),
+        (
+            "object_access_control_list",
+            "ObjectAccessControlList",
+            "public-acl-blocked",
+            facts
+                .destinations
+                .values()
+                .any(|d| d.public_acls_blocked.is_some()),
+        ),
+    ];
+    wanted
+        .iter()
+        .filter(|(column, _, _, relevant)| *relevant && !session.columns.has(column))
+        .map(|(_, field, causes, _)| {
+            format!(
+                "cannot tell {causes}: the inventory has no {field} field (add it to the inventory configuration's optional fields)"
+            )
+        })
+        .collect()
+}
+
+/// Whether an inventory `ObjectAccessControlList` (base64 of
+/// `{"version":…,"status":…,"grants":[…]}`) grants anything to everyone or to every AWS
+/// account (formats.md §3.4).
+fn grants_public_access(acl: &str) -> bool {
+    use base64::Engine;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(acl.trim()) else {
+        return false;
+    };
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return false;
+    };
+    doc["grants"].as_array().is_some_and(|grants| {
+        grants.iter().any(|g| {
+            g["uri"].as_str().is_some_and(|uri| {
+                uri.ends_with("/groups/global/AllUsers")
+                    || uri.ends_with("/groups/global/AuthenticatedUsers")
+            })
+        })
+    })
 }
 
 /// A decision for an object another account owns, which the bucket owner cannot read
@@ -1064,6 +1161,18 @@ fn decide<'a>(
                         Evidence::Doc(
                             origin,
                             "BlockedEncryptionTypes SSE-C; inventory: EncryptionStatus SSE-C",
+                        ),
+                    );
+                }
+                if let Some(origin) = &d.public_acls_blocked
+                    && row.acl.is_some_and(grants_public_access)
+                {
+                    return decision(
+                        &causes::PUBLIC_ACL_BLOCKED,
+                        Strong,
+                        Evidence::Doc(
+                            origin,
+                            "BlockPublicAcls true; inventory: ObjectAccessControlList grants AllUsers or AuthenticatedUsers",
                         ),
                     );
                 }

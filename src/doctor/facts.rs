@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use super::config::{
     Bundle, Doc, KeyFacts, ReplicationConfig, Versioning, blocked_encryption_types,
-    bucket_key_enabled, default_kms_key, key_facts, key_stem, object_lock, object_ownership,
-    owner_id, region,
+    blocks_public_acls, bucket_key_enabled, default_kms_key, key_facts, key_stem, object_lock,
+    object_ownership, owner_id, payer, region,
 };
 use super::permissions::{
     DestinationSetup, PermissionFinding, PolicyDocs, ReplicationSetup, check,
@@ -41,6 +41,12 @@ pub struct DestinationFacts {
     pub region: Option<String>,
     /// The replica KMS key of the rules replicating here, with what `describe-key` says.
     pub replica_keys: Vec<(String, Option<KeyFacts>, String)>,
+    /// The public access block's origin when it blocks public ACLs and nothing makes the
+    /// replicas' ACLs private (owner override in a rule, BucketOwnerEnforced): objects with
+    /// a public grant fail there (doctor.md C8).
+    pub public_acls_blocked: Option<String>,
+    /// The request-payment document's origin when the bucket is Requester Pays (B5).
+    pub requester_pays: Option<String>,
 }
 
 /// A configuration finding that explains no object by itself.
@@ -49,6 +55,10 @@ pub struct Finding {
     pub id: String,
     pub message: String,
     pub evidence: String,
+    /// The destination it is about, when it is about one: a finding that objects of that
+    /// destination show as a cause is not repeated as a finding.
+    #[serde(skip)]
+    pub destination: Option<String>,
 }
 
 /// Everything the bundle says.
@@ -136,7 +146,24 @@ impl Facts {
                 }),
                 region: region(&doc("location")?),
                 replica_keys: Vec::new(),
+                public_acls_blocked: None,
+                requester_pays: None,
             };
+            let access_block = doc("public-access-block")?;
+            let owner_override = config
+                .rules
+                .iter()
+                .filter(|r| r.enabled && r.destination.bucket == dest)
+                .any(|r| r.destination.owner_override);
+            let enforced =
+                object_ownership(&doc("ownership")?).is_some_and(|o| o == "BucketOwnerEnforced");
+            if blocks_public_acls(&access_block) == Some(true) && !owner_override && !enforced {
+                d.public_acls_blocked = Some(doc_origin(bundle, &access_block));
+            }
+            let payment = doc("request-payment")?;
+            if payer(&payment).as_deref() == Some("Requester") {
+                d.requester_pays = Some(doc_origin(bundle, &payment));
+            }
             for (what, document) in [
                 ("versioning", &versioning),
                 ("Object Lock configuration", &lock),
@@ -162,6 +189,14 @@ impl Facts {
             facts.destinations.insert(dest, d);
         }
         facts.lints = lints(config, &facts);
+        for (stem, what) in ROLE_POLICY_LISTS {
+            let doc = bundle.document(stem)?;
+            if matches!(doc, Doc::Unreadable { .. })
+                && let Some(why) = doc.why_unknown(what)
+            {
+                facts.unknown.push(why);
+            }
+        }
         facts.permissions = permission_gaps(bundle, config, &facts, source_bucket)?;
         Ok(facts)
     }
@@ -174,6 +209,18 @@ impl Facts {
         }
     }
 }
+
+/// The `.err` documents of the role's policy listings, and what they are.
+const ROLE_POLICY_LISTS: [(&str, &str); 2] = [
+    (
+        super::collect::INLINE_LIST,
+        "the role's permissions (its inline policies could not be listed)",
+    ),
+    (
+        super::collect::ATTACHED_LIST,
+        "the role's permissions (its attached policies could not be listed)",
+    ),
+];
 
 /// The policies of the bundle, parsed; `None` when the document was not read.
 fn policy(bundle: &Bundle, stem: &str) -> Result<Option<Policy>> {
@@ -196,6 +243,11 @@ fn permission_gaps(
         return Ok(Vec::new());
     };
     let trust = policy(bundle, "iam/role")?;
+    // The role's policies could not be listed: what is there is not all there is.
+    let mut unlisted = false;
+    for (stem, _) in ROLE_POLICY_LISTS {
+        unlisted |= matches!(bundle.document(stem)?, Doc::Unreadable { .. });
+    }
     let mut identity = Vec::new();
     for folder in ["iam/inline", "iam/attached"] {
         for name in bundle.names_under(folder) {
@@ -206,8 +258,9 @@ fn permission_gaps(
             }
         }
     }
-    // The role's policies count as collected when the role itself was.
-    let identity = (trust.is_some() || !identity.is_empty()).then_some(identity);
+    // The role's policies count as collected when the role itself was, and both lists
+    // could be read.
+    let identity = ((trust.is_some() || !identity.is_empty()) && !unlisted).then_some(identity);
     let mut docs = PolicyDocs {
         trust,
         identity,
@@ -292,6 +345,7 @@ fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
                     rule.id
                 ),
                 evidence: format!("{at}.Destination.Metrics"),
+                destination: None,
             });
         }
         if rule.existing_object_replication {
@@ -302,6 +356,7 @@ fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
                     rule.id
                 ),
                 evidence: format!("{at}.ExistingObjectReplication"),
+                destination: None,
             });
         }
         if let Some(key) = &rule.destination.replica_kms_key {
@@ -319,6 +374,7 @@ fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
                         rule.id, rule.destination.bucket
                     ),
                     evidence: format!("{at}.Destination.EncryptionConfiguration.ReplicaKmsKeyID"),
+                    destination: None,
                 });
             }
         }
@@ -330,6 +386,7 @@ fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
                     rule.id
                 ),
                 evidence: format!("{at}.DeleteMarkerReplication"),
+                destination: None,
             });
         }
     }
@@ -354,6 +411,29 @@ fn lints(config: &ReplicationConfig, facts: &Facts) -> Vec<Finding> {
                     ids.join(", ")
                 ),
                 evidence: config.origin.clone(),
+                destination: None,
+            });
+        }
+    }
+    for (dest, d) in &facts.destinations {
+        if let Some(origin) = &d.requester_pays {
+            out.push(Finding {
+                id: "dst-requester-pays".into(),
+                message: format!(
+                    "{dest} is a Requester Pays bucket, which replication does not support as a destination: set Payer BucketOwner (aws s3api put-bucket-request-payment --bucket {dest} --request-payment-configuration Payer=BucketOwner)"
+                ),
+                evidence: format!("{origin}: Payer Requester"),
+                destination: Some(dest.clone()),
+            });
+        }
+        if let Some(origin) = &d.public_acls_blocked {
+            out.push(Finding {
+                id: super::causes::PUBLIC_ACL_BLOCKED.id.into(),
+                message: format!(
+                    "{dest} blocks public ACLs and no rule to it overrides the owner: objects with a public ACL grant will fail to replicate there"
+                ),
+                evidence: format!("{origin}: BlockPublicAcls true"),
+                destination: Some(dest.clone()),
             });
         }
     }

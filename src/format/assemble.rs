@@ -38,6 +38,11 @@ impl PresentColumns {
         self.0 & (1 << i) != 0
     }
 
+    /// Whether the report carries the canonical column `name` (`storage_class`, …).
+    pub fn has(self, name: &str) -> bool {
+        super::schema::index_of(name).is_some_and(|i| self.contains(i))
+    }
+
     /// Whether the report carries version ids (`IncludedObjectVersions = All`).
     pub fn has_version_ids(self) -> bool {
         self.contains(super::schema::index_of("version_id").expect("canonical column"))

@@ -1124,3 +1124,177 @@ fn emitted_manifests_hold_each_actionable_cause_once_and_reruns_replace_them() {
     assert_eq!(all.len(), before);
     assert_eq!(all.len(), 10, "{all:?}\n{index:#}");
 }
+
+/// The inventory's ObjectAccessControlList of an object its owner holds, and, when
+/// `public`, that everyone may read.
+fn acl(public: bool) -> String {
+    use base64::Engine;
+    let mut grants = vec![
+        serde_json::json!({"canonicalId": "a".repeat(64), "type": "CanonicalUser", "permission": "FULL_CONTROL"}),
+    ];
+    if public {
+        grants.push(serde_json::json!({"uri": "http://acs.amazonaws.com/groups/global/AllUsers", "type": "Group", "permission": "READ"}));
+    }
+    let doc = serde_json::json!({"version": "2022-11-10", "status": "AVAILABLE", "grants": grants});
+    base64::engine::general_purpose::STANDARD.encode(doc.to_string())
+}
+
+#[test]
+fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policies() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut public = row("logs/public", Some("v1"), Some("FAILED"), 5);
+    public.object_access_control_list = Some(acl(true));
+    let mut private = row("logs/private", Some("v2"), Some("FAILED"), 5);
+    private.object_access_control_list = Some(acl(false));
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(config.join("dst")).unwrap();
+    std::fs::create_dir_all(config.join("iam")).unwrap();
+    let files = [
+        (
+            "replication.json",
+            r#"{"ReplicationConfiguration": {"Role": "arn:aws:iam::111122223333:role/repl", "Rules": [
+                {"ID": "logs", "Priority": 2, "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+                 "Destination": {"Bucket": "arn:aws:s3:::acme-data-dr", "Metrics": {"Status": "Enabled"}},
+                 "DeleteMarkerReplication": {"Status": "Disabled"}},
+                {"ID": "all-eu", "Priority": 1, "Status": "Enabled", "Filter": {},
+                 "Destination": {"Bucket": "arn:aws:s3:::acme-data-eu", "Account": "444455556666",
+                     "AccessControlTranslation": {"Owner": "Destination"}, "Metrics": {"Status": "Enabled"}},
+                 "DeleteMarkerReplication": {"Status": "Disabled"}}]}}"#,
+        ),
+        (
+            "dst/acme-data-dr.versioning.json",
+            r#"{"Status": "Enabled"}"#,
+        ),
+        (
+            "dst/acme-data-eu.versioning.json",
+            r#"{"Status": "Enabled"}"#,
+        ),
+        (
+            "dst/acme-data-dr.public-access-block.json",
+            r#"{"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true}}"#,
+        ),
+        (
+            "dst/acme-data-eu.public-access-block.json",
+            r#"{"PublicAccessBlockConfiguration": {"BlockPublicAcls": true}}"#,
+        ),
+        (
+            "dst/acme-data-eu.request-payment.json",
+            r#"{"Payer": "Requester"}"#,
+        ),
+        (
+            "iam/inline.err",
+            "\nAn error occurred (AccessDenied) when calling the ListRolePolicies operation: not authorized\n",
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(config.join(name), text).unwrap();
+    }
+    let location = write_delivery_of(dir.path(), &[public, private], FileFormat::Parquet);
+    let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+    let mut got = table(&doc);
+    got.sort();
+    // The public object fails at the destination that blocks public ACLs; the owner
+    // override at acme-data-eu makes the replica's ACL private there.
+    assert_eq!(
+        got,
+        [
+            "failed-unexplained FAILED all-eu acme-data-eu 1 likely",
+            "failed-unexplained FAILED logs acme-data-dr 1 likely",
+            "other-destination FAILED all-eu acme-data-eu 1 likely",
+            "public-acl-blocked FAILED logs acme-data-dr 1 strong",
+        ],
+        "{doc:#}"
+    );
+    let blocked = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "public-acl-blocked")
+        .unwrap();
+    assert_eq!(blocked["examples"][0], "logs/public (version v1)");
+    assert_eq!(
+        blocked["evidence"][0],
+        format!(
+            "{}/dst/acme-data-dr.public-access-block.json: BlockPublicAcls true; inventory: ObjectAccessControlList grants AllUsers or AuthenticatedUsers",
+            config.display()
+        )
+    );
+    // Requester Pays is a finding; the public-ACL block that objects show is not repeated
+    // as one.
+    let findings: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(findings, ["dst-requester-pays"], "{doc:#}");
+    // The role's policies could not be listed: no permission is claimed missing.
+    assert!(
+        doc["not_checked"].as_array().unwrap().iter().any(|n| n
+            == "cannot check the role's permissions (its inline policies could not be listed) (AccessDenied in iam/inline.err)"),
+        "{doc:#}"
+    );
+    assert!(!got.iter().any(|r| r.starts_with("role-")), "{got:?}");
+
+    // Without the public grant in any object, the block is a finding.
+    let mut quiet = row("logs/private", Some("v2"), Some("FAILED"), 5);
+    quiet.object_access_control_list = Some(acl(false));
+    let other = tempfile::tempdir().unwrap();
+    let location = write_delivery_of(other.path(), &[quiet], FileFormat::Csv);
+    let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+    let findings: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        findings,
+        ["public-acl-blocked", "dst-requester-pays"],
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn fields_the_inventory_lacks_name_the_causes_they_leave_undecided() {
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = crate::harness::csv_delivery(
+        dir.path(),
+        "acme-data",
+        "lean",
+        NOV_20,
+        &[("a", 10, "FAILED"), ("b", 20, ""), ("c", 30, "PENDING")],
+    );
+    let doc = doctor_json(&delivery, &[]);
+    let not_checked: Vec<&str> = doc["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    for field in [
+        "StorageClass",
+        "IntelligentTieringAccessTier",
+        "LastModifiedDate",
+    ] {
+        assert!(
+            not_checked
+                .iter()
+                .any(|n| n.contains(&format!("the inventory has no {field} field"))),
+            "{field}: {not_checked:#?}"
+        );
+    }
+    // Without a configuration, the encryption-dependent causes are not in question.
+    assert!(
+        !not_checked.iter().any(|n| n.contains("EncryptionStatus")),
+        "{not_checked:#?}"
+    );
+    // Every object is still attributed.
+    let objects: u64 = doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["objects"].as_u64().unwrap())
+        .sum();
+    assert_eq!(objects, 3);
+}

@@ -9,7 +9,7 @@ use s3inv::generate::{DeliverySpec, GenerateOptions, Row, Versions, write_delive
 use s3inv::manifest::FileFormat;
 use serde_json::Value;
 
-use crate::harness::{S3Server, buckets, run, s3inv};
+use crate::harness::{S3Server, buckets, csv_delivery, run, s3inv};
 
 fn logs() -> PathBuf {
     buckets().join("acme-inventory/acme-logs/csv-all")
@@ -655,61 +655,6 @@ fn the_exposition_checker_is_strict() {
     ] {
         assert!(check_exposition(bad).is_err(), "{bad:?}");
     }
-}
-
-/// Writes a small CSV delivery (`Bucket, Key, Size, ReplicationStatus`) of source bucket
-/// `source`, configuration `config`, created at `created_ms`, into `root` (the folder
-/// standing for the destination bucket `inv`); returns the dated delivery folder.
-fn csv_delivery(
-    root: &Path,
-    source: &str,
-    config: &str,
-    created_ms: i64,
-    rows: &[(&str, u64, &str)],
-) -> PathBuf {
-    use std::io::Write;
-    let name = chrono::DateTime::from_timestamp_millis(created_ms)
-        .unwrap()
-        .format("%Y-%m-%dT%H-%MZ")
-        .to_string();
-    let config_dir = root.join("inv").join(source).join(config);
-    let delivery = config_dir.join(&name);
-    std::fs::create_dir_all(&delivery).unwrap();
-    let mut files = Vec::new();
-    if !rows.is_empty() {
-        std::fs::create_dir_all(config_dir.join("data")).unwrap();
-        let mut csv = String::new();
-        for (key, size, status) in rows {
-            csv.push_str(&format!("\"{source}\",\"{key}\",\"{size}\",\"{status}\"\n"));
-        }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(csv.as_bytes()).unwrap();
-        let bytes = gz.finish().unwrap();
-        let file = format!("{name}.csv.gz");
-        std::fs::write(config_dir.join("data").join(&file), &bytes).unwrap();
-        files.push(serde_json::json!({
-            "key": format!("{source}/{config}/data/{file}"),
-            "size": bytes.len(),
-            "MD5checksum": s3inv::manifest::md5_hex(&bytes),
-        }));
-    }
-    let manifest = serde_json::json!({
-        "sourceBucket": source,
-        "destinationBucket": "arn:aws:s3:::inv",
-        "version": "2016-11-30",
-        "creationTimestamp": created_ms.to_string(),
-        "fileFormat": "CSV",
-        "fileSchema": "Bucket, Key, Size, ReplicationStatus",
-        "files": files,
-    })
-    .to_string();
-    std::fs::write(delivery.join("manifest.json"), &manifest).unwrap();
-    std::fs::write(
-        delivery.join("manifest.checksum"),
-        s3inv::manifest::md5_hex(manifest.as_bytes()),
-    )
-    .unwrap();
-    delivery
 }
 
 const NOV_20: i64 = 1_795_136_400_000; // 2026-11-20T01:00Z

@@ -8,7 +8,7 @@ use s3inv::generate::{DeliverySpec, GenerateOptions, Row, Versions, write_rows};
 use s3inv::manifest::FileFormat;
 use serde_json::Value;
 
-use crate::harness::{FORMATS, bundled_options, generated, run, s3inv};
+use crate::harness::{FORMATS, bundled_options, generated, manifest_lines, run, s3inv};
 
 fn doctor(location: &Path, args: &[&str]) -> (i32, String, String) {
     run(s3inv().arg("doctor").arg(location).args(args))
@@ -969,29 +969,6 @@ fn objects_another_account_owns_are_named_when_the_bucket_does_not_enforce_owner
         !table(&doc).iter().any(|r| r.starts_with("foreign-owner")),
         "{doc:#}"
     );
-}
-
-/// The lines of every manifest part in `folder`, in order.
-fn manifest_lines(folder: &Path) -> Vec<String> {
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(folder)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_str().unwrap();
-            name.starts_with("manifest-") && name.ends_with(".csv")
-        })
-        .collect();
-    parts.sort();
-    parts
-        .iter()
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 #[test]

@@ -468,6 +468,34 @@ pub fn csv_delivery(
     delivery
 }
 
+/// The manifest parts (`manifest-00001.csv`, …) in `out`, in order.
+pub fn manifest_parts(out: &Path) -> Vec<PathBuf> {
+    let mut p: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.starts_with("manifest-") && n.ends_with(".csv")
+        })
+        .collect();
+    p.sort();
+    p
+}
+
+/// Every line of the manifest parts in `out`, in order.
+pub fn manifest_lines(out: &Path) -> Vec<String> {
+    manifest_parts(out)
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Writes a delivery's manifest.json and the manifest.checksum that matches it.
 pub fn write_manifest(config: &Path, manifest: &str) {
     let dir = delivery_dir(config);

@@ -2,7 +2,7 @@
 //! the format is exactly Batch Operations', files split and verify, writes are safe, and
 //! S3 destinations get real uploads with S3's ETags.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use md5::Digest;
 use proptest::prelude::*;
@@ -11,7 +11,9 @@ use s3inv::generate::{HOSTILE_KEYS, Row, Versions, long_key};
 use s3inv::manifest::{InventoryManifest, md5_hex};
 use serde_json::Value;
 
-use crate::harness::{S3Server, buckets, bundled_options, generated, run, s3inv};
+use crate::harness::{
+    S3Server, buckets, bundled_options, generated, manifest_lines, manifest_parts, run, s3inv,
+};
 
 fn manifest(location: &Path, out: &Path, args: &[&str]) -> (i32, String, String) {
     run(s3inv()
@@ -27,32 +29,6 @@ fn ok(location: &Path, out: &Path, args: &[&str]) -> Value {
     assert_eq!(code, 0, "{args:?}: {err}");
     assert!(stdout.contains("summary: "), "{stdout}");
     serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
-}
-
-fn parts(out: &Path) -> Vec<PathBuf> {
-    let mut p: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let n = p.file_name().unwrap().to_str().unwrap();
-            n.starts_with("manifest-") && n.ends_with(".csv")
-        })
-        .collect();
-    p.sort();
-    p
-}
-
-fn all_lines(out: &Path) -> Vec<String> {
-    parts(out)
-        .iter()
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap()
-                .lines()
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect()
 }
 
 /// Why Batch Replication refuses a row (formats.md §4.4): GLACIER / DEEP_ARCHIVE, and
@@ -121,7 +97,7 @@ fn lines_equal_an_independent_selection_in_every_format() {
     for config in ["csv-all", "orc-all", "parquet-all"] {
         let out = dir.path().join(config);
         let summary = ok(&generated(config), &out, &[]);
-        assert_eq!(all_lines(&out), expected, "{config}");
+        assert_eq!(manifest_lines(&out), expected, "{config}");
         assert_eq!(summary["selected"]["objects"], expected.len() as u64);
         assert_eq!(
             summary["verification"]["lines_reread"],
@@ -178,7 +154,7 @@ fn summary_counts_statuses_and_skips() {
         .collect();
     assert_eq!(skipped_archived, archived);
     assert_eq!(summary["selected"]["objects"], written);
-    assert_eq!(all_lines(&out).len() as u64, written);
+    assert_eq!(manifest_lines(&out).len() as u64, written);
     let none = rows
         .iter()
         .filter(|r| r.replication_status.is_none() && !r.is_delete_marker)
@@ -199,12 +175,12 @@ fn splitting_by_objects_and_bytes_is_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole");
     ok(&generated("csv-all"), &whole, &[]);
-    let lines = all_lines(&whole);
+    let lines = manifest_lines(&whole);
     let split = dir.path().join("split");
     let summary = ok(&generated("csv-all"), &split, &["--max-objects", "7"]);
-    let files = parts(&split);
+    let files = manifest_parts(&split);
     assert_eq!(files.len(), lines.len().div_ceil(7));
-    assert_eq!(all_lines(&split), lines);
+    assert_eq!(manifest_lines(&split), lines);
     assert!(
         files
             .iter()
@@ -213,7 +189,7 @@ fn splitting_by_objects_and_bytes_is_deterministic() {
     assert_eq!(summary["files"][0]["lines"], 7);
     let by_bytes = dir.path().join("bytes");
     let summary = ok(&generated("orc-all"), &by_bytes, &["--max-bytes", "1M"]);
-    assert_eq!(all_lines(&by_bytes), lines);
+    assert_eq!(manifest_lines(&by_bytes), lines);
     for f in summary["files"].as_array().unwrap() {
         // A part exceeds the limit only when a single object does.
         assert!(
@@ -224,7 +200,7 @@ fn splitting_by_objects_and_bytes_is_deterministic() {
     // Same input and options: the same bytes.
     let again = dir.path().join("again");
     ok(&generated("parquet-all"), &again, &["--max-objects", "7"]);
-    for (a, b) in parts(&split).iter().zip(parts(&again)) {
+    for (a, b) in manifest_parts(&split).iter().zip(manifest_parts(&again)) {
         assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
     }
 }
@@ -237,7 +213,7 @@ fn current_only_inventories_write_bucket_and_key() {
     let (code, _, err) = manifest(&generated("csv-current"), &out, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("no version ids"), "{err}");
-    assert_eq!(all_lines(&out), expected_lines(&rows, false));
+    assert_eq!(manifest_lines(&out), expected_lines(&rows, false));
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(
@@ -251,7 +227,7 @@ fn existing_manifests_need_force() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m");
     ok(&generated("csv-all"), &out, &["--max-objects", "5"]);
-    let before = parts(&out).len();
+    let before = manifest_parts(&out).len();
     let (code, _, err) = manifest(&generated("csv-all"), &out, &[]);
     assert_eq!(code, 2);
     assert!(
@@ -259,10 +235,10 @@ fn existing_manifests_need_force() {
         "{err}"
     );
     assert!(err.contains("pass --force to replace them"), "{err}");
-    assert_eq!(parts(&out).len(), before);
+    assert_eq!(manifest_parts(&out).len(), before);
     ok(&generated("csv-all"), &out, &["--force"]);
     assert_eq!(
-        parts(&out).len(),
+        manifest_parts(&out).len(),
         1,
         "stale parts of the earlier run must go"
     );
@@ -375,8 +351,8 @@ fn one_job_writes_an_inventory_format_manifest() {
     assert_eq!(checksum, format!("{}\n", md5_hex(&text)));
     let m = InventoryManifest::parse(&text, "manifest.json").unwrap();
     assert_eq!(m.csv_columns(), ["Bucket", "Key", "VersionId"]);
-    assert_eq!(m.files.len(), parts(&out).len());
-    for (f, p) in m.files.iter().zip(parts(&out)) {
+    assert_eq!(m.files.len(), manifest_parts(&out).len());
+    for (f, p) in m.files.iter().zip(manifest_parts(&out)) {
         let data = std::fs::read(&p).unwrap();
         assert_eq!(
             f.key,
@@ -427,7 +403,7 @@ fn s3_destination_uploads_and_records_s3_etags() {
     let summary: Value = serde_json::from_str(&stdout).unwrap();
     let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();
     let on_disk = server.root.path().join("acme-ops/bops/run1");
-    assert_eq!(all_lines(&on_disk), expected_lines(&rows, true));
+    assert_eq!(manifest_lines(&on_disk), expected_lines(&rows, true));
     for (i, f) in summary["files"].as_array().unwrap().iter().enumerate() {
         let data = std::fs::read(on_disk.join(f["name"].as_str().unwrap())).unwrap();
         assert_eq!(f["md5"], md5_hex(&data));
@@ -773,7 +749,7 @@ fn force_to_s3_replaces_exactly_the_stale_objects() {
     let expected = expected_lines(&rows, true);
     let (code, _, err) = s3_manifest(&server, "s3://acme-ops/m1", &["--max-objects", "5"]);
     assert_eq!(code, 0, "{err}");
-    let first = parts(&on_disk).len();
+    let first = manifest_parts(&on_disk).len();
     assert!(first > 3, "{first} parts");
     // A user's file beside the manifests is never touched.
     std::fs::write(on_disk.join("notes.txt"), "mine").unwrap();
@@ -791,7 +767,7 @@ fn force_to_s3_replaces_exactly_the_stale_objects() {
         .collect();
     want.extend(["notes.txt".to_string(), "summary.json".to_string()]);
     assert_eq!(names(&on_disk), want, "exactly the new set, nothing staged");
-    assert_eq!(all_lines(&on_disk), expected);
+    assert_eq!(manifest_lines(&on_disk), expected);
     let removed: Vec<String> = (second + 1..=first)
         .map(|i| format!("manifest-{i:05}.csv"))
         .collect();
@@ -816,7 +792,7 @@ fn force_to_s3_replaces_exactly_the_stale_objects() {
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(names(&on_disk), want);
-    assert_eq!(all_lines(&on_disk), expected);
+    assert_eq!(manifest_lines(&on_disk), expected);
 }
 
 #[test]
@@ -997,8 +973,8 @@ fn report_with_manifests_runs_again_to_s3() {
         ]));
         assert_eq!(code, 0, "night {night}: {err}");
         assert!(out.join("summary.json").exists());
-        assert!(!parts(&out).is_empty());
-        sets.push((names(&out), all_lines(&out)));
+        assert!(!manifest_parts(&out).is_empty());
+        sets.push((names(&out), manifest_lines(&out)));
     }
     assert_eq!(sets[0], sets[1]);
     let rows: Vec<Row> = bundled_options().rows(Versions::All).collect();

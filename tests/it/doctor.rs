@@ -301,6 +301,16 @@ fn scenario(format: FileFormat) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, location, config)
 }
 
+/// The ids of the configuration findings, in report order.
+fn finding_ids(doc: &Value) -> Vec<&str> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect()
+}
+
 /// `cause status rule destination objects confidence` per row, in report order.
 fn table(doc: &Value) -> Vec<String> {
     doc["rows"]
@@ -396,12 +406,7 @@ fn each_cause_of_the_scenario_is_named_per_destination_in_every_format() {
                 "start": "2026-11-01T01:00:00.000Z", "how": "inferred"})
         );
         // Findings that explain no object, and what could not be checked.
-        let findings: Vec<&str> = doc["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["id"].as_str().unwrap())
-            .collect();
+        let findings = finding_ids(&doc);
         assert_eq!(findings, ["metrics-off", "metrics-off"], "{doc:#}");
         assert!(
             doc["not_checked"]
@@ -1198,12 +1203,7 @@ fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policie
     );
     // Requester Pays is a finding; the public-ACL block that objects show is not repeated
     // as one.
-    let findings: Vec<&str> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let findings = finding_ids(&doc);
     assert_eq!(findings, ["dst-requester-pays"], "{doc:#}");
     // The role's policies could not be listed: no permission is claimed missing.
     assert!(
@@ -1219,12 +1219,7 @@ fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policie
     let other = tempfile::tempdir().unwrap();
     let location = write_delivery_of(other.path(), &[quiet], FileFormat::Csv);
     let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
-    let findings: Vec<&str> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect();
+    let findings = finding_ids(&doc);
     assert_eq!(
         findings,
         ["public-acl-blocked", "dst-requester-pays"],

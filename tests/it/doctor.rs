@@ -1270,3 +1270,73 @@ fn fields_the_inventory_lacks_name_the_causes_they_leave_undecided() {
         .sum();
     assert_eq!(objects, 3);
 }
+
+#[test]
+fn over_s3_the_delivery_and_the_emitted_manifests_equal_the_local_run() {
+    let server = crate::harness::S3Server::start(&crate::harness::buckets());
+    std::fs::create_dir_all(server.root.path().join("acme-ops")).unwrap();
+    let config =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/doctor/acme-data-config");
+    let local_out = tempfile::tempdir().unwrap();
+    let local = doctor_json(
+        &generated("csv-all"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--emit-manifests",
+            local_out.path().to_str().unwrap(),
+        ],
+    );
+    let (code, out, err) = run(server.s3inv().args([
+        "doctor",
+        "s3://acme-inventory/acme-data/csv-all",
+        "--config",
+        config.to_str().unwrap(),
+        "--emit-manifests",
+        "s3://acme-ops/redrive",
+        "--role-arn",
+        "arn:aws:iam::111122223333:role/batch",
+        "--format",
+        "json",
+        "--endpoint-url",
+        &server.endpoint,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let remote: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(table(&remote), table(&local));
+    let on_s3 = server.root.path().join("acme-ops/redrive");
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(on_s3.join("causes.json")).unwrap()).unwrap();
+    let local_index: Value = serde_json::from_str(
+        &std::fs::read_to_string(local_out.path().join("causes.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(index["outputs"], local_index["outputs"]);
+    assert!(!index["outputs"].as_array().unwrap().is_empty());
+    for folder in index["outputs"].as_array().unwrap() {
+        let folder = folder.as_str().unwrap();
+        assert_eq!(
+            manifest_lines(&on_s3.join(folder)),
+            manifest_lines(&local_out.path().join(folder)),
+            "{folder}"
+        );
+        let job: Value = serde_json::from_str(
+            &std::fs::read_to_string(on_s3.join(folder).join("job-00001.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            job["Manifest"]["Location"]["ObjectArn"],
+            format!("arn:aws:s3:::acme-ops/redrive/{folder}/manifest-00001.csv")
+        );
+        // The completion report goes next to the manifests of its cause.
+        assert_eq!(job["Report"]["Prefix"], format!("redrive/{folder}/reports"));
+    }
+    // The rows name where their cause's manifests are.
+    let versioning = remote["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cause"] == "pre-existing")
+        .unwrap();
+    assert_eq!(versioning["manifest"], "s3://acme-ops/redrive/pre-existing");
+}

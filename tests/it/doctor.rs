@@ -1340,3 +1340,263 @@ fn over_s3_the_delivery_and_the_emitted_manifests_equal_the_local_run() {
         .unwrap();
     assert_eq!(versioning["manifest"], "s3://acme-ops/redrive/pre-existing");
 }
+
+/// The configuration folder of one cause's scenario: rule `r` replicates everything to
+/// `dst` (SSE-KMS opted in, metrics on), versioning is on there, and the role may do
+/// anything; `replication` fills in the destination's extra members, `files` adds or
+/// replaces documents.
+fn cause_config(dir: &Path, destination_extra: &str, files: &[(&str, &str)]) -> PathBuf {
+    let config = dir.join("config");
+    for sub in ["dst", "iam/inline", "kms"] {
+        std::fs::create_dir_all(config.join(sub)).unwrap();
+    }
+    let replication = format!(
+        r#"{{"ReplicationConfiguration": {{"Role": "arn:aws:iam::111122223333:role/repl", "Rules": [
+            {{"ID": "r", "Priority": 1, "Status": "Enabled", "Filter": {{}},
+              "SourceSelectionCriteria": {{"SseKmsEncryptedObjects": {{"Status": "Enabled"}}}},
+              "Destination": {{"Bucket": "arn:aws:s3:::dst", "Metrics": {{"Status": "Enabled"}}{destination_extra}}},
+              "DeleteMarkerReplication": {{"Status": "Disabled"}}}}]}}}}"#
+    );
+    let base = [
+        ("replication.json", replication.as_str()),
+        ("dst/dst.versioning.json", r#"{"Status": "Enabled"}"#),
+        (
+            "iam/role.json",
+            r#"{"Role": {"RoleName": "repl", "Arn": "arn:aws:iam::111122223333:role/repl",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}"#,
+        ),
+        (
+            "iam/inline/all.json",
+            r#"{"PolicyName": "all", "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}]}}"#,
+        ),
+    ];
+    for (name, text) in base.iter().chain(files) {
+        std::fs::write(config.join(name), text).unwrap();
+    }
+    config
+}
+
+#[test]
+fn each_cause_has_its_scenario_in_every_format() {
+    let failed = |key: &str| row(key, Some("v1"), Some("FAILED"), 5);
+    let with = |mut r: Row, f: &dyn Fn(&mut Row)| {
+        f(&mut r);
+        r
+    };
+    let kms = with(failed("k"), &|r| {
+        r.encryption_status = Some("SSE-KMS".into())
+    });
+    let no_lock = "\nAn error occurred (ObjectLockConfigurationNotFoundError) when calling the GetObjectLockConfiguration operation: Object Lock configuration does not exist for this bucket\n";
+    type Case<'a> = (
+        &'a str,
+        Vec<Row>,
+        &'a str,
+        Vec<(&'a str, &'a str)>,
+        &'a [&'a str],
+        Vec<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "dst-object-lock-missing",
+            vec![failed("a")],
+            "",
+            vec![
+                (
+                    "src.object-lock.json",
+                    r#"{"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}"#,
+                ),
+                ("dst/dst.object-lock.err", no_lock),
+            ],
+            &[],
+            vec!["dst-object-lock-missing FAILED r dst 1 certain"],
+        ),
+        (
+            "sse-c-blocked-at-dst",
+            vec![with(failed("c"), &|r| {
+                r.encryption_status = Some("SSE-C".into())
+            })],
+            "",
+            vec![(
+                "dst/dst.encryption.json",
+                r#"{"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": false, "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]}}]}}"#,
+            )],
+            &[],
+            vec!["sse-c-blocked-at-dst FAILED r dst 1 certain"],
+        ),
+        (
+            "kms-key-invalid",
+            vec![kms.clone()],
+            r#", "EncryptionConfiguration": {"ReplicaKmsKeyID": "arn:aws:kms:us-east-1:111122223333:key/k1"}"#,
+            vec![(
+                "kms/k1.describe.json",
+                r#"{"KeyMetadata": {"KeyId": "k1", "Arn": "arn:aws:kms:us-east-1:111122223333:key/k1", "KeyState": "PendingDeletion", "KeyManager": "CUSTOMER"}}"#,
+            )],
+            &[],
+            vec!["kms-key-invalid FAILED r dst 1 certain"],
+        ),
+        (
+            "role-trust",
+            vec![failed("t")],
+            "",
+            vec![(
+                "iam/role.json",
+                r#"{"Role": {"RoleName": "repl", "Arn": "arn:aws:iam::111122223333:role/repl",
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}"#,
+            )],
+            &[],
+            vec!["role-trust FAILED r dst 1 certain"],
+        ),
+        (
+            "src-bucket-policy",
+            vec![failed("s")],
+            "",
+            vec![(
+                "src.policy.json",
+                r#"{"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:role/repl\"},\"Action\":\"s3:GetObjectVersionForReplication\",\"Resource\":\"arn:aws:s3:::acme-data/*\"}]}"}"#,
+            )],
+            &[],
+            vec!["src-bucket-policy FAILED r dst 1 certain"],
+        ),
+        (
+            "dst-bucket-policy",
+            vec![failed("d")],
+            r#", "Account": "444455556666""#,
+            vec![(
+                "dst/dst.policy.json",
+                r#"{"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:role/other\"},\"Action\":\"s3:ReplicateObject\",\"Resource\":\"arn:aws:s3:::dst/*\"}]}"}"#,
+            )],
+            &[],
+            vec!["dst-bucket-policy FAILED r dst 1 certain"],
+        ),
+        (
+            "kms-key-policy",
+            vec![kms.clone()],
+            "",
+            vec![
+                (
+                    "src.encryption.json",
+                    r#"{"ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "arn:aws:kms:us-east-1:111122223333:key/src-key"}, "BucketKeyEnabled": false}]}}"#,
+                ),
+                (
+                    "kms/src-key.policy.json",
+                    r#"{"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::111122223333:role/admin\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}"}"#,
+                ),
+            ],
+            &[],
+            vec!["kms-key-policy FAILED r dst 1 certain"],
+        ),
+        (
+            "delete-marker-not-replicated",
+            vec![with(row("gone", Some("v9"), None, 1), &|r| {
+                r.is_delete_marker = true;
+                r.size = None;
+                r.e_tag = None;
+            })],
+            "",
+            vec![],
+            &["--all-versions"],
+            vec!["delete-marker-not-replicated DELETE_MARKER r dst 1 certain"],
+        ),
+        (
+            "archive-access-tier",
+            vec![with(row("cold", Some("v1"), None, 5), &|r| {
+                r.storage_class = Some("INTELLIGENT_TIERING".into());
+                r.intelligent_tiering_access_tier = Some("DEEP_ARCHIVE_ACCESS".into());
+            })],
+            "",
+            vec![],
+            &[],
+            vec!["archive-access-tier NONE r dst 1 certain"],
+        ),
+        (
+            "no-configuration",
+            vec![row("n", Some("v1"), None, 5)],
+            "",
+            vec![(
+                "replication.json",
+                "\nAn error occurred (ReplicationConfigurationNotFoundError) when calling the GetBucketReplication operation: The replication configuration was not found\n",
+            )],
+            &[],
+            vec!["no-configuration NONE - - 1 certain"],
+        ),
+    ];
+    for (name, rows, extra, files, args, expected) in &cases {
+        for format in FORMATS {
+            let dir = tempfile::tempdir().unwrap();
+            let config = cause_config(dir.path(), extra, files);
+            let location = write_delivery_of(dir.path(), rows, format);
+            let doc = doctor_json(
+                &location,
+                &[&["--config", config.to_str().unwrap()], *args].concat(),
+            );
+            assert_eq!(table(&doc), *expected, "{name} {format:?}: {doc:#}");
+        }
+    }
+}
+
+#[test]
+fn contrast_causes_in_every_format() {
+    // Five FAILED objects that share one attribute, five COMPLETED that do not.
+    type Set = fn(&mut Row);
+    let cases: [(&str, Set, &str); 5] = [
+        (
+            "bucket-key-context",
+            |r| r.bucket_key_status = Some("ENABLED".into()),
+            "bucket_key_status ENABLED",
+        ),
+        (
+            "object-lock-permissions",
+            |r| {
+                r.object_lock_mode = Some("GOVERNANCE".into());
+                r.object_lock_retain_until_ms = Some(NOV_20 + 365 * DAY);
+            },
+            "object_lock locked",
+        ),
+        (
+            "multipart-permissions",
+            |r| r.is_multipart_uploaded = Some(true),
+            "is_multipart_uploaded true",
+        ),
+        (
+            "failed-contrast",
+            |r| r.storage_class = Some("STANDARD_IA".into()),
+            "storage_class STANDARD_IA",
+        ),
+        (
+            "failure-window",
+            |r| r.last_modified_ms = NOV_20 - 40 * DAY,
+            "last_modified_day 2026-10-11",
+        ),
+    ];
+    for (cause, set, shown) in cases {
+        let mut rows = Vec::new();
+        for i in 0..5 {
+            let mut failed = row(&format!("f{i}"), Some("v1"), Some("FAILED"), 5 + i);
+            failed.encryption_status = Some("SSE-KMS".into());
+            set(&mut failed);
+            rows.push(failed);
+            let mut done = row(&format!("c{i}"), Some("v1"), Some("COMPLETED"), 5 + i);
+            done.encryption_status = Some("SSE-KMS".into());
+            rows.push(done);
+        }
+        for format in FORMATS {
+            let dir = tempfile::tempdir().unwrap();
+            let config = cause_config(dir.path(), "", &[]);
+            let location = write_delivery_of(dir.path(), &rows, format);
+            let doc = doctor_json(&location, &["--config", config.to_str().unwrap()]);
+            assert_eq!(
+                table(&doc),
+                [format!("{cause} FAILED r dst 5 likely")],
+                "{format:?}: {doc:#}"
+            );
+            let evidence = doc["rows"][0]["evidence"][0].as_str().unwrap();
+            assert!(
+                evidence.contains(&format!("FAILED 5 of 5 objects with {shown}")),
+                "{evidence}"
+            );
+        }
+    }
+}

@@ -307,23 +307,62 @@ struct Group<'a> {
     evidence: Vec<(Evidence<'a>, u64)>,
 }
 
-/// The delivery's columns the decisions read (absent fields read as NULL).
-fn select(scope: Scope, statuses: &str) -> String {
+/// Which of the costlier columns a pass reads; a column left out is a constant of its type,
+/// so the scan never decodes it (the key is most of a delivery's bytes).
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    key: bool,
+    /// version_id, size, intelligent_tiering_access_tier: what pass 2 decides and counts by.
+    row: bool,
+    bucket: bool,
+    acl: bool,
+}
+
+/// The delivery's columns the decisions read (absent fields read as NULL), in the order
+/// `scan` takes them.
+fn select(scope: Scope, statuses: &str, columns: Columns) -> String {
+    let pick = |wanted: bool, expr: &str, unread: &str| {
+        if wanted {
+            expr.to_string()
+        } else {
+            unread.to_string()
+        }
+    };
     format!(
-        "SELECT key, CAST(version_id AS VARCHAR) AS version_id, \
+        "SELECT {key}, {version}, \
          CAST(replication_status AS VARCHAR) AS replication_status, \
-         coalesce(is_delete_marker, false) AS is_delete_marker, coalesce(size, 0) AS size, \
+         coalesce(is_delete_marker, false) AS is_delete_marker, {size}, \
          CAST(last_modified_date AS BIGINT) AS last_modified, \
-         CAST(storage_class AS VARCHAR) AS storage_class, \
-         CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier, \
+         CAST(storage_class AS VARCHAR) AS storage_class, {tier}, \
          CAST(encryption_status AS VARCHAR) AS encryption_status, \
          CAST(bucket_key_status AS VARCHAR) AS bucket_key_status, \
          CAST(object_owner AS VARCHAR) AS object_owner, \
          (object_lock_mode IS NOT NULL OR coalesce(object_lock_legal_hold_status = 'ON', false)) AS locked, \
-         is_multipart_uploaded, bucket, \
-         CAST(object_access_control_list AS VARCHAR) AS acl \
+         is_multipart_uploaded, {bucket}, {acl} \
          FROM inventory WHERE {} AND {statuses}",
-        scope.predicate(None)
+        scope.predicate(None),
+        key = pick(columns.key, "key", "'' AS key"),
+        version = pick(
+            columns.row,
+            "CAST(version_id AS VARCHAR) AS version_id",
+            "CAST(NULL AS VARCHAR) AS version_id"
+        ),
+        size = pick(
+            columns.row,
+            "coalesce(size, 0) AS size",
+            "CAST(0 AS BIGINT) AS size"
+        ),
+        tier = pick(
+            columns.row,
+            "CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier",
+            "CAST(NULL AS VARCHAR) AS tier"
+        ),
+        bucket = pick(columns.bucket, "bucket", "'' AS bucket"),
+        acl = pick(
+            columns.acl,
+            "CAST(object_access_control_list AS VARCHAR) AS acl",
+            "CAST(NULL AS VARCHAR) AS acl"
+        ),
     )
 }
 
@@ -454,12 +493,19 @@ pub async fn diagnose(
     // COMPLETED objects of each scope by attribute (the contrast analysis).
     let mut first_status: BTreeMap<(usize, usize), i64> = BTreeMap::new();
     let mut counters: HashMap<(Option<usize>, usize), Counter> = HashMap::new();
+    // Keys only to match rules; nothing pass 2 alone needs.
     let sql = select(
         opts.scope,
         &Status::filter_sql(
             "replication_status",
             &[Status::Completed, Status::Failed, Status::Pending],
         ),
+        Columns {
+            key: dest_rules.iter().any(Option::is_some),
+            row: false,
+            bucket: false,
+            acl: false,
+        },
     );
     scan(session, &sql, |row| {
         if row.delete_marker {
@@ -506,7 +552,19 @@ pub async fn diagnose(
     let mut totals: BTreeMap<String, Counts> = BTreeMap::new();
     let mut decided: Vec<BTreeMap<String, Counts>> = vec![BTreeMap::new(); destinations.len()];
     let stuck_before = delivery_ms - opts.pending_older_than_ms;
-    let sql = select(opts.scope, &not_completed);
+    let sql = select(
+        opts.scope,
+        &not_completed,
+        Columns {
+            key: true,
+            row: true,
+            bucket: spools.is_some(),
+            acl: facts
+                .destinations
+                .values()
+                .any(|d| d.public_acls_blocked.is_some()),
+        },
+    );
     scan(session, &sql, |row| {
         let status = status_label(&row);
         let counts = Counts {

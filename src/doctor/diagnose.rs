@@ -107,6 +107,8 @@ pub struct RuleStart {
 
 /// One row of the inventory, as the decisions need it.
 struct Row<'a> {
+    /// The delivery has version ids (`IncludedObjectVersions = All`).
+    versioned: bool,
     bucket: &'a str,
     key: &'a str,
     version: Option<&'a str>,
@@ -145,8 +147,10 @@ impl Row<'_> {
         }
     }
 
+    /// A null version (written before versioning). Only a delivery with version ids can
+    /// say: a current-only report has no VersionId field at all.
     fn null_version(&self) -> bool {
-        matches!(self.version, None | Some("") | Some("null"))
+        self.versioned && matches!(self.version, None | Some("") | Some("null"))
     }
 
     fn kms(&self) -> bool {
@@ -385,6 +389,7 @@ async fn scan(
     sql: &str,
     mut each: impl FnMut(Row<'_>) -> Result<()>,
 ) -> Result<()> {
+    let versioned = session.columns.has_version_ids();
     let mut stream = session.stream(sql).await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -424,6 +429,7 @@ async fn scan(
         let acls = strings(&batch, 14)?;
         for i in 0..batch.num_rows() {
             each(Row {
+                versioned,
                 bucket: buckets.value(i),
                 key: keys.value(i),
                 version: opt(&versions, i),
@@ -872,7 +878,13 @@ fn render_evidence(evidence: &[(Evidence, u64)], objects: u64, config_origin: &s
 /// shows (its objects fall to another cause or to "unexplained").
 fn missing_fields(session: &Session, facts: &Facts) -> Vec<String> {
     let config = facts.config().is_some();
-    let wanted: [(&str, &str, &str, bool); 6] = [
+    let wanted: [(&str, &str, &str, bool); 7] = [
+        (
+            "version_id",
+            "VersionId",
+            "pre-existing by a null version (a current-only report)",
+            true,
+        ),
         (
             "storage_class",
             "StorageClass",

@@ -283,6 +283,17 @@ impl EmitOptions {
                 .collect();
             had_index = true;
         }
+        // A cause folder already there must be replaceable now, not after the scan: an
+        // earlier run's manifests need --force, a folder s3inv did not write is refused.
+        for name in dir.list().await? {
+            let cause_like =
+                super::causes::ALL.iter().any(|c| c.id == name) || name.starts_with("reported-");
+            if cause_like {
+                let (location, opts) =
+                    self.for_folder(&name, Action::Replicate, &name, Vec::new())?;
+                prepare(&Destination::open(&location, &self.s3).await?, &opts).await?;
+            }
+        }
         Ok(Target {
             dir,
             earlier,
@@ -308,6 +319,8 @@ pub async fn write(
     causes.sort_by(|a, b| a.0.cmp(&b.0));
     let mut entries = Vec::new();
     let mut outputs = Vec::new();
+    // Every folder is checked before any is written: a refusal changes nothing.
+    let mut ready = Vec::new();
     for (cause, slot) in causes {
         if slot.action == Action::None {
             continue;
@@ -331,6 +344,9 @@ pub async fn write(
         let (location, opts) = options.for_folder(&name, slot.action, &cause, statuses)?;
         let dest = Destination::open(&location, &options.s3).await?;
         let prepared: Prepared = prepare(&dest, &opts).await?;
+        ready.push((cause, slot, name, opts, dest, prepared));
+    }
+    for (cause, slot, name, opts, dest, prepared) in ready {
         let mut report = write_selected(session, &dest, &opts, prepared, slot.selected).await?;
         if let Action::Restore { tiering } = slot.action {
             report.notes.push(if tiering {
@@ -370,6 +386,7 @@ pub async fn write(
             let _ = std::fs::remove_dir(path);
         }
     }
+    entries.sort_by(|a, b| a["cause"].as_str().cmp(&b["cause"].as_str()));
     let index = json!({
         "s3inv_doctor_manifests_version": 1,
         "delivery": crate::output::summary::delivery_json(&session.delivery),

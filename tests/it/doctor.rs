@@ -1066,6 +1066,31 @@ fn emitted_manifests_hold_each_actionable_cause_once_and_reruns_replace_them() {
             .any(|o| *o == r["cause"]);
         assert_eq!(r.get("manifest").is_some(), expected, "{r:#}");
     }
+    // A cause folder holding manifests s3inv wrote by other means (no causes.json lists
+    // it): refused before anything is written.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(other.join("pre-existing")).unwrap();
+    std::fs::write(other.join("pre-existing/manifest-00009.csv"), "b,k,v\n").unwrap();
+    let (code, _, err) = doctor(
+        &location,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--emit-manifests",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("pre-existing already holds manifests"),
+        "{err}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&other)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["pre-existing"]);
     // The same folder again: refused before any scan, the manifests untouched.
     let (code, _, err) = doctor(&location, &args);
     assert_eq!(code, 2, "{err}");
@@ -1166,6 +1191,13 @@ fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policie
         (
             "iam/inline.err",
             "\nAn error occurred (AccessDenied) when calling the ListRolePolicies operation: not authorized\n",
+        ),
+        // The role was read, its policies could not be listed: what is there is not all.
+        (
+            "iam/role.json",
+            r#"{"Role": {"RoleName": "repl", "Arn": "arn:aws:iam::111122223333:role/repl",
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}"#,
         ),
     ];
     for (name, text) in files {
@@ -1599,4 +1631,32 @@ fn contrast_causes_in_every_format() {
             );
         }
     }
+}
+
+#[test]
+fn a_current_only_report_says_nothing_of_null_versions() {
+    // No VersionId field: a missing version is unknown, not a null version.
+    let doc = doctor_json(&generated("csv-current"), &[]);
+    for r in doc["rows"].as_array().unwrap() {
+        for e in r["evidence"].as_array().unwrap() {
+            assert!(!e.as_str().unwrap().contains("null version"), "{r:#}");
+        }
+    }
+    assert!(
+        doc["not_checked"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("the inventory has no VersionId field")),
+        "{doc:#}"
+    );
+    // The versioned report of the same objects does name them.
+    let doc = doctor_json(&generated("csv-all"), &[]);
+    assert!(
+        doc["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["evidence"][0].as_str().unwrap().contains("null version")),
+        "{doc:#}"
+    );
 }

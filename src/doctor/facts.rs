@@ -164,14 +164,6 @@ impl Facts {
             if payer(&payment).as_deref() == Some("Requester") {
                 d.requester_pays = Some(doc_origin(bundle, &payment));
             }
-            for (what, document) in [
-                ("versioning", &versioning),
-                ("Object Lock configuration", &lock),
-            ] {
-                if let Some(why) = document.why_unknown(&format!("{dest}'s {what}")) {
-                    facts.unknown.push(why);
-                }
-            }
             for rule in config.rules.iter().filter(|r| r.destination.bucket == dest) {
                 let Some(key) = &rule.destination.replica_kms_key else {
                     continue;
@@ -189,6 +181,9 @@ impl Facts {
             facts.destinations.insert(dest, d);
         }
         facts.lints = lints(config, &facts);
+        facts
+            .unknown
+            .extend(unchecked(bundle, config, source_bucket)?);
         for (stem, what) in ROLE_POLICY_LISTS {
             let doc = bundle.document(stem)?;
             if matches!(doc, Doc::Unreadable { .. })
@@ -208,6 +203,95 @@ impl Facts {
             _ => None,
         }
     }
+}
+
+/// The documents the decisions consult that could not be read ("cannot check X (CODE in
+/// FILE)", each) or were not collected ("B: X, Y not checked (no file)", per bucket).
+fn unchecked(
+    bundle: &Bundle,
+    config: &ReplicationConfig,
+    source_bucket: &str,
+) -> Result<Vec<String>> {
+    const SOURCE: [(&str, &str); 5] = [
+        ("object-lock", "Object Lock configuration"),
+        ("ownership", "Object Ownership"),
+        ("acl", "owner (ACL)"),
+        ("encryption", "default encryption"),
+        ("policy", "bucket policy"),
+    ];
+    const DESTINATION: [(&str, &str); 8] = [
+        ("versioning", "versioning"),
+        ("object-lock", "Object Lock configuration"),
+        ("encryption", "default encryption"),
+        ("public-access-block", "public access block"),
+        ("ownership", "Object Ownership"),
+        ("policy", "bucket policy"),
+        ("request-payment", "request payment"),
+        ("location", "Region"),
+    ];
+    let mut out = Vec::new();
+    let source = if source_bucket.is_empty() {
+        "the source bucket".to_string()
+    } else {
+        source_bucket.to_string()
+    };
+    let mut groups: Vec<(String, Vec<(String, &str)>)> = vec![(
+        source,
+        SOURCE
+            .iter()
+            .map(|(doc, what)| (format!("src.{doc}"), *what))
+            .collect(),
+    )];
+    for dest in config.destinations() {
+        let docs = DESTINATION
+            .iter()
+            .map(|(doc, what)| (format!("dst/{dest}.{doc}"), *what))
+            .collect();
+        groups.push((dest, docs));
+    }
+    let mut keys: Vec<&String> = config
+        .rules
+        .iter()
+        .filter_map(|r| r.destination.replica_kms_key.as_ref())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let stem = key_stem(key);
+        groups.push((
+            format!("KMS key {key}"),
+            vec![
+                (format!("kms/{stem}.describe"), "description"),
+                (format!("kms/{stem}.policy"), "key policy"),
+            ],
+        ));
+    }
+    if config.role.is_some() {
+        groups.push((
+            "the replication role".into(),
+            vec![("iam/role".to_string(), "trust and permission policies")],
+        ));
+    }
+    for (label, docs) in groups {
+        let mut missing = Vec::new();
+        for (stem, what) in docs {
+            let doc = bundle.document(&stem)?;
+            match doc {
+                Doc::Unreadable { .. } => {
+                    out.extend(doc.why_unknown(&format!("{label}'s {what}")));
+                }
+                Doc::NotCollected => missing.push(what),
+                _ => {}
+            }
+        }
+        if !missing.is_empty() {
+            out.push(format!(
+                "{label}: {} not checked (no file)",
+                missing.join(", ")
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The `.err` documents of the role's policy listings, and what they are.

@@ -1192,6 +1192,10 @@ fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policie
             "iam/inline.err",
             "\nAn error occurred (AccessDenied) when calling the ListRolePolicies operation: not authorized\n",
         ),
+        (
+            "src.encryption.err",
+            "\nAn error occurred (AccessDenied) when calling the GetBucketEncryption operation: Access Denied\n",
+        ),
         // The role was read, its policies could not be listed: what is there is not all.
         (
             "iam/role.json",
@@ -1244,6 +1248,24 @@ fn public_acls_blocked_at_a_destination_requester_pays_and_unlisted_role_policie
         "{doc:#}"
     );
     assert!(!got.iter().any(|r| r.starts_with("role-")), "{got:?}");
+    // Every document the decisions consult and could not read is named, and those not
+    // collected, per bucket.
+    let not_checked: Vec<&str> = doc["not_checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        not_checked.contains(
+            &"cannot check acme-data's default encryption (AccessDenied in src.encryption.err)"
+        ),
+        "{not_checked:#?}"
+    );
+    assert!(
+        not_checked.contains(&"acme-data-dr: Object Lock configuration, default encryption, Object Ownership, bucket policy, request payment, Region not checked (no file)"),
+        "{not_checked:#?}"
+    );
 
     // Without the public grant in any object, the block is a finding.
     let mut quiet = row("logs/private", Some("v2"), Some("FAILED"), 5);

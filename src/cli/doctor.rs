@@ -253,7 +253,11 @@ impl Evidence {
         if reported.other_buckets > 0 {
             notes.push(format!(
                 "{} of other buckets than {} left out",
-                count(reported.other_buckets, "event or task"),
+                if reported.other_buckets == 1 {
+                    "1 event or task".to_string()
+                } else {
+                    format!("{} events or tasks", thousands(reported.other_buckets))
+                },
                 source_bucket.unwrap_or("-")
             ));
         }

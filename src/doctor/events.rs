@@ -150,6 +150,9 @@ async fn read_location(store: &Store, location: &Location) -> Result<EventBatch>
     let mut batch = EventBatch::default();
     let root = location.object_path()?;
     let files = event_files(store, location, &mut batch.notes).await?;
+    // The file the user named (not one found in a folder or under a prefix).
+    let named = files.len() == 1 && files[0] == root;
+    let mut without_records: Vec<String> = Vec::new();
     for file in files {
         let bytes = store.get_bytes(&file).await.map_err(|e| match e {
             // The location listed nothing, so it was taken for an object: there is neither.
@@ -161,7 +164,30 @@ async fn read_location(store: &Store, location: &Location) -> Result<EventBatch>
             }
             other => other,
         })?;
-        batch.absorb(parse_events(&bytes, &store.display(&file))?);
+        let shown = store.display(&file);
+        let found = parse_events(&bytes, &shown)?;
+        let records = found.events.len() as u64 + found.skipped;
+        if records == 0 {
+            if named {
+                return Err(Error::bad_data(
+                    &shown,
+                    "holds no S3 event notification records; give the replication events (OperationFailedReplication, …) as S3, SNS, SQS, EventBridge, Firehose or CloudWatch Logs wrote them",
+                ));
+            }
+            without_records.push(shown);
+        } else if found.events.is_empty() && named {
+            batch.notes.push(format!(
+                "{shown}: no replication events ({} left out)",
+                count(found.skipped, "other S3 event record")
+            ));
+        }
+        batch.absorb(found);
+    }
+    if let Some(first) = without_records.first() {
+        batch.notes.push(format!(
+            "{location}: {} with no S3 event records passed over (first: {first})",
+            count(without_records.len() as u64, "file"),
+        ));
     }
     Ok(batch)
 }
@@ -233,7 +259,10 @@ async fn event_files(
     if passed_over > 0 {
         notes.push(format!(
             "{shown}: {} passed over",
-            count(passed_over, "hidden or aws-logs-write-test file")
+            count(
+                passed_over,
+                "hidden, documentation or aws-logs-write-test file"
+            )
         ));
     }
     if files.is_empty() {
@@ -246,7 +275,13 @@ async fn event_files(
 /// the probe CloudWatch Logs writes before an export ("Permission Check Successful").
 fn passed_over_name(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name.starts_with('.') || name == "aws-logs-write-test"
+    let upper = name.to_ascii_uppercase();
+    // Folders of collected events often carry a licence or a readme beside them.
+    let documentation = ["LICENSE", "LICENCE", "README", "NOTICE", "COPYING"]
+        .iter()
+        .any(|d| upper.starts_with(d))
+        || upper.ends_with(".MD");
+    name.starts_with('.') || name == "aws-logs-write-test" || documentation
 }
 
 /// Every regular file under `dir`, following symbolic links once each; hidden files and
@@ -1198,7 +1233,7 @@ mod tests {
         assert_eq!(
             batch.notes,
             [format!(
-                "{}: 3 hidden or aws-logs-write-test files passed over",
+                "{}: 3 hidden, documentation or aws-logs-write-test files passed over",
                 path("ev")
             )]
         );
@@ -1275,7 +1310,7 @@ mod tests {
         );
         assert_eq!(
             batch.notes,
-            ["s3://logs/firehose/: 1 hidden or aws-logs-write-test file passed over"]
+            ["s3://logs/firehose/: 1 hidden, documentation or aws-logs-write-test file passed over"]
         );
         let batch = read("s3://logs/single.json").unwrap();
         assert_eq!(origins(&batch), ["s3://logs/single.json"]);

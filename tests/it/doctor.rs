@@ -1682,3 +1682,44 @@ fn a_current_only_report_says_nothing_of_null_versions() {
         "{doc:#}"
     );
 }
+
+#[test]
+fn event_files_without_events_are_refused_and_folders_pass_over_documentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = generated("csv-all");
+    let hello = dir.path().join("hello.json");
+    std::fs::write(&hello, r#"{"hello": 1}"#).unwrap();
+    let (code, _, err) = doctor(&location, &["--events", hello.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("hello.json: holds no S3 event notification records"),
+        "{err}"
+    );
+    // In a folder: the licence and readme beside the events are passed over, a stray JSON
+    // file is noted, the events are read.
+    let events = dir.path().join("events");
+    std::fs::create_dir_all(&events).unwrap();
+    std::fs::write(
+        events.join("LICENSE"),
+        "MIT License\n\nPermission is hereby granted",
+    )
+    .unwrap();
+    std::fs::write(events.join("README.md"), "# events\n").unwrap();
+    std::fs::write(events.join("stray.json"), "[1, 2, 3]").unwrap();
+    let event = failure_event("logs/p000/x", "v1", "acme-data-dr", "DstBucketUnversioned");
+    std::fs::write(events.join("e.json"), event.to_string()).unwrap();
+    let (code, _, err) = doctor(
+        &location,
+        &["--events", events.to_str().unwrap(), "--format", "csv"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("2 hidden, documentation or aws-logs-write-test files passed over"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 file with no S3 event records passed over (first: ")
+            && err.contains("stray.json"),
+        "{err}"
+    );
+}

@@ -2,12 +2,23 @@
 
 use clap::Parser;
 
+/// Warnings by default, errors only with `--quiet`. Off an EC2 instance the AWS SDK's probe
+/// of the instance metadata service warns on every run where no other credential or Region
+/// source answers; s3inv names what is missing itself, so those are left to RUST_LOG.
+fn default_filter(cli: &s3inv::cli::Cli) -> &'static str {
+    if cli.quiet {
+        "error"
+    } else {
+        "warn,aws_config::imds=error"
+    }
+}
+
 fn main() {
     let cli = s3inv::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter(&cli))),
         )
         // Through the progress line (never glued to it), and coloured only on a terminal:
         // escape codes in a log file or cron mail are noise.

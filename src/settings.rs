@@ -384,6 +384,16 @@ fn upper_list(items: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// `arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME`, as CreateJob's `RoleArn` takes it.
+fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/')))
+}
+
 impl RawManifest {
     /// The destination and the options, checked.
     pub fn validate(&self) -> Result<(Location, ManifestOptions)> {
@@ -439,6 +449,11 @@ impl RawManifest {
                 None
             }
             Some(role) => {
+                if !is_role_arn(role) {
+                    return Err(Error::Usage(format!(
+                        "--role-arn {role:?} is not an IAM role ARN; write it like arn:aws:iam::111122223333:role/batch-replication"
+                    )));
+                }
                 if self.priority > crate::batch::job::MAX_PRIORITY {
                     return Err(Error::Usage(format!(
                         "--priority must be a whole number from 0 to {} (CreateJob's range)",
@@ -510,6 +525,26 @@ impl RawManifest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::111122223333:role/batch",
+            "arn:aws:iam::111122223333:role/service-role/s3-batch",
+            "arn:aws-cn:iam::111122223333:role/r",
+        ] {
+            assert!(is_role_arn(ok), "{ok}");
+        }
+        for bad in [
+            "notanarn",
+            "arn:aws:iam::1111:role/r",
+            "arn:aws:iam::111122223333:user/u",
+            "arn:aws:iam::111122223333:role/",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert!(!is_role_arn(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn byte_sizes() {

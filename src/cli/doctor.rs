@@ -82,10 +82,11 @@ Formats: table (for people: the causes, then evidence, examples and fixes); csv,
 parquet (one row per cause, status, rule and destination); json (one document).\n\n\
 Re-drive: --emit-manifests DIR writes DIR/<cause>/ for each cause whose fix ends in a re-drive \
 (Batch Replication manifests; restore manifests for archived objects; none for replica, \
-pending-recent, other-destination, tag-filter-undecidable and reasons no re-drive gets past), \
+pending-recent, other-destination, delete-marker-not-replicated, tag-filter-undecidable, \
+unknown-status and reasons no re-drive gets past), \
 with job requests when --role-arn is given, and DIR/causes.json listing them.\n\n\
 Examples:\n  s3inv doctor testdata/buckets/acme-inventory/acme-data/csv-all\n  \
-s3inv doctor --print-collect-script acme-data > collect.sh && sh collect.sh\n  \
+s3inv doctor --print-collect-script acme-data > collect.sh && OUT=cfg sh collect.sh\n  \
 s3inv doctor s3://acme-inventory/acme-data/daily/ --config cfg --examples 5\n  \
 s3inv doctor s3://acme-inventory/acme-data/daily/ --config cfg --emit-manifests redrive",
         ids.join(", ")
@@ -128,6 +129,12 @@ impl RedriveArgs {
             }
             return Ok(None);
         };
+        let local = !dir.trim_start().starts_with("s3://");
+        if local && self.job.role_arn.is_some() && self.job.manifest_url.is_none() {
+            return Err(Error::Usage(format!(
+                "--role-arn with a local --emit-manifests {dir}: give --manifest-url s3://BUCKET/PREFIX too (where you will upload the folder), so the job requests can name the manifests"
+            )));
+        }
         let mut raw = RawManifest {
             out: dir.clone(),
             statuses: vec!["FAILED".into()],
@@ -334,7 +341,12 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
                     "--rule-start {spec:?}: {time:?} is not a time; write it like 2026-11-01T00:00:00Z"
                 ))
             })?;
-        rule_start_ms.insert(rule.trim().to_string(), ms);
+        if rule_start_ms.insert(rule.trim().to_string(), ms).is_some() {
+            return Err(Error::Usage(format!(
+                "--rule-start {}: given twice; give each rule's start once",
+                rule.trim()
+            )));
+        }
     }
     let options = DoctorOptions {
         scope: Scope::new(args.all_versions),
@@ -344,6 +356,13 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
         rule_start_ms,
     };
     let evidence = args.evidence.read(&source.s3).await?;
+    // Rule ids are checked before the scan when the configuration is a folder (live, it is
+    // read once the delivery names the bucket).
+    match (&evidence.bundle, &evidence.live) {
+        (Some(bundle), _) => check_rule_starts(&options, &Facts::from_bundle(bundle, "")?)?,
+        (None, None) => check_rule_starts(&options, &Facts::none())?,
+        (None, Some(_)) => {}
+    }
     // Before the scan: may we write the manifests where they are to go?
     let emit_target = match &emit_options {
         Some(o) => Some(o.check().await?),
@@ -362,7 +381,13 @@ pub(super) async fn run(args: DoctorArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
-        let (facts, reported, notes) = evidence.for_session(&session).await?;
+        let (facts, reported, mut notes) = evidence.for_session(&session).await?;
+        check_rule_starts(&options, &facts)?;
+        if args.all_versions && session.columns.is_current_only() {
+            notes.push(
+                "this delivery lists current versions only (no version fields): --all-versions shows nothing more".into(),
+            );
+        }
         print_notes(&notes, quiet);
         let mut spools = emit_target
             .is_some()
@@ -587,6 +612,29 @@ fn text(d: &Diagnosis, session: &Session, examples_wanted: usize) -> Result<Stri
     Ok(out)
 }
 
+/// `--rule-start` names rules of the configuration read.
+fn check_rule_starts(options: &DoctorOptions, facts: &Facts) -> Result<()> {
+    if options.rule_start_ms.is_empty() {
+        return Ok(());
+    }
+    let Some(config) = facts.config() else {
+        return Err(Error::Usage(
+            "--rule-start needs the replication configuration: give --config DIR or --live".into(),
+        ));
+    };
+    for rule in options.rule_start_ms.keys() {
+        if !config.rules.iter().any(|r| &r.id == rule) {
+            let ids: Vec<&str> = config.rules.iter().map(|r| r.id.as_str()).collect();
+            return Err(Error::Usage(format!(
+                "--rule-start {rule}: no rule with that ID in {} (rules: {})",
+                config.origin,
+                ids.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The bucket `--print-collect-script` is for: LOCATION when it is a bucket name (or
 /// `s3://bucket`), else the source bucket its inventory delivery names.
 async fn source_bucket_of(source: &SourceArgs) -> Result<String> {
@@ -599,7 +647,9 @@ async fn source_bucket_of(source: &SourceArgs) -> Result<String> {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
-    if bucket_like && (given.starts_with("s3://") || !std::path::Path::new(given).exists()) {
+    // A bare name is the bucket's even when a local folder of that name exists (a copy
+    // of the bucket is common); a delivery folder is written as a path (./acme-data/…).
+    if bucket_like && (given.starts_with("s3://") || !given.contains('/')) {
         return Ok(name.to_string());
     }
     let raw = source.raw().validate()?;

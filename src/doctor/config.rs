@@ -25,9 +25,15 @@ impl Bundle {
     /// Reads every `.json` and `.err` file below `dir`, keyed by its path relative to `dir`
     /// with `/` separators.
     pub fn read_dir(dir: &Path) -> Result<Bundle> {
-        let meta = std::fs::metadata(dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            source: e,
+        let meta = std::fs::metadata(dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::Usage(format!(
+                "--config {}: no such folder; give the folder the collect script wrote (s3inv doctor --print-collect-script BUCKET)",
+                dir.display()
+            )),
+            _ => Error::Io {
+                path: dir.display().to_string(),
+                source: e,
+            },
         })?;
         if !meta.is_dir() {
             return Err(Error::Usage(format!(
@@ -61,10 +67,16 @@ impl Bundle {
                 });
             }
             let value: Value = serde_json::from_str(text).map_err(|e| {
+                // serde_json ends its message with the position; it is said once, first.
+                let what = e.to_string();
+                let what = what
+                    .rsplit_once(" at line ")
+                    .map_or(what.as_str(), |(w, _)| w)
+                    .to_string();
                 Error::bad_data(
                     self.shown(&json_name),
                     format!(
-                        "not valid JSON at line {}, column {}: {e}",
+                        "not valid JSON at line {}, column {}: {what}; fix the file or collect it again (s3inv doctor --print-collect-script BUCKET)",
                         e.line(),
                         e.column()
                     ),
@@ -200,6 +212,31 @@ pub fn text<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
     v.as_str()
 }
 
+/// The string at `path` of `value`, `None` when absent or null, an error naming `at` (the
+/// JSON path shown) when it is there but not a string.
+fn string_at<'a>(
+    value: &'a Value,
+    path: &[&str],
+    at: &str,
+    origin: &str,
+) -> Result<Option<&'a str>> {
+    let mut v = value;
+    for p in path {
+        match v.get(*p) {
+            Some(next) => v = next,
+            None => return Ok(None),
+        }
+    }
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        other => Err(Error::bad_data(
+            origin.to_string(),
+            format!("{at}: a string expected, found {other}"),
+        )),
+    }
+}
+
 /// `Status: Enabled` at `path`.
 fn enabled(value: &Value, path: &[&str]) -> bool {
     text(value, path).is_some_and(|s| s.eq_ignore_ascii_case("Enabled"))
@@ -273,9 +310,21 @@ impl ReplicationConfig {
     /// Reads `get-bucket-replication` output, or the bare configuration
     /// (`put-bucket-replication --replication-configuration` input).
     pub fn parse(value: &Value, origin: &str) -> Result<ReplicationConfig> {
+        if value.as_object().is_some_and(|o| o.is_empty()) {
+            return Err(Error::bad_data(
+                origin.to_string(),
+                "empty: expected get-bucket-replication's output ({\"ReplicationConfiguration\": {…}}); collect it again, or remove the file to leave the configuration unchecked",
+            ));
+        }
         let config = value.get("ReplicationConfiguration").unwrap_or(value);
         let bad =
             |path: &str, what: &str| Error::bad_data(origin.to_string(), format!("{path}: {what}"));
+        // Every string member is checked for its type: a number where a bucket or a prefix
+        // belongs is a broken document, not an absent member.
+        let s = |v: &'_ Value, keys: &[&str], at: String| -> Result<Option<String>> {
+            Ok(string_at(v, keys, &at, origin)?.map(str::to_string))
+        };
+        let role = s(config, &["Role"], "ReplicationConfiguration.Role".into())?;
         let rules = match config.get("Rules") {
             Some(Value::Array(rules)) => rules,
             Some(_) => return Err(bad("ReplicationConfiguration.Rules", "not a list")),
@@ -294,7 +343,7 @@ impl ReplicationConfig {
             };
             let filter = match schema {
                 Schema::V1 => Filter {
-                    prefix: text(rule, &["Prefix"]).unwrap_or("").to_string(),
+                    prefix: s(rule, &["Prefix"], format!("{path}.Prefix"))?.unwrap_or_default(),
                     tags: Vec::new(),
                 },
                 Schema::V2 => parse_filter(rule.get("Filter"), &format!("{path}.Filter"), origin)?,
@@ -302,8 +351,25 @@ impl ReplicationConfig {
             let destination = rule
                 .get("Destination")
                 .ok_or_else(|| bad(&format!("{path}.Destination"), "missing"))?;
-            let bucket = text(destination, &["Bucket"])
-                .ok_or_else(|| bad(&format!("{path}.Destination.Bucket"), "missing"))?;
+            let bucket_at = format!("{path}.Destination.Bucket");
+            let bucket = s(destination, &["Bucket"], bucket_at.clone())?
+                .ok_or_else(|| bad(&bucket_at, "missing"))?;
+            if bucket.trim().is_empty() {
+                return Err(bad(&bucket_at, "empty"));
+            }
+            let id = s(rule, &["ID"], format!("{path}.ID"))?;
+            let destination_text = |keys: &[&str]| {
+                s(
+                    destination,
+                    keys,
+                    format!("{path}.Destination.{}", keys.join(".")),
+                )
+            };
+            let account = destination_text(&["Account"])?;
+            let storage_class = destination_text(&["StorageClass"])?;
+            let replica_kms_key =
+                destination_text(&["EncryptionConfiguration", "ReplicaKmsKeyID"])?;
+            let owner = destination_text(&["AccessControlTranslation", "Owner"])?;
             let priority = match rule.get("Priority") {
                 None | Some(Value::Null) => 0,
                 Some(p) => p
@@ -311,25 +377,20 @@ impl ReplicationConfig {
                     .ok_or_else(|| bad(&format!("{path}.Priority"), "not a whole number"))?,
             };
             out.push(Rule {
-                id: text(rule, &["ID"])
+                id: id
                     .filter(|s| !s.is_empty())
-                    .map_or_else(|| format!("#{}", i + 1), str::to_string),
+                    .unwrap_or_else(|| format!("#{}", i + 1)),
                 path,
                 priority,
                 enabled: enabled(rule, &["Status"]),
                 schema,
                 filter,
                 destination: Destination {
-                    bucket: bucket_of_arn(bucket),
-                    account: text(destination, &["Account"]).map(str::to_string),
-                    storage_class: text(destination, &["StorageClass"]).map(str::to_string),
-                    replica_kms_key: text(
-                        destination,
-                        &["EncryptionConfiguration", "ReplicaKmsKeyID"],
-                    )
-                    .map(str::to_string),
-                    owner_override: text(destination, &["AccessControlTranslation", "Owner"])
-                        .is_some_and(|o| o == "Destination"),
+                    bucket: bucket_of_arn(&bucket),
+                    account,
+                    storage_class,
+                    replica_kms_key,
+                    owner_override: owner.is_some_and(|o| o == "Destination"),
                     metrics: enabled(destination, &["Metrics", "Status"]),
                     replication_time: enabled(destination, &["ReplicationTime", "Status"]),
                 },
@@ -353,7 +414,7 @@ impl ReplicationConfig {
             });
         }
         Ok(ReplicationConfig {
-            role: text(config, &["Role"]).map(str::to_string),
+            role,
             rules: out,
             origin: origin.to_string(),
         })
@@ -389,14 +450,14 @@ fn parse_filter(filter: Option<&Value>, path: &str, origin: &str) -> Result<Filt
         }
     };
     let mut out = Filter::default();
-    if let Some(prefix) = text(filter, &["Prefix"]) {
+    if let Some(prefix) = string_at(filter, &["Prefix"], &format!("{path}.Prefix"), origin)? {
         out.prefix = prefix.to_string();
     }
     if let Some(t) = filter.get("Tag") {
         out.tags.push(tag(t, &format!("{path}.Tag"))?);
     }
     if let Some(and) = filter.get("And") {
-        if let Some(prefix) = text(and, &["Prefix"]) {
+        if let Some(prefix) = string_at(and, &["Prefix"], &format!("{path}.And.Prefix"), origin)? {
             out.prefix = prefix.to_string();
         }
         match and.get("Tags") {
@@ -676,6 +737,51 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "cfg/replication.json: Rules[0].Destination: missing"
+        );
+        // A member of the wrong type is named with its JSON path, never taken as absent.
+        let cases = [
+            (
+                r#"{"Rules": [{"Filter": {}, "Destination": {"Bucket": 7}}]}"#,
+                "Rules[0].Destination.Bucket: a string expected, found 7",
+            ),
+            (
+                r#"{"Role": 5, "Rules": []}"#,
+                "ReplicationConfiguration.Role: a string expected, found 5",
+            ),
+            (
+                r#"{"Rules": [{"Filter": {"Prefix": 3}, "Destination": {"Bucket": "b"}}]}"#,
+                "Rules[0].Filter.Prefix: a string expected, found 3",
+            ),
+            (
+                r#"{"Rules": [{"Filter": {"And": {"Prefix": false}}, "Destination": {"Bucket": "b"}}]}"#,
+                "Rules[0].Filter.And.Prefix: a string expected, found false",
+            ),
+            (
+                r#"{"Rules": [{"Filter": {}, "Destination": {"Bucket": ""}}]}"#,
+                "Rules[0].Destination.Bucket: empty",
+            ),
+            (
+                r#"{"Rules": [{"Filter": {}, "Destination": {"Bucket": "b", "EncryptionConfiguration": {"ReplicaKmsKeyID": []}}}]}"#,
+                "Rules[0].Destination.EncryptionConfiguration.ReplicaKmsKeyID: a string expected, found []",
+            ),
+            ("{}", "empty: expected get-bucket-replication's output"),
+        ];
+        for (text, expected) in cases {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let e = ReplicationConfig::parse(&value, "cfg/replication.json")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("cfg/replication.json: {expected}")),
+                "{text}: {e}"
+            );
+        }
+        // A JSON syntax error says where once, and how to get a good file.
+        let bad = bundle(&[("replication.json", "{\"Rules\": [1,,]}")]);
+        let e = bad.document("replication").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "cfg/replication.json: not valid JSON at line 1, column 14: expected value; fix the file or collect it again (s3inv doctor --print-collect-script BUCKET)"
         );
     }
 

@@ -1310,7 +1310,9 @@ mod tests {
         );
         assert_eq!(
             batch.notes,
-            ["s3://logs/firehose/: 1 hidden, documentation or aws-logs-write-test file passed over"]
+            [
+                "s3://logs/firehose/: 1 hidden, documentation or aws-logs-write-test file passed over"
+            ]
         );
         let batch = read("s3://logs/single.json").unwrap();
         assert_eq!(origins(&batch), ["s3://logs/single.json"]);

@@ -253,10 +253,25 @@ impl EmitOptions {
     /// Checks DIR before the scan: writable, and an earlier run's manifests replaced only
     /// with `--force`. The settings are checked by building one folder's options.
     pub async fn check(&self) -> Result<Target> {
-        self.for_folder("check", Action::Replicate, "check", Vec::new())?;
-        let location = Location::parse(&self.raw.out)?;
+        let shown = &self.raw.out;
+        if shown.trim().is_empty() {
+            return Err(Error::Usage(
+                "--emit-manifests needs a folder or an s3:// prefix".into(),
+            ));
+        }
+        let (location, _) = self.raw.validate()?;
+        if let Location::Local(path) = &location
+            && let Err(e) = std::fs::create_dir_all(path)
+        {
+            return Err(Error::Usage(format!(
+                "--emit-manifests {shown}: cannot create the folder: {e}"
+            )));
+        }
         let dir = Destination::open(&location, &self.s3).await?;
-        dir.check_writable().await?;
+        dir.check_writable().await.map_err(|e| match e {
+            Error::Usage(m) => Error::Usage(format!("--emit-manifests {shown}: {m}")),
+            other => other,
+        })?;
         let mut earlier = Vec::new();
         let mut had_index = false;
         if let Some(text) = dir.read(INDEX).await? {

@@ -1723,3 +1723,86 @@ fn event_files_without_events_are_refused_and_folders_pass_over_documentation() 
         "{err}"
     );
 }
+
+#[test]
+fn usage_errors_name_the_flag_and_the_fix_before_any_scan() {
+    let (dir, location, config) = scenario(FileFormat::Csv);
+    let config = config.to_str().unwrap();
+    let out = dir.path().join("redrive");
+    let out = out.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--emit-manifests",
+                out,
+                "--role-arn",
+                "arn:aws:iam::111122223333:role/b",
+            ],
+            "--role-arn with a local --emit-manifests",
+        ),
+        (
+            vec![
+                "--emit-manifests",
+                "s3://acme-ops/r",
+                "--role-arn",
+                "notanarn",
+            ],
+            "--role-arn \"notanarn\" is not an IAM role ARN",
+        ),
+        (
+            vec!["--emit-manifests", out, "--manifest-url", "notaurl"],
+            "--manifest-url \"notaurl\" must be an s3:// URL",
+        ),
+        (
+            vec!["--emit-manifests", ""],
+            "--emit-manifests needs a folder",
+        ),
+        (
+            vec!["--emit-manifests", "/proc/s3inv-nope"],
+            "--emit-manifests /proc/s3inv-nope: cannot create the folder",
+        ),
+        (
+            vec!["--config", "/nonexistent/cfg"],
+            "--config /nonexistent/cfg: no such folder",
+        ),
+        (
+            vec![
+                "--config",
+                config,
+                "--rule-start",
+                "nosuchrule=2026-01-01T00:00:00Z",
+            ],
+            "--rule-start nosuchrule: no rule with that ID in",
+        ),
+        (
+            vec![
+                "--config",
+                config,
+                "--rule-start",
+                "logs=2026-01-01T00:00:00Z",
+                "--rule-start",
+                "logs=2026-02-01T00:00:00Z",
+            ],
+            "--rule-start logs: given twice",
+        ),
+        (
+            vec!["--rule-start", "logs=2026-01-01T00:00:00Z"],
+            "--rule-start needs the replication configuration",
+        ),
+    ];
+    for (args, expected) in cases {
+        let (code, _, err) = doctor(&location, &args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!std::path::Path::new(out).exists(), "{args:?}");
+    }
+    // A folder named like the bucket (a local copy) does not hide the bucket's name.
+    std::fs::create_dir_all(dir.path().join("acme-data")).unwrap();
+    let (code, script, err) = run(s3inv().current_dir(dir.path()).args([
+        "doctor",
+        "--print-collect-script",
+        "acme-data",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(script.contains("printed by: s3inv doctor --print-collect-script acme-data"));
+}

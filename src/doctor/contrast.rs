@@ -33,10 +33,12 @@ const CLEAN: f64 = 0.05;
 /// every attribute (the day above all) "separates" by chance.
 const MIN_SIDE: u64 = 5;
 
-/// COMPLETED and FAILED objects per attribute value, in one scope.
+/// COMPLETED and FAILED objects per attribute value, in one scope. An attribute has a
+/// handful of values (encryption types, storage classes, owners), so each is a short list
+/// searched in order: cheaper per row than hashing the value.
 #[derive(Debug, Default)]
 pub struct Counter {
-    text: [HashMap<Box<str>, (u64, u64)>; 6],
+    text: [Vec<(Box<str>, (u64, u64))>; 6],
     days: HashMap<i64, (u64, u64)>,
 }
 
@@ -46,13 +48,13 @@ impl Counter {
         let bump = |c: &mut (u64, u64)| {
             if failed { c.1 += 1 } else { c.0 += 1 }
         };
-        for (map, value) in self.text.iter_mut().zip(values.text) {
-            match map.get_mut(value) {
-                Some(c) => bump(c),
+        for (list, value) in self.text.iter_mut().zip(values.text) {
+            match list.iter_mut().find(|(v, _)| **v == *value) {
+                Some((_, c)) => bump(c),
                 None => {
                     let mut c = (0, 0);
                     bump(&mut c);
-                    map.insert(value.into(), c);
+                    list.push((value.into(), c));
                 }
             }
         }
@@ -63,9 +65,9 @@ impl Counter {
 
     /// The first attribute that separates FAILED from COMPLETED, if any.
     pub fn separate(&self) -> Option<Contrast> {
-        for (i, map) in self.text.iter().enumerate() {
+        for (i, list) in self.text.iter().enumerate() {
             let counts: Vec<(String, (u64, u64))> =
-                map.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                list.iter().map(|(k, v)| (k.to_string(), *v)).collect();
             if let Some(c) = split(ATTRIBUTES[i], counts) {
                 return Some(c);
             }

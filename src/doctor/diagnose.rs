@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use datafusion::arrow::array::{Array, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, Int64Array, StringViewArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -306,7 +306,8 @@ struct Group<'a> {
     counts: Counts,
     oldest: Option<i64>,
     newest: Option<i64>,
-    examples: BTreeSet<String>,
+    /// The first keys (and versions) in key order, formatted once the pass is over.
+    examples: BTreeSet<(String, Option<String>)>,
     /// Each distinct reason, with its objects.
     evidence: Vec<(Evidence<'a>, u64)>,
 }
@@ -370,16 +371,15 @@ fn select(scope: Scope, statuses: &str, columns: Columns) -> String {
     )
 }
 
-fn strings(batch: &RecordBatch, i: usize) -> Result<StringArray> {
-    let col = cast(batch.column(i), &DataType::Utf8).map_err(|e| Error::Query(e.to_string()))?;
-    Ok(col
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .expect("cast to Utf8")
-        .clone())
+/// Column `i` as string views: the inventory's own type, so no copy (the literals of
+/// columns a pass does not read are cast, once per batch).
+fn strings(batch: &RecordBatch, i: usize) -> Result<StringViewArray> {
+    let col =
+        cast(batch.column(i), &DataType::Utf8View).map_err(|e| Error::Query(e.to_string()))?;
+    Ok(col.as_string_view().clone())
 }
 
-fn opt(a: &StringArray, i: usize) -> Option<&str> {
+fn opt(a: &StringViewArray, i: usize) -> Option<&str> {
     (!a.is_null(i)).then(|| a.value(i))
 }
 
@@ -577,10 +577,7 @@ pub async fn diagnose(
             objects: 1,
             bytes: row.size,
         };
-        add(
-            totals.entry(status.label().to_string()).or_default(),
-            counts,
-        );
+        add_to(&mut totals, status.label(), counts);
         let mut decisions: Vec<(Option<usize>, Decision)> = destinations
             .iter()
             .enumerate()
@@ -684,10 +681,7 @@ pub async fn diagnose(
             }
         }
         for (d, (rule, decision)) in decisions.into_iter().enumerate() {
-            add(
-                decided[d].entry(status.label().to_string()).or_default(),
-                counts,
-            );
+            add_to(&mut decided[d], status.label(), counts);
             let key = GroupKey {
                 cause: decision.cause,
                 status: status_index(&status),
@@ -718,13 +712,21 @@ pub async fn diagnose(
                 group.newest = Some(group.newest.map_or(lm, |n| n.max(lm)));
             }
             if opts.examples > 0 {
-                let shown = example(row.key, row.version.filter(|_| !row.null_version()));
-                // The first keys in key order: the same examples on every run.
+                // The first keys in key order: the same examples on every run. A key is
+                // copied only when it makes the list.
+                let version = row.version.filter(|_| !row.null_version());
+                let smaller = |last: &(String, Option<String>)| {
+                    (row.key, version) < (last.0.as_str(), last.1.as_deref())
+                };
                 if group.examples.len() < opts.examples {
-                    group.examples.insert(shown);
-                } else if group.examples.last().is_some_and(|last| shown < *last) {
+                    group
+                        .examples
+                        .insert((row.key.to_string(), version.map(str::to_string)));
+                } else if group.examples.last().is_some_and(smaller) {
                     group.examples.pop_last();
-                    group.examples.insert(shown);
+                    group
+                        .examples
+                        .insert((row.key.to_string(), version.map(str::to_string)));
                 }
             }
         }
@@ -808,7 +810,11 @@ pub async fn diagnose(
                 bytes: g.counts.bytes,
                 oldest_last_modified: g.oldest.and_then(crate::format::timestamp::format_millis),
                 newest_last_modified: g.newest.and_then(crate::format::timestamp::format_millis),
-                examples: g.examples.into_iter().collect(),
+                examples: g
+                    .examples
+                    .iter()
+                    .map(|(k, v)| example(k, v.as_deref()))
+                    .collect(),
                 evidence: render_evidence(&g.evidence, g.counts.objects, config_origin),
                 confidence: g.confidence.name().to_string(),
                 fix,
@@ -1008,6 +1014,14 @@ fn example(key: &str, version: Option<&str>) -> String {
 fn add(to: &mut Counts, c: Counts) {
     to.objects += c.objects;
     to.bytes += c.bytes;
+}
+
+/// Adds to the counts of `label`, allocating the label only the first time.
+fn add_to(map: &mut BTreeMap<String, Counts>, label: &str, c: Counts) {
+    match map.get_mut(label) {
+        Some(to) => add(to, c),
+        None => add(map.entry(label.to_string()).or_default(), c),
+    }
 }
 
 fn rule_index(config: &ReplicationConfig, rule: &Rule) -> usize {

@@ -548,11 +548,11 @@ pub async fn diagnose(
     };
 
     // Pass 2: every row that is not COMPLETED.
-    // coalesce: `NOT (NULL IN (…))` is NULL, which would drop every never-replicated row.
-    let not_completed = format!(
-        "NOT coalesce({}, false)",
-        Status::filter_sql("replication_status", &[Status::Completed])
-    );
+    // `IS NULL OR`: `NULL NOT IN (…)` is NULL, which would drop every never-replicated
+    // row. Written so that the CSV reader drops COMPLETED rows before decoding their keys.
+    let not_completed =
+        "(replication_status IS NULL OR replication_status NOT IN ('COMPLETED', 'COMPLETE'))"
+            .to_string();
     let config_origin = config.map(|c| c.origin.as_str()).unwrap_or("");
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     let mut totals: BTreeMap<String, Counts> = BTreeMap::new();

@@ -93,14 +93,16 @@ impl ColumnBuilder {
 pub struct ValueFilter {
     pub values: Vec<Vec<u8>>,
     pub keep_null: bool,
+    /// Keep the values *not* listed (`NOT IN`, `<>`).
+    pub negated: bool,
 }
 
 impl ValueFilter {
-    fn keeps(&self, raw: &[u8]) -> bool {
+    pub fn keeps(&self, raw: &[u8]) -> bool {
         if raw.is_empty() {
             self.keep_null
         } else {
-            self.values.iter().any(|v| v == raw)
+            self.values.iter().any(|v| v == raw) != self.negated
         }
     }
 }

@@ -16,14 +16,18 @@ const STATUS: usize = crate::format::schema::REPLICATION_STATUS;
 /// The values `expr` lets through, when it is a condition on `replication_status` alone.
 pub fn status_filter(expr: &Expr) -> Option<ValueFilter> {
     match expr {
-        Expr::InList(list) if !list.negated && is_status(&list.expr) => {
-            let mut filter = ValueFilter::default();
+        Expr::InList(list) if is_status(&list.expr) => {
+            // `NOT IN` is NULL, so false, for a NULL status: nulls are dropped either way.
+            let mut filter = ValueFilter {
+                negated: list.negated,
+                ..ValueFilter::default()
+            };
             for item in &list.list {
                 filter.values.push(literal(item)?.into_bytes());
             }
             Some(filter)
         }
-        Expr::BinaryExpr(b) if b.op == Operator::Eq => {
+        Expr::BinaryExpr(b) if matches!(b.op, Operator::Eq | Operator::NotEq) => {
             let value = match (is_status(&b.left), is_status(&b.right)) {
                 (true, false) => literal(&b.right)?,
                 (false, true) => literal(&b.left)?,
@@ -32,18 +36,38 @@ pub fn status_filter(expr: &Expr) -> Option<ValueFilter> {
             Some(ValueFilter {
                 values: vec![value.into_bytes()],
                 keep_null: false,
+                negated: b.op == Operator::NotEq,
             })
         }
         Expr::BinaryExpr(b) if b.op == Operator::Or => {
+            let left = status_filter(&b.left)?;
+            let right = status_filter(&b.right)?;
+            // A bare `IS NULL` joins any side; two lists only when both keep what they name.
+            let (mut kept, other) = match (left.values.is_empty(), right.values.is_empty()) {
+                (true, _) => (right, left),
+                (_, true) => (left, right),
+                _ if !left.negated && !right.negated => (left, right),
+                _ => return None,
+            };
+            kept.values.extend(other.values);
+            kept.keep_null |= other.keep_null;
+            Some(kept)
+        }
+        // `<> a AND <> b`, as DataFusion may write a short `NOT IN`.
+        Expr::BinaryExpr(b) if b.op == Operator::And => {
             let mut left = status_filter(&b.left)?;
             let right = status_filter(&b.right)?;
+            if !(left.negated && right.negated) {
+                return None;
+            }
             left.values.extend(right.values);
-            left.keep_null |= right.keep_null;
+            left.keep_null &= right.keep_null;
             Some(left)
         }
         Expr::IsNull(e) if is_status(e) => Some(ValueFilter {
             values: Vec::new(),
             keep_null: true,
+            negated: false,
         }),
         _ => None,
     }
@@ -106,10 +130,49 @@ mod tests {
     }
 
     #[test]
+    fn keeps_what_a_negated_list_and_a_null_test_let_through() {
+        let s = col("replication_status");
+        // The doctor's condition: every status but COMPLETED, never-replicated included.
+        let f = status_filter(
+            &s.clone().is_null().or(s
+                .clone()
+                .in_list(vec![lit("COMPLETED"), lit("COMPLETE")], true)),
+        )
+        .unwrap();
+        assert!(f.negated && f.keep_null);
+        assert_eq!(values(&f), ["COMPLETE", "COMPLETED"]);
+        assert!(!f.keeps(b"COMPLETED") && f.keeps(b"FAILED") && f.keeps(b"WEIRD") && f.keeps(b""));
+        // The same written as `<>`s.
+        let f = status_filter(
+            &s.clone()
+                .not_eq(lit("COMPLETED"))
+                .and(s.clone().not_eq(lit("COMPLETE"))),
+        )
+        .unwrap();
+        assert!(f.negated && !f.keep_null && !f.keeps(b"") && f.keeps(b"PENDING"));
+        // A kept list and a dropped one do not mix.
+        assert!(
+            status_filter(
+                &s.clone()
+                    .eq(lit("FAILED"))
+                    .or(s.clone().not_eq(lit("PENDING")))
+            )
+            .is_none()
+        );
+        assert!(
+            status_filter(
+                &s.clone()
+                    .eq(lit("FAILED"))
+                    .and(s.clone().not_eq(lit("PENDING")))
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
     fn leaves_everything_else_to_datafusion() {
         let s = col("replication_status");
-        assert!(status_filter(&s.clone().in_list(vec![lit("FAILED")], true)).is_none());
-        assert!(status_filter(&s.clone().not_eq(lit("FAILED"))).is_none());
+
         assert!(status_filter(&s.clone().eq(lit("FAILED")).and(col("size").gt(lit(1)))).is_none());
         assert!(status_filter(&s.clone().eq(lit("FAILED")).or(col("size").gt(lit(1)))).is_none());
         assert!(status_filter(&col("storage_class").eq(lit("GLACIER"))).is_none());

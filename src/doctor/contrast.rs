@@ -33,12 +33,15 @@ const CLEAN: f64 = 0.05;
 /// every attribute (the day above all) "separates" by chance.
 const MIN_SIDE: u64 = 5;
 
+/// COMPLETED and FAILED objects of one attribute value.
+type Tally = (u64, u64);
+
 /// COMPLETED and FAILED objects per attribute value, in one scope. An attribute has a
 /// handful of values (encryption types, storage classes, owners), so each is a short list
 /// searched in order: cheaper per row than hashing the value.
 #[derive(Debug, Default)]
 pub struct Counter {
-    text: [Vec<(Box<str>, (u64, u64))>; 6],
+    text: [Vec<(Box<str>, Tally)>; 6],
     days: HashMap<i64, (u64, u64)>,
 }
 

@@ -31,6 +31,7 @@
 pub mod analytics;
 pub mod batch;
 pub mod cli;
+pub mod diff;
 pub mod doctor;
 pub mod error;
 pub mod format;

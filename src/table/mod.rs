@@ -146,7 +146,7 @@ impl Session {
         })
     }
 
-    /// Registers another delivery (of the same store) as table `name`, e.g. an earlier
+    /// Registers another delivery (of any store) as table `name`, e.g. an earlier
     /// delivery to compare with. Its sizes are checked; MD5s too when `verify`.
     pub async fn attach(
         &self,
@@ -155,6 +155,21 @@ impl Session {
         verify: bool,
     ) -> Result<(Arc<Delivery>, PresentColumns)> {
         verify_data_files(&delivery.store, &delivery.files, verify, 4, &self.progress).await?;
+        // Another bucket (a destination's inventory): its store must be known to the
+        // context too, under its own URL.
+        let url: &url::Url = delivery.store.url.as_ref();
+        if self
+            .ctx
+            .runtime_env()
+            .object_store(&delivery.store.url)
+            .is_err()
+        {
+            let counting = counting_store::CountingStore::new(
+                Arc::clone(&delivery.store.object_store),
+                Arc::clone(&self.progress),
+            );
+            self.ctx.register_object_store(url, Arc::new(counting));
+        }
         let delivery = Arc::new(delivery);
         let table =
             InventoryTable::try_new(Arc::clone(&delivery), Arc::clone(&self.progress)).await?;

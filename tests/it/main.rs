@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod conformance;
+mod diff;
 mod doctor;
 mod doctor_live;
 mod faults;

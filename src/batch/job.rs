@@ -297,6 +297,18 @@ mod tests {
 
     #[test]
     fn request_shape() {
+        // A request for the versioned CSV manifest the tests name, by settings, operation
+        // and the manifest's ETag.
+        let csv_job = |s: &JobSettings, op: Operation, etag: &str| {
+            create_job(
+                s,
+                op,
+                ManifestSpec::Csv { versioned: true },
+                "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
+                etag,
+                "d",
+            )
+        };
         let s = JobSettings {
             account_id: "111122223333".into(),
             role_arn: "arn:aws:iam::111122223333:role/batch-replication".into(),
@@ -306,14 +318,7 @@ mod tests {
             priority: 10,
             confirmation_required: true,
         };
-        let j = create_job(
-            &s,
-            Operation::Replicate,
-            ManifestSpec::Csv { versioned: true },
-            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-            "abc",
-            "d",
-        );
+        let j = csv_job(&s, Operation::Replicate, "abc");
         assert_eq!(
             j["Manifest"]["Spec"]["Fields"],
             json!(["Bucket", "Key", "VersionId"])
@@ -324,14 +329,7 @@ mod tests {
         let token = j["ClientRequestToken"].as_str().unwrap();
         assert!(token.len() <= 64);
         // Deterministic for the same request; any setting that changes the request changes it.
-        let again = create_job(
-            &s,
-            Operation::Replicate,
-            ManifestSpec::Csv { versioned: true },
-            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-            "abc",
-            "d",
-        );
+        let again = csv_job(&s, Operation::Replicate, "abc");
         assert_eq!(again["ClientRequestToken"], token);
         let variants = [
             JobSettings {
@@ -361,27 +359,13 @@ mod tests {
         ];
         let mut tokens = std::collections::BTreeSet::from([token.to_string()]);
         for v in &variants {
-            let j = create_job(
-                v,
-                Operation::Replicate,
-                ManifestSpec::Csv { versioned: true },
-                "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-                "abc",
-                "d",
-            );
+            let j = csv_job(v, Operation::Replicate, "abc");
             assert!(
                 tokens.insert(j["ClientRequestToken"].as_str().unwrap().to_string()),
                 "{v:?}"
             );
         }
-        let other_etag = create_job(
-            &s,
-            Operation::Replicate,
-            ManifestSpec::Csv { versioned: true },
-            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-            "abd",
-            "d",
-        );
+        let other_etag = csv_job(&s, Operation::Replicate, "abd");
         assert!(
             tokens.insert(
                 other_etag["ClientRequestToken"]
@@ -394,14 +378,7 @@ mod tests {
             expiration_days: Some(7),
             tier: RestoreTier::Bulk,
         };
-        let j = create_job(
-            &s,
-            restore,
-            ManifestSpec::Csv { versioned: true },
-            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-            "abc",
-            "d",
-        );
+        let j = csv_job(&s, restore, "abc");
         assert_eq!(
             j["Operation"],
             json!({"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}})
@@ -412,14 +389,7 @@ mod tests {
             expiration_days: None,
             tier: RestoreTier::parse("standard").unwrap(),
         };
-        let j = create_job(
-            &s,
-            tiering,
-            ManifestSpec::Csv { versioned: true },
-            "arn:aws:s3:::acme-ops/m/manifest-00001.csv",
-            "abc",
-            "d",
-        );
+        let j = csv_job(&s, tiering, "abc");
         assert_eq!(
             j["Operation"],
             json!({"S3InitiateRestoreObject": {"GlacierJobTier": "STANDARD"}})

@@ -15,29 +15,10 @@ const NOV_20: i64 = 1_795_136_400_000;
 const DAY: i64 = 86_400_000;
 
 fn row(bucket: &str, key: &str, version: &str, status: Option<&str>, size: i64) -> Row {
-    Row {
-        bucket: bucket.into(),
-        key: key.into(),
-        version_id: Some(version.into()),
-        is_latest: true,
-        is_delete_marker: false,
-        size: Some(size),
-        last_modified_ms: NOV_20 - 5 * DAY,
-        e_tag: Some("0123456789abcdef0123456789abcdef".into()),
-        storage_class: Some("STANDARD".into()),
-        is_multipart_uploaded: Some(false),
-        replication_status: status.map(str::to_string),
-        encryption_status: Some("SSE-S3".into()),
-        object_lock_retain_until_ms: None,
-        object_lock_mode: None,
-        object_lock_legal_hold_status: None,
-        intelligent_tiering_access_tier: None,
-        bucket_key_status: None,
-        checksum_algorithm: None,
-        object_access_control_list: None,
-        object_owner: None,
-        lifecycle_expiration_ms: None,
-    }
+    let mut r = crate::harness::object_row(bucket, key, Some(version), status, NOV_20 - 5 * DAY);
+    r.size = Some(size);
+    r.bucket_key_status = None;
+    r
 }
 
 fn write(

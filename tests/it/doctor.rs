@@ -170,29 +170,13 @@ const NOV_20: i64 = 1_795_136_400_000; // 2026-11-20T01:00Z, the delivery
 const DAY: i64 = 86_400_000;
 
 fn row(key: &str, version: Option<&str>, status: Option<&str>, days_before: i64) -> Row {
-    Row {
-        bucket: "acme-data".into(),
-        key: key.into(),
-        version_id: version.map(str::to_string),
-        is_latest: true,
-        is_delete_marker: false,
-        size: Some(1000),
-        last_modified_ms: NOV_20 - days_before * DAY,
-        e_tag: Some("0123456789abcdef0123456789abcdef".into()),
-        storage_class: Some("STANDARD".into()),
-        is_multipart_uploaded: Some(false),
-        replication_status: status.map(str::to_string),
-        encryption_status: Some("SSE-S3".into()),
-        object_lock_retain_until_ms: None,
-        object_lock_mode: None,
-        object_lock_legal_hold_status: None,
-        intelligent_tiering_access_tier: None,
-        bucket_key_status: Some("DISABLED".into()),
-        checksum_algorithm: None,
-        object_access_control_list: None,
-        object_owner: None,
-        lifecycle_expiration_ms: None,
-    }
+    crate::harness::object_row(
+        "acme-data",
+        key,
+        version,
+        status,
+        NOV_20 - days_before * DAY,
+    )
 }
 
 /// A delivery in which each cause has its objects, and the configuration that explains

@@ -28,6 +28,40 @@ pub fn generated(config: &str) -> PathBuf {
     buckets().join("acme-inventory/acme-data").join(config)
 }
 
+/// One current, 1000-byte STANDARD, SSE-S3 object version of `bucket` written at
+/// `last_modified_ms`, as a scenario writes it: set the fields a test is about.
+pub fn object_row(
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+    status: Option<&str>,
+    last_modified_ms: i64,
+) -> s3inv::generate::Row {
+    s3inv::generate::Row {
+        bucket: bucket.into(),
+        key: key.into(),
+        version_id: version.map(str::to_string),
+        is_latest: true,
+        is_delete_marker: false,
+        size: Some(1000),
+        last_modified_ms,
+        e_tag: Some("0123456789abcdef0123456789abcdef".into()),
+        storage_class: Some("STANDARD".into()),
+        is_multipart_uploaded: Some(false),
+        replication_status: status.map(str::to_string),
+        encryption_status: Some("SSE-S3".into()),
+        object_lock_retain_until_ms: None,
+        object_lock_mode: None,
+        object_lock_legal_hold_status: None,
+        intelligent_tiering_access_tier: None,
+        bucket_key_status: Some("DISABLED".into()),
+        checksum_algorithm: None,
+        object_access_control_list: None,
+        object_owner: None,
+        lifecycle_expiration_ms: None,
+    }
+}
+
 /// The options the bundled generated deliveries were written with (see testdata/README.md).
 pub fn bundled_options() -> GenerateOptions {
     GenerateOptions {

@@ -121,34 +121,54 @@ pub struct RedriveArgs {
 impl RedriveArgs {
     /// The settings, checked (None without --emit-manifests).
     fn options(&self, s3: &crate::storage::S3Options) -> Result<Option<EmitOptions>> {
-        let Some(dir) = &self.emit_manifests else {
-            if self.job.role_arn.is_some() || self.job.manifest_url.is_some() {
-                return Err(Error::Usage(
-                    "--role-arn and --manifest-url describe the re-drive jobs: give --emit-manifests DIR too".into(),
-                ));
-            }
+        let Some(mut options) =
+            emit_options(self.emit_manifests.as_deref(), self.force, &self.job, s3, &redrive::DOCTOR)?
+        else {
             return Ok(None);
         };
-        let local = !dir.trim_start().starts_with("s3://");
-        if local && self.job.role_arn.is_some() && self.job.manifest_url.is_none() {
-            return Err(Error::Usage(format!(
-                "--role-arn with a local --emit-manifests {dir}: give --manifest-url s3://BUCKET/PREFIX too (where you will upload the folder), so the job requests can name the manifests"
-            )));
-        }
-        let mut raw = RawManifest {
-            out: dir.clone(),
-            statuses: vec!["FAILED".into()],
-            force: self.force,
-            ..RawManifest::default()
-        };
-        self.job.apply(&mut raw);
-        Ok(Some(EmitOptions {
-            raw,
-            s3: s3.clone(),
-            restore_days: self.restore_days,
-            restore_tier: RestoreTier::parse(&self.restore_tier)?,
-        }))
+        options.restore_days = self.restore_days;
+        options.restore_tier = RestoreTier::parse(&self.restore_tier)?;
+        Ok(Some(options))
     }
+}
+
+/// `--emit-manifests DIR` with the job flags, checked (None without DIR), for `doctor` and
+/// `diff`.
+pub(super) fn emit_options(
+    dir: Option<&str>,
+    force: bool,
+    job: &super::manifest::JobArgs,
+    s3: &crate::storage::S3Options,
+    index: &'static redrive::IndexSpec,
+) -> Result<Option<EmitOptions>> {
+    let Some(dir) = dir else {
+        if job.role_arn.is_some() || job.manifest_url.is_some() {
+            return Err(Error::Usage(
+                "--role-arn and --manifest-url describe the re-drive jobs: give --emit-manifests DIR too".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let local = !dir.trim_start().starts_with("s3://");
+    if local && job.role_arn.is_some() && job.manifest_url.is_none() {
+        return Err(Error::Usage(format!(
+            "--role-arn with a local --emit-manifests {dir}: give --manifest-url s3://BUCKET/PREFIX too (where you will upload the folder), so the job requests can name the manifests"
+        )));
+    }
+    let mut raw = RawManifest {
+        out: dir.to_string(),
+        statuses: vec!["FAILED".into()],
+        force,
+        ..RawManifest::default()
+    };
+    job.apply(&mut raw);
+    Ok(Some(EmitOptions {
+        raw,
+        s3: s3.clone(),
+        restore_days: 7,
+        restore_tier: RestoreTier::Bulk,
+        index,
+    }))
 }
 
 /// What explains objects besides the inventory (shared by `doctor` and `report`).
@@ -664,7 +684,7 @@ async fn source_bucket_of(source: &SourceArgs) -> Result<String> {
 }
 
 /// The re-drive section of the table output: each cause's manifests and how to submit them.
-fn redrive_text(w: &redrive::Written) -> String {
+pub(super) fn redrive_text(w: &redrive::Written) -> String {
     let mut out = String::from("\nre-drive manifests:\n");
     // A note every cause's manifests carry (no --role-arn, where to upload) once.
     let shared: Vec<&String> = match w.emitted.split_first() {

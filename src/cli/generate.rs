@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, Result};
-use crate::generate::{DeliverySpec, GenerateOptions, Versions, write_delivery};
+use crate::generate::replicas::{self, ReplicaOptions};
+use crate::generate::{
+    DeliverySpec, GenerateOptions, Versions, WrittenDelivery, write_delivery,
+    write_replica_delivery,
+};
 use crate::manifest::FileFormat;
 
 #[derive(Debug, Args)]
@@ -56,6 +60,20 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1)]
     pub days: u32,
 
+    /// Also write each delivery's destination inventory, as bucket NAME: the replicas
+    /// (REPLICA, same version ids) with faults for `s3inv diff`, and the categories expected
+    /// in DIR/expected-diff/<config-id>.json.
+    #[arg(long, value_name = "NAME")]
+    pub replica_bucket: Option<String>,
+
+    /// How long before the source delivery the destination's is taken (with --replica-bucket).
+    #[arg(long, default_value = "2h", value_name = "DURATION", requires = "replica_bucket")]
+    pub replica_delay: String,
+
+    /// Replicas without faults (with --replica-bucket): every COMPLETED version exactly there.
+    #[arg(long, requires = "replica_bucket")]
+    pub no_faults: bool,
+
     /// Also write tag sources for `summary --tags` into DIR/<destination-bucket>-tags/: an S3
     /// Metadata live inventory export and a tag table.
     #[arg(long)]
@@ -103,14 +121,46 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
                     ..opts.clone()
                 };
                 let written = write_delivery(&root, &opts, &spec)?;
-                if !quiet {
-                    eprintln!(
-                        "wrote {} ({}, {}, {})",
-                        written.manifest.display(),
-                        crate::output::count(written.rows, "row"),
-                        crate::output::count(written.files as u64, "file"),
-                        crate::output::count(written.bytes, "byte")
-                    );
+                report(&written, quiet);
+                if let Some(bucket) = &args.replica_bucket {
+                    let delay = crate::table::age::parse_duration(&args.replica_delay)
+                        .map_err(|e| Error::Usage(format!("--replica-delay: {e}")))?;
+                    let replica = ReplicaOptions {
+                        bucket: bucket.clone(),
+                        source_ms: opts.delivery_ms(),
+                        destination_ms: opts.delivery_ms() - delay,
+                        lag_ms: 3_600_000,
+                        faults: !args.no_faults,
+                    };
+                    let written = write_replica_delivery(&root, &opts, &spec, &replica)?;
+                    report(&written, quiet);
+                    // The expectation is for versions matched by id: all-versions only.
+                    if v != Versions::All {
+                        continue;
+                    }
+                    let expected = replicas::expected(opts.rows(v), &replica);
+                    let dir = args.dir.join("expected-diff");
+                    std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+                        path: dir.display().to_string(),
+                        source: e,
+                    })?;
+                    let path = dir.join(format!("{}.json", spec.config_id));
+                    let doc: serde_json::Map<String, serde_json::Value> = expected
+                        .iter()
+                        .map(|(k, (o, b))| (k.to_string(), serde_json::json!({"objects": o, "bytes": b})))
+                        .collect();
+                    let text = serde_json::to_string_pretty(&serde_json::json!({
+                        "lag": "1h",
+                        "matching": "key_and_version",
+                        "destination": bucket,
+                        "categories": doc,
+                    }))
+                    .expect("json")
+                        + "\n";
+                    std::fs::write(&path, text).map_err(|e| Error::Io {
+                        path: path.display().to_string(),
+                        source: e,
+                    })?;
                 }
             }
         }
@@ -123,4 +173,16 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+fn report(written: &WrittenDelivery, quiet: bool) {
+    if !quiet {
+        eprintln!(
+            "wrote {} ({}, {}, {})",
+            written.manifest.display(),
+            crate::output::count(written.rows, "row"),
+            crate::output::count(written.files as u64, "file"),
+            crate::output::count(written.bytes, "byte")
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! pipe (`s3inv sql … | head`) is a success.
 
 mod deliveries;
+mod diff;
 mod doctor;
 mod emit;
 mod generate;
@@ -75,6 +76,9 @@ delivery_time(), batch_key(key).")]
     Report(Box<report::ReportArgs>),
     /// Why objects did not replicate: one cause per object and destination, with the fix.
     Doctor(Box<doctor::DoctorArgs>),
+    /// Are the replicas there? The source inventory against each destination's, per
+    /// destination: missing, mismatched, in flight, only at the destination, …
+    Diff(Box<diff::DiffArgs>),
     /// List the canned questions (`s3inv sql LOCATION --query NAME` runs one).
     Queries(queries::QueriesArgs),
     /// List the deliveries of an inventory configuration folder.
@@ -269,6 +273,7 @@ async fn run_command(cli: Cli) -> crate::Result<i32> {
         Command::Manifest(args) => manifest::run(*args, quiet).await,
         Command::Report(args) => report::run(*args, quiet).await,
         Command::Doctor(args) => doctor::run(*args, quiet).await,
+        Command::Diff(args) => diff::run(*args, quiet).await,
         Command::JobReport(args) => manifest::job_report(args).await,
         Command::Deliveries(args) => deliveries::run(args, quiet).await,
         Command::Generate(args) => generate::run(args, quiet),

@@ -30,6 +30,50 @@ use crate::table::Session;
 /// The index of a run's manifests, at the top of DIR.
 pub const INDEX: &str = "causes.json";
 
+/// What a command's manifest folders and index are called: `doctor` writes DIR/<cause>/
+/// and causes.json, `diff` DIR/<destination>/<category>/ and diff.json.
+#[derive(Debug)]
+pub struct IndexSpec {
+    /// The index file at the top of DIR.
+    pub file: &'static str,
+    /// The member that marks an index as s3inv's.
+    pub version_key: &'static str,
+    /// What a folder stands for (`cause`, `category`), in the index and job descriptions.
+    pub subject: &'static str,
+    /// The members listing the folders' entries.
+    pub entries: &'static str,
+    /// Whether a top-level name in DIR is one of this command's folders.
+    pub is_ours: fn(&str) -> bool,
+}
+
+/// `doctor --emit-manifests`.
+pub const DOCTOR: IndexSpec = IndexSpec {
+    file: INDEX,
+    version_key: "s3inv_doctor_manifests_version",
+    subject: "cause",
+    entries: "causes",
+    is_ours: |name| {
+        super::causes::ALL.iter().any(|c| c.id == name) || name.starts_with("reported-")
+    },
+};
+
+/// `diff --emit-manifests`: DIR/<destination>/<category>/ (checked when written: the
+/// destination names are known only once the deliveries are open).
+pub const DIFF: IndexSpec = IndexSpec {
+    file: "diff.json",
+    version_key: "s3inv_diff_manifests_version",
+    subject: "category",
+    entries: "categories",
+    is_ours: |_| false,
+};
+
+/// Whether a folder named in an index stays inside DIR.
+fn safe_folder(f: &str) -> bool {
+    !f.is_empty()
+        && !f.contains('\\')
+        && f.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
 /// Sort runs per cause: a few causes at once stay well within memory, and the spools spill
 /// past this.
 const RUN_BYTES: usize = 16 << 20;
@@ -182,6 +226,7 @@ pub struct EmitOptions {
     pub s3: S3Options,
     pub restore_days: u32,
     pub restore_tier: RestoreTier,
+    pub index: &'static IndexSpec,
 }
 
 /// DIR checked before the scan, with what an earlier run wrote there.
@@ -246,7 +291,7 @@ impl EmitOptions {
             },
             _ => Operation::Replicate,
         };
-        options.purpose = Some(format!("cause {cause}"));
+        options.purpose = Some(format!("{} {cause}", self.index.subject));
         Ok((location, options))
     }
 
@@ -274,17 +319,19 @@ impl EmitOptions {
         })?;
         let mut earlier = Vec::new();
         let mut had_index = false;
-        if let Some(text) = dir.read(INDEX).await? {
+        let spec = self.index;
+        let file = spec.file;
+        if let Some(text) = dir.read(file).await? {
             let index: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
-            if index.get("s3inv_doctor_manifests_version").is_none() {
+            if index.get(spec.version_key).is_none() {
                 return Err(Error::Usage(format!(
-                    "{} holds a {INDEX} that s3inv did not write; choose another --emit-manifests folder or move the file",
+                    "{} holds a {file} that s3inv did not write; choose another --emit-manifests folder or move the file",
                     dir.shown()
                 )));
             }
             if !self.raw.force {
                 return Err(Error::Usage(format!(
-                    "{} already holds re-drive manifests of an earlier run ({INDEX}); pass --force to replace them",
+                    "{} already holds re-drive manifests of an earlier run ({file}); pass --force to replace them",
                     dir.shown()
                 )));
             }
@@ -293,7 +340,7 @@ impl EmitOptions {
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .filter(|f| !f.is_empty() && !f.contains(['/', '\\']) && *f != "..")
+                .filter(|f| safe_folder(f))
                 .map(str::to_string)
                 .collect();
             had_index = true;
@@ -301,9 +348,7 @@ impl EmitOptions {
         // A cause folder already there must be replaceable now, not after the scan: an
         // earlier run's manifests need --force, a folder s3inv did not write is refused.
         for name in dir.list().await? {
-            let cause_like =
-                super::causes::ALL.iter().any(|c| c.id == name) || name.starts_with("reported-");
-            if cause_like {
+            if (spec.is_ours)(&name) {
                 let (location, opts) =
                     self.for_folder(&name, Action::Replicate, &name, Vec::new())?;
                 prepare(&Destination::open(&location, &self.s3).await?, &opts).await?;
@@ -325,10 +370,11 @@ pub async fn write(
     options: &EmitOptions,
     target: Target,
 ) -> Result<Written> {
+    let subject = options.index.subject;
     let mut written = Written::default();
     if target.had_index {
         // Until the new index is written, the folder does not claim to be complete.
-        target.dir.remove(&[INDEX.to_string()]).await?;
+        target.dir.remove(&[options.index.file.to_string()]).await?;
     }
     let mut causes: Vec<(String, Slot)> = spools.causes.into_iter().collect();
     causes.sort_by(|a, b| a.0.cmp(&b.0));
@@ -345,7 +391,7 @@ pub async fn write(
                 .nothing_to_write
                 .push((cause.clone(), slot.selected.skipped().clone()));
             entries.push(json!({
-                "cause": cause,
+                (subject): cause,
                 "operation": slot.action.name(),
                 "folder": Value::Null,
                 "objects": 0,
@@ -372,7 +418,7 @@ pub async fn write(
         }
         let total = report.total();
         entries.push(json!({
-            "cause": cause,
+            (subject): cause,
             "operation": slot.action.name(),
             "folder": name,
             "objects": total.objects,
@@ -401,16 +447,21 @@ pub async fn write(
             let _ = std::fs::remove_dir(path);
         }
     }
-    entries.sort_by(|a, b| a["cause"].as_str().cmp(&b["cause"].as_str()));
-    let index = json!({
-        "s3inv_doctor_manifests_version": 1,
-        "delivery": crate::output::summary::delivery_json(&session.delivery),
-        "causes": entries,
-        "outputs": outputs,
-        "removed": written.removed,
-    });
-    let text = serde_json::to_string_pretty(&index).expect("json") + "\n";
-    let file = target.dir.write_whole(INDEX, text.as_bytes()).await?;
+    entries.sort_by(|a, b| a[subject].as_str().cmp(&b[subject].as_str()));
+    let mut index = serde_json::Map::new();
+    index.insert(options.index.version_key.into(), json!(1));
+    index.insert(
+        "delivery".into(),
+        crate::output::summary::delivery_json(&session.delivery),
+    );
+    index.insert(options.index.entries.into(), Value::Array(entries));
+    index.insert("outputs".into(), json!(outputs));
+    index.insert("removed".into(), json!(written.removed));
+    let text = serde_json::to_string_pretty(&Value::Object(index)).expect("json") + "\n";
+    let file = target
+        .dir
+        .write_whole(options.index.file, text.as_bytes())
+        .await?;
     written.index = file.location;
     Ok(written)
 }

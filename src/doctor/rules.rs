@@ -48,6 +48,12 @@ impl<'a> DestinationRules<'a> {
         }
     }
 
+    /// The enabled rules, in the order they are tried (the first whose prefix matches
+    /// decides).
+    pub fn enabled(&self) -> &[&'a Rule] {
+        &self.enabled
+    }
+
     /// The rule deciding `key`.
     pub fn match_key(&self, key: &str) -> RuleMatch<'a> {
         if let Some(rule) = self

@@ -7,6 +7,7 @@
 //! flat for any row count.
 
 mod evolve;
+pub mod replicas;
 mod rows;
 mod tags;
 mod writers;
@@ -142,6 +143,25 @@ pub fn write_rows(
         rows.iter().cloned(),
         rows.len() as u64,
     )
+}
+
+/// Writes the inventory a destination bucket would deliver for the source delivery `opts`
+/// describes: its replicas (with faults when `replica.faults`), as bucket `replica.bucket`
+/// at `replica.destination_ms`, under `bucket_root`.
+pub fn write_replica_delivery(
+    bucket_root: &Path,
+    opts: &GenerateOptions,
+    spec: &DeliverySpec,
+    replica: &replicas::ReplicaOptions,
+) -> Result<WrittenDelivery> {
+    let dest = GenerateOptions {
+        source_bucket: replica.bucket.clone(),
+        created_ms: replica.destination_ms - opts.day as i64 * evolve::DAY_MS,
+        ..opts.clone()
+    };
+    let count = replicas::replica_rows(opts.all_rows(), replica.clone()).count() as u64;
+    let rows = replicas::replica_rows(opts.all_rows(), replica.clone());
+    write_delivery_of(bucket_root, &dest, spec, rows, count)
 }
 
 fn write_delivery_of(

@@ -24,8 +24,8 @@ use crate::manifest::{AtSpec, open_delivery};
 use crate::output::{
     OutputFormat, count, human_bytes, thousands, write_batch, write_stream, write_text,
 };
-use crate::table::age::parse_duration;
 use crate::storage::{Location, Store};
+use crate::table::age::parse_duration;
 use crate::table::{Session, SessionOptions};
 
 #[derive(Debug, Args)]
@@ -373,7 +373,10 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
             crate::diff::list_schema(),
             futures::stream::unfold(rx, |mut rx| async move {
                 rx.recv().await.map(|b: Result<RecordBatch>| {
-                    (b.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e))), rx)
+                    (
+                        b.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e))),
+                        rx,
+                    )
                 })
             }),
         );
@@ -495,7 +498,10 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
 fn delivery_line(d: &crate::manifest::Delivery) -> String {
     format!(
         "{} — {} ({}, {})",
-        d.manifest.source_bucket.as_deref().unwrap_or("(bucket not named)"),
+        d.manifest
+            .source_bucket
+            .as_deref()
+            .unwrap_or("(bucket not named)"),
         d.name
             .clone()
             .or_else(|| crate::format::timestamp::format_millis(d.manifest.creation_timestamp_ms))
@@ -557,10 +563,7 @@ fn totals_text(
             for (c, keys) in &diff.examples {
                 out.push_str(&format!("  {} — {}\n", c.id(), c.meaning()));
                 for k in keys {
-                    out.push_str(&format!(
-                        "    {}\n",
-                        crate::output::terminal::escape(k)
-                    ));
+                    out.push_str(&format!("    {}\n", crate::output::terminal::escape(k)));
                 }
             }
         }

@@ -121,8 +121,13 @@ pub struct RedriveArgs {
 impl RedriveArgs {
     /// The settings, checked (None without --emit-manifests).
     fn options(&self, s3: &crate::storage::S3Options) -> Result<Option<EmitOptions>> {
-        let Some(mut options) =
-            emit_options(self.emit_manifests.as_deref(), self.force, &self.job, s3, &redrive::DOCTOR)?
+        let Some(mut options) = emit_options(
+            self.emit_manifests.as_deref(),
+            self.force,
+            &self.job,
+            s3,
+            &redrive::DOCTOR,
+        )?
         else {
             return Ok(None);
         };

@@ -67,7 +67,12 @@ pub struct GenerateArgs {
     pub replica_bucket: Option<String>,
 
     /// How long before the source delivery the destination's is taken (with --replica-bucket).
-    #[arg(long, default_value = "2h", value_name = "DURATION", requires = "replica_bucket")]
+    #[arg(
+        long,
+        default_value = "2h",
+        value_name = "DURATION",
+        requires = "replica_bucket"
+    )]
     pub replica_delay: String,
 
     /// Replicas without faults (with --replica-bucket): every COMPLETED version exactly there.
@@ -147,7 +152,9 @@ pub(super) fn run(args: GenerateArgs, quiet: bool) -> Result<i32> {
                     let path = dir.join(format!("{}.json", spec.config_id));
                     let doc: serde_json::Map<String, serde_json::Value> = expected
                         .iter()
-                        .map(|(k, (o, b))| (k.to_string(), serde_json::json!({"objects": o, "bytes": b})))
+                        .map(|(k, (o, b))| {
+                            (k.to_string(), serde_json::json!({"objects": o, "bytes": b}))
+                        })
                         .collect();
                     let text = serde_json::to_string_pretty(&serde_json::json!({
                         "lag": "1h",

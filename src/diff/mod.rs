@@ -16,9 +16,7 @@ pub mod rules;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray,
-};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
@@ -114,7 +112,10 @@ impl Category {
     }
 
     pub fn code(self) -> i32 {
-        Category::ALL.iter().position(|c| *c == self).expect("listed") as i32
+        Category::ALL
+            .iter()
+            .position(|c| *c == self)
+            .expect("listed") as i32
     }
 
     pub fn from_code(code: i32) -> Option<Category> {
@@ -225,10 +226,7 @@ pub async fn compare(
     let df = session.query(&sql).await?;
     let task = Arc::new(df.task_ctx());
     let physical = df.create_physical_plan().await?;
-    let stores = [
-        session.delivery.store.clone(),
-        dest.delivery.store.clone(),
-    ];
+    let stores = [session.delivery.store.clone(), dest.delivery.store.clone()];
     let mut stream = execute_stream(Arc::clone(&physical), task)?;
     let dims = dest.plan.dimensions.len();
     let mut tally = Tally::new(options.examples, dims);
@@ -568,11 +566,12 @@ fn list_batch(batch: &RecordBatch, code: i32, destination: &str) -> Result<Recor
         let column = kept
             .column_by_name(name)
             .ok_or_else(|| Error::Query(format!("diff: no column {name} to list")))?;
-        columns.push(datafusion::arrow::compute::cast(column, field.data_type()).map_err(arrow_error)?);
+        columns.push(
+            datafusion::arrow::compute::cast(column, field.data_type()).map_err(arrow_error)?,
+        );
     }
     RecordBatch::try_new(schema, columns).map_err(arrow_error)
 }
-
 
 fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
     Error::from(datafusion::error::DataFusionError::from(e))

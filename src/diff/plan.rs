@@ -157,7 +157,8 @@ impl Plan {
         };
         let code = |c: Category| c.code().to_string();
         let mut arms = Vec::new();
-        let mut arm = |when: String, c: Category| arms.push(format!("WHEN {when} THEN {}", code(c)));
+        let mut arm =
+            |when: String, c: Category| arms.push(format!("WHEN {when} THEN {}", code(c)));
         if checks.in_flight || self.destination.has("last_modified_date") {
             arm(
                 format!(
@@ -186,7 +187,10 @@ impl Plan {
         );
         if let Some(rules) = &self.rules {
             arm(
-                format!("s.dm AND ({})", rules.delete_markers.replace("{key}", "s.key")),
+                format!(
+                    "s.dm AND ({})",
+                    rules.delete_markers.replace("{key}", "s.key")
+                ),
                 Category::DeleteMarkerMissing,
             );
         }

@@ -40,7 +40,13 @@ pub fn scope(config: &ReplicationConfig, destination: &str) -> (RuleScope, Vec<S
     } else {
         let arms: Vec<String> = enabled
             .iter()
-            .map(|r| format!("WHEN {} THEN {}", matches(&r.filter.prefix), r.delete_markers))
+            .map(|r| {
+                format!(
+                    "WHEN {} THEN {}",
+                    matches(&r.filter.prefix),
+                    r.delete_markers
+                )
+            })
             .collect();
         format!("CASE {} ELSE false END", arms.join(" "))
     };

@@ -71,7 +71,8 @@ pub const DIFF: IndexSpec = IndexSpec {
 fn safe_folder(f: &str) -> bool {
     !f.is_empty()
         && !f.contains('\\')
-        && f.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && f.split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
 /// Sort runs per cause: a few causes at once stay well within memory, and the spools spill

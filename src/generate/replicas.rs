@@ -88,10 +88,7 @@ pub fn replicate(row: &Row, opts: &ReplicaOptions) -> (&'static str, Vec<(&'stat
                     row.encryption_status.as_deref(),
                     None | Some("NOT-SSE") | Some("SSE-S3")
                 );
-                (
-                    if comparable { "mismatch" } else { "replicated" },
-                    Some(r),
-                )
+                (if comparable { "mismatch" } else { "replicated" }, Some(r))
             } else {
                 ("replicated", Some(replica(row, opts)))
             }

@@ -1,32 +1,39 @@
-//! `s3inv::diff` (work in progress, issue 13): a source delivery against a destination's,
-//! each category from a fault put there on purpose, in every format mix.
+//! `s3inv diff`: a source delivery against destination deliveries. Each category from a
+//! fault put there on purpose, in every format mix; the generator's destination
+//! inventories against its independent expectation, locally and over the tests' S3
+//! server; rule scopes, key matching, listings, manifests, and bad input.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use s3inv::diff::{Matching, compare};
-use s3inv::generate::{DeliverySpec, GenerateOptions, Row, Versions, write_rows};
-use s3inv::replication::Scope;
-use s3inv::storage::{Location, S3Options, Store};
-use s3inv::table::{Session, SessionOptions};
+use s3inv::generate::replicas::{self, ReplicaOptions};
+use s3inv::generate::{
+    DeliverySpec, GenerateOptions, Row, Versions, write_delivery, write_replica_delivery,
+    write_rows,
+};
+use s3inv::manifest::FileFormat;
+use serde_json::Value;
 
-use crate::harness::{FORMATS, bundled_options, runtime};
+use crate::harness::{FORMATS, S3Server, bundled_options, csv_delivery, run, s3inv};
 
 const NOV_20: i64 = 1_795_136_400_000;
 const DAY: i64 = 86_400_000;
+const SRC: &str = "acme-data";
+const DST: &str = "acme-data-dr";
 
-fn row(bucket: &str, key: &str, version: &str, status: Option<&str>, size: i64) -> Row {
-    let mut r = crate::harness::object_row(bucket, key, Some(version), status, NOV_20 - 5 * DAY);
+fn row(bucket: &str, key: &str, version: Option<&str>, status: Option<&str>, size: i64) -> Row {
+    let mut r = crate::harness::object_row(bucket, key, version, status, NOV_20 - 5 * DAY);
     r.size = Some(size);
-    r.bucket_key_status = None;
     r
 }
 
+/// Writes `rows` as one all-versions delivery of `bucket` under `dir`; returns its manifest.
 fn write(
     dir: &Path,
     bucket: &str,
     rows: &[Row],
-    format: s3inv::manifest::FileFormat,
-) -> std::path::PathBuf {
+    format: FileFormat,
+    versions: Versions,
+) -> PathBuf {
     let opts = GenerateOptions {
         files: 1,
         source_bucket: bucket.into(),
@@ -34,7 +41,7 @@ fn write(
     };
     let spec = DeliverySpec {
         format,
-        versions: Versions::All,
+        versions,
         config_id: "diff".into(),
     };
     write_rows(&dir.join("inv"), &opts, &spec, rows)
@@ -42,15 +49,69 @@ fn write(
         .manifest
 }
 
-#[test]
-fn each_fault_lands_in_its_category_in_every_format_mix() {
-    let src = |k: &str, v: &str, s: Option<&str>| row("acme-data", k, v, s, 100);
-    let dst = |k: &str, v: &str| row("acme-data-dr", k, v, Some("REPLICA"), 100);
+/// One ndjson row: destination, category, objects, bytes.
+type Line = (String, String, u64, u64);
+
+/// `s3inv diff` with `args` in ndjson: (exit code, category → objects per destination, stderr).
+fn diff(args: &[&str]) -> (i32, Vec<Line>, String) {
+    let (code, out, err) = run(s3inv().arg("diff").args(args).args(["--format", "ndjson"]));
+    let rows = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            (
+                v["destination"].as_str().unwrap().to_string(),
+                v["category"].as_str().unwrap().to_string(),
+                v["objects"].as_u64().unwrap(),
+                v["bytes"].as_u64().unwrap(),
+            )
+        })
+        .filter(|r| r.2 > 0)
+        .collect();
+    (code, rows, err)
+}
+
+fn counts(rows: &[Line], dest: &str) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = rows
+        .iter()
+        .filter(|r| r.0 == dest)
+        .map(|r| (r.1.clone(), r.2))
+        .collect();
+    v.sort();
+    v
+}
+
+fn expect(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+    v.sort();
+    v
+}
+
+/// The source and destination of the fault-per-category scenario.
+fn fault_rows() -> (Vec<Row>, Vec<Row>) {
+    let src = |k: &str, v: &str, s: Option<&str>| row(SRC, k, Some(v), s, 100);
+    let dst = |k: &str, v: &str| row(DST, k, Some(v), Some("REPLICA"), 100);
     let mut recent = src("recent", "v7", Some("PENDING"));
     recent.last_modified_ms = NOV_20 - 60_000;
-    let mut marker = src("gone", "v8", Some("COMPLETED"));
+    let mut marker = src("gone", "v8", None);
     marker.is_delete_marker = true;
     marker.size = None;
+    marker.e_tag = None;
+    let mut marker_kept = src("gone-too", "v10", None);
+    marker_kept.is_delete_marker = true;
+    marker_kept.size = None;
+    marker_kept.e_tag = None;
+    let mut kms = src("kms", "v11", Some("COMPLETED"));
+    kms.encryption_status = Some("SSE-KMS".into());
+    // Keys that differ only in Unicode normalisation, or hold '+' and spaces (CSV writes
+    // them form-encoded): each matches only itself.
+    let nfc = src("caf\u{e9}.txt", "v12", Some("COMPLETED"));
+    let nfd = src("cafe\u{301}.txt", "v13", Some("COMPLETED"));
+    let plus = src("a+b c.txt", "v14", Some("COMPLETED"));
+    let space = src("a b c.txt", "v15", Some("COMPLETED"));
+    // A null version (written before versioning): empty at the source.
+    let mut null_version = src("old.txt", "", Some("COMPLETED"));
+    null_version.version_id = None;
     let source = vec![
         src("ok", "v1", Some("COMPLETED")),
         src("lost", "v2", Some("COMPLETED")),
@@ -59,71 +120,526 @@ fn each_fault_lands_in_its_category_in_every_format_mix() {
         src("stale", "v5", None),
         recent,
         marker,
+        marker_kept.clone(),
+        src("echo", "v9", Some("REPLICA")),
+        kms.clone(),
+        nfc,
+        nfd,
+        plus,
+        space,
+        null_version,
     ];
     let mut changed = dst("changed", "v3");
     changed.size = Some(99);
+    let mut kms_replica = kms;
+    kms_replica.bucket = DST.into();
+    kms_replica.replication_status = Some("REPLICA".into());
+    kms_replica.e_tag = Some("fedcba9876543210fedcba9876543210".into());
+    let mut marker_replica = marker_kept;
+    marker_replica.bucket = DST.into();
     let destination = vec![
         dst("ok", "v1"),
         changed,
         dst("stale", "v5"),
         dst("extra", "v9"),
+        kms_replica,
+        marker_replica,
+        dst("caf\u{e9}.txt", "v12"),
+        // The NFD key's replica is missing; its NFC twin must not stand in for it.
+        dst("a+b c.txt", "v14"),
+        dst("a b c.txt", "v15"),
+        // The destination spells the null version out.
+        dst("old.txt", "null"),
     ];
-    let rt = runtime();
+    (source, destination)
+}
+
+#[test]
+fn each_fault_lands_in_its_category_in_every_format_mix() {
+    let (source, destination) = fault_rows();
+    let expected = expect(&[
+        ("delete-marker-not-replicated", 1),
+        ("delete-marker-replicated", 1),
+        ("in-flight", 1),
+        ("mismatch", 1),
+        ("missing-at-destination", 2),
+        ("not-yet-replicated", 1),
+        ("only-at-destination", 1),
+        ("present-despite-status", 1),
+        ("replica-at-source", 1),
+        ("replicated", 6),
+    ]);
     for s_format in FORMATS {
         for d_format in FORMATS {
             let dir = tempfile::tempdir().unwrap();
-            let s_manifest = write(dir.path(), "acme-data", &source, s_format);
-            let d_manifest = write(
+            let s = write(dir.path(), SRC, &source, s_format, Versions::All);
+            let d = write(
                 &dir.path().join("dst"),
-                "acme-data-dr",
+                DST,
                 &destination,
                 d_format,
+                Versions::All,
             );
-            let got = rt.block_on(async {
-                let s3 = S3Options::default();
-                let session = Session::open(
-                    &Location::parse(s_manifest.to_str().unwrap()).unwrap(),
-                    &s3,
-                    &SessionOptions::default(),
-                )
-                .await
-                .unwrap();
-                let location = Location::parse(d_manifest.to_str().unwrap()).unwrap();
-                let store = Store::open(&location, &s3).await.unwrap();
-                let delivery = s3inv::manifest::open_delivery(&location, &store, None, true)
-                    .await
-                    .unwrap();
-                let dst_ms = delivery.manifest.creation_timestamp_ms;
-                session.attach("dst_0", delivery, true).await.unwrap();
-                compare(
-                    &session,
-                    "dst_0",
-                    Matching::KeyAndVersion,
-                    Scope::new(true),
-                    dst_ms - 3_600_000,
-                )
-                .await
-                .unwrap()
-            });
-            let counts: Vec<(String, u64)> = got
-                .categories
-                .iter()
-                .map(|(k, c)| (k.clone(), c.objects))
-                .collect();
-            let expected: Vec<(String, u64)> = [
-                ("delete-marker-not-replicated", 1),
-                ("in-flight", 1),
-                ("mismatch", 1),
-                ("missing-at-destination", 1),
-                ("not-yet-replicated", 1),
-                ("only-at-destination", 1),
-                ("present-despite-status", 1),
-                ("replicated", 1),
-            ]
-            .iter()
-            .map(|(k, n)| (k.to_string(), *n))
-            .collect();
-            assert_eq!(counts, expected, "{s_format:?} → {d_format:?}");
+            let (code, rows, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(counts(&rows, DST), expected, "{s_format:?} → {d_format:?}");
+            // Conserved: source rows plus the destination's own.
+            let total: u64 = rows.iter().map(|r| r.2).sum();
+            assert_eq!(total, source.len() as u64 + 1);
+            let bytes: u64 = rows.iter().map(|r| r.3).sum();
+            // Every source object is 100 bytes (the markers none), the extra one too.
+            assert_eq!(bytes, (source.len() as u64 - 2 + 1) * 100);
         }
     }
+}
+
+#[test]
+fn table_output_names_examples_and_the_etags_not_judged() {
+    let (source, destination) = fault_rows();
+    let dir = tempfile::tempdir().unwrap();
+    let s = write(dir.path(), SRC, &source, FileFormat::Csv, Versions::All);
+    let d = write(
+        &dir.path().join("dst"),
+        DST,
+        &destination,
+        FileFormat::Parquet,
+        Versions::All,
+    );
+    let (code, out, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--format", "table"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("matched on key and version id"), "{out}");
+    assert!(out.contains("cafe\u{301}.txt (v13)"), "{out}");
+    assert!(out.contains("lost (v2)"), "{out}");
+    assert!(out.contains("total"), "{out}");
+    assert!(
+        out.contains("= 15 source + 1 only at the destination"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 object at acme-data-dr have the same size but another ETag"),
+        "{out}"
+    );
+}
+
+/// Builds the generator's source and destination deliveries in `root` (standing for S3).
+fn generated_pair(
+    root: &Path,
+    rows: u64,
+    s_format: FileFormat,
+    d_format: FileFormat,
+) -> (PathBuf, PathBuf, replicas::Expected) {
+    let opts = GenerateOptions {
+        rows,
+        files: 3,
+        ..bundled_options()
+    };
+    let spec = |format: FileFormat| DeliverySpec {
+        format,
+        versions: Versions::All,
+        config_id: format!("{}-all", format.as_str().to_ascii_lowercase()),
+    };
+    let replica = ReplicaOptions {
+        bucket: DST.into(),
+        source_ms: opts.delivery_ms(),
+        destination_ms: opts.delivery_ms() - 2 * 3_600_000,
+        lag_ms: 3_600_000,
+        faults: true,
+    };
+    let inv = root.join("acme-inventory");
+    let s = write_delivery(&inv, &opts, &spec(s_format)).unwrap();
+    let d = write_replica_delivery(&inv, &opts, &spec(d_format), &replica).unwrap();
+    let expected = replicas::expected(opts.rows(Versions::All), &replica);
+    (s.manifest, d.manifest, expected)
+}
+
+fn expected_pairs(e: &replicas::Expected) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = e.iter().map(|(k, (o, _))| (k.to_string(), *o)).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn generated_faults_match_the_expectation_in_every_format_mix() {
+    for s_format in FORMATS {
+        for d_format in FORMATS {
+            let dir = tempfile::tempdir().unwrap();
+            let (s, d, expected) = generated_pair(dir.path(), 3000, s_format, d_format);
+            let (code, rows, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                counts(&rows, DST),
+                expected_pairs(&expected),
+                "{s_format:?} → {d_format:?}"
+            );
+            for (category, (_, bytes)) in &expected {
+                let got = rows.iter().find(|r| r.1 == *category).map_or(0, |r| r.3);
+                assert_eq!(got, *bytes, "{category} bytes, {s_format:?} → {d_format:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn generated_faults_over_the_s3_server_equal_the_local_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, d, expected) = generated_pair(dir.path(), 2000, FileFormat::Csv, FileFormat::Parquet);
+    let server = S3Server::start(dir.path());
+    let to_url = |p: &Path| {
+        format!(
+            "s3://{}",
+            p.strip_prefix(dir.path()).unwrap().to_str().unwrap()
+        )
+    };
+    let (code, out, err) = run(server
+        .s3inv()
+        .arg("diff")
+        .arg(to_url(&s))
+        .arg("--dest")
+        .arg(to_url(&d))
+        .args(["--endpoint-url", &server.endpoint, "--format", "ndjson"]));
+    assert_eq!(code, 0, "{err}");
+    let mut got: Vec<(String, u64)> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["objects"].as_u64().unwrap() > 0)
+        .map(|v| {
+            (
+                v["category"].as_str().unwrap().to_string(),
+                v["objects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, expected_pairs(&expected));
+}
+
+#[test]
+fn two_destinations_with_different_rule_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = |k: &str, v: &str, s: Option<&str>| row(SRC, k, Some(v), s, 10);
+    let mut marker = src("logs/gone", "v5", None);
+    marker.is_delete_marker = true;
+    marker.size = None;
+    let source = vec![
+        src("logs/a", "v1", Some("COMPLETED")),
+        src("logs/b", "v2", Some("FAILED")),
+        src("data/c", "v3", Some("COMPLETED")),
+        src("data/d", "v4", Some("COMPLETED")),
+        marker,
+    ];
+    let replica = |bucket: &str, r: &Row| {
+        let mut r = r.clone();
+        r.bucket = bucket.into();
+        r.replication_status = Some("REPLICA".into());
+        r
+    };
+    // dr-logs: rule "logs/" (delete markers replicated); it has logs/a only.
+    let logs = vec![replica("dr-logs", &source[0])];
+    // dr-all: every key, no delete markers; logs/b is there (FAILED only at dr-logs).
+    let all = vec![
+        replica("dr-all", &source[0]),
+        replica("dr-all", &source[1]),
+        replica("dr-all", &source[2]),
+        replica("dr-all", &source[3]),
+    ];
+    let s = write(dir.path(), SRC, &source, FileFormat::Parquet, Versions::All);
+    let d1 = write(
+        &dir.path().join("d1"),
+        "dr-logs",
+        &logs,
+        FileFormat::Csv,
+        Versions::All,
+    );
+    let d2 = write(
+        &dir.path().join("d2"),
+        "dr-all",
+        &all,
+        FileFormat::Orc,
+        Versions::All,
+    );
+    let config = serde_json::json!({"ReplicationConfiguration": {
+    "Role": "arn:aws:iam::111122223333:role/replication",
+    "Rules": [
+        {"ID": "logs", "Priority": 2, "Status": "Enabled", "Filter": {"Prefix": "logs/"},
+         "DeleteMarkerReplication": {"Status": "Enabled"},
+         "Destination": {"Bucket": "arn:aws:s3:::dr-logs"}},
+        {"ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {},
+         "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Destination": {"Bucket": "arn:aws:s3:::dr-all"}}
+    ]}});
+    let config_path = dir.path().join("replication.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let (code, rows, err) = diff(&[
+        s.to_str().unwrap(),
+        "--dest",
+        d1.to_str().unwrap(),
+        "--dest",
+        d2.to_str().unwrap(),
+        "--config",
+        config_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        counts(&rows, "dr-logs"),
+        expect(&[
+            ("delete-marker-missing", 1),
+            ("not-yet-replicated", 1),
+            ("out-of-scope", 2),
+            ("replicated", 1),
+        ])
+    );
+    assert_eq!(
+        counts(&rows, "dr-all"),
+        expect(&[
+            ("delete-marker-not-replicated", 1),
+            ("present-despite-status", 1),
+            ("replicated", 3),
+        ])
+    );
+    // Without the configuration nothing is out of scope, and the marker is undecided.
+    let (_, rows, _) = diff(&[s.to_str().unwrap(), "--dest", d1.to_str().unwrap()]);
+    assert_eq!(
+        counts(&rows, "dr-logs"),
+        expect(&[
+            ("delete-marker-not-replicated", 1),
+            ("missing-at-destination", 2),
+            ("not-yet-replicated", 1),
+            ("replicated", 1),
+        ])
+    );
+}
+
+#[test]
+fn a_current_only_side_is_matched_on_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = |k: &str, v: &str, s: Option<&str>| row(SRC, k, Some(v), s, 10);
+    let mut old = src("a", "v0", Some("COMPLETED"));
+    old.is_latest = false;
+    let source = vec![
+        src("a", "v1", Some("COMPLETED")),
+        old,
+        src("b", "v2", Some("COMPLETED")),
+    ];
+    // The destination lists current objects only: "a" (another version id is not
+    // visible), not "b".
+    let dest = vec![row(DST, "a", None, Some("REPLICA"), 10)];
+    let s = write(dir.path(), SRC, &source, FileFormat::Csv, Versions::All);
+    let d = write(
+        &dir.path().join("d"),
+        DST,
+        &dest,
+        FileFormat::Parquet,
+        Versions::Current,
+    );
+    let (code, out, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let d0 = &doc["destinations"][0];
+    assert_eq!(d0["matching"], "key");
+    assert_eq!(d0["categories"]["replicated"]["objects"], 1);
+    assert_eq!(d0["categories"]["missing-at-destination"]["objects"], 1);
+    assert_eq!(
+        d0["total"]["objects"], 2,
+        "the noncurrent version is not compared"
+    );
+    assert!(
+        d0["notes"].to_string().contains("matched on the key"),
+        "{d0}"
+    );
+}
+
+#[test]
+fn a_destination_without_etags_is_compared_on_what_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut changed = row(SRC, "b", Some("v2"), Some("COMPLETED"), 10);
+    changed.e_tag = Some("ffffffffffffffffffffffffffffffff".into());
+    let source = vec![row(SRC, "a", Some("v1"), Some("COMPLETED"), 10), changed];
+    let s = write(dir.path(), SRC, &source, FileFormat::Orc, Versions::All);
+    // Bucket, Key, Size, ReplicationStatus: no version ids, no ETag.
+    let d = csv_delivery(
+        dir.path(),
+        DST,
+        "cfg",
+        NOV_20,
+        &[("a", 10, "REPLICA"), ("b", 10, "REPLICA")],
+    );
+    let (code, out, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--format", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let d0 = &doc["destinations"][0];
+    assert_eq!(d0["categories"]["replicated"]["objects"], 2, "{d0}");
+    assert_eq!(d0["categories"]["mismatch"]["objects"], 0);
+    assert_eq!(d0["compared"]["e_tag"], false);
+    assert_eq!(d0["compared"]["size"], true);
+    assert!(
+        d0["notes"].to_string().contains(
+            "ETags not compared for acme-data-dr: the destination inventory has no ETag field"
+        ),
+        "{d0}"
+    );
+}
+
+#[test]
+fn a_destination_of_the_source_bucket_itself_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = vec![row(SRC, "a", Some("v1"), Some("COMPLETED"), 10)];
+    let s = write(dir.path(), SRC, &rows, FileFormat::Csv, Versions::All);
+    let other = write(
+        &dir.path().join("o"),
+        SRC,
+        &rows,
+        FileFormat::Parquet,
+        Versions::All,
+    );
+    for dest in [&s, &other] {
+        let (code, out, err) = run(s3inv().arg("diff").arg(&s).arg("--dest").arg(dest));
+        assert_eq!(code, 2, "{err}");
+        assert!(out.is_empty());
+        assert!(
+            err.contains("is an inventory of acme-data, the source bucket itself"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_version_listed_twice_is_refused_not_double_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = vec![row(SRC, "a", Some("v1"), Some("COMPLETED"), 10)];
+    let twice = vec![
+        row(DST, "a", Some("v1"), Some("REPLICA"), 10),
+        row(DST, "a", Some("v1"), Some("REPLICA"), 10),
+    ];
+    let s = write(dir.path(), SRC, &source, FileFormat::Csv, Versions::All);
+    let d = write(
+        &dir.path().join("d"),
+        DST,
+        &twice,
+        FileFormat::Csv,
+        Versions::All,
+    );
+    let (code, _, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("lists a version more than once"), "{err}");
+}
+
+#[test]
+fn list_emit_manifests_and_fail_on() {
+    let (source, destination) = fault_rows();
+    let dir = tempfile::tempdir().unwrap();
+    let s = write(dir.path(), SRC, &source, FileFormat::Parquet, Versions::All);
+    let d = write(
+        &dir.path().join("dst"),
+        DST,
+        &destination,
+        FileFormat::Csv,
+        Versions::All,
+    );
+    // --list: the objects themselves.
+    let list = dir.path().join("missing.csv");
+    let (code, out, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--list", "missing-at-destination", "--output"])
+        .arg(&list));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("listed 2 objects of missing-at-destination"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&list).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines
+            .remove(0)
+            .starts_with("destination,category,bucket,key,version_id")
+    );
+    lines.sort();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0].starts_with(
+            "acme-data-dr,missing-at-destination,acme-data,cafe\u{301}.txt,v13,false,100,"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("acme-data-dr,missing-at-destination,acme-data,lost,v2,false,100,"),
+        "{}",
+        lines[1]
+    );
+
+    // --emit-manifests: missing and mismatch, per destination; --fail-on exits 1.
+    let out_dir = dir.path().join("redrive");
+    let (code, _, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .arg("--emit-manifests")
+        .arg(&out_dir)
+        .args(["--fail-on", "missing-at-destination>1", "-f", "table"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("2 missing-at-destination at acme-data-dr"),
+        "{err}"
+    );
+    let missing = crate::harness::manifest_lines(&out_dir.join(DST).join("missing-at-destination"));
+    let mut missing = missing.clone();
+    missing.sort();
+    assert_eq!(
+        missing,
+        vec!["acme-data,cafe%CC%81.txt,v13", "acme-data,lost,v2"]
+    );
+    let mismatch = crate::harness::manifest_lines(&out_dir.join(DST).join("mismatch"));
+    assert_eq!(mismatch, vec!["acme-data,changed,v3"]);
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("diff.json")).unwrap()).unwrap();
+    assert_eq!(index["outputs"].as_array().unwrap().len(), 2);
+    // A rerun needs --force; with it the answer is the same.
+    let (code, _, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .arg("--emit-manifests")
+        .arg(&out_dir));
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    let (code, _, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .arg("--emit-manifests")
+        .arg(&out_dir)
+        .args(["--force", "--fail-on", "missing-at-destination>2"]));
+    assert_eq!(code, 0, "{err}");
+    // Bad flags name themselves.
+    let (code, _, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--list", "lost"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--list: unknown category \"lost\""), "{err}");
 }

@@ -497,11 +497,19 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
 /// The delivery line of a side: bucket, when, format.
 fn delivery_line(d: &crate::manifest::Delivery) -> String {
     format!(
-        "{} — {} ({}, {})",
+        "{} — {}",
         d.manifest
             .source_bucket
             .as_deref()
             .unwrap_or("(bucket not named)"),
+        delivery_when(d)
+    )
+}
+
+/// When and what a delivery is: its name (or creation time), format and manifest.
+fn delivery_when(d: &crate::manifest::Delivery) -> String {
+    format!(
+        "{} ({}, {})",
         d.name
             .clone()
             .or_else(|| crate::format::timestamp::format_millis(d.manifest.creation_timestamp_ms))
@@ -522,9 +530,9 @@ fn totals_text(
     let mut out = format!("source: {}\n", delivery_line(&session.delivery));
     for (dest, diff) in destinations.iter().zip(diffs) {
         out.push_str(&format!(
-            "\ndestination {}: {}\n  matched on {}; versions modified within {lag} of the other side's delivery are in-flight\n\n",
+            "\ndestination {} — {}\n  matched on {}; versions modified within {lag} of the other side's delivery are in-flight\n\n",
             diff.name,
-            delivery_line(&dest.delivery),
+            delivery_when(&dest.delivery),
             diff.matching.name()
         ));
         let width = Category::ALL
@@ -570,7 +578,7 @@ fn totals_text(
         let mut notes = diff.notes.clone();
         if diff.etag_not_compared.objects > 0 {
             notes.push(format!(
-                "{} at {} have the same size but another ETag, encrypted differently (SSE-KMS, DSSE-KMS, SSE-C or destination default encryption): their ETags are not comparable and were not judged",
+                "ETag not judged for {} at {}: same size, another ETag, and encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are not comparable (counted on size alone)",
                 count(diff.etag_not_compared.objects, "object"),
                 diff.name
             ));
@@ -671,7 +679,7 @@ fn json_document(
             let mut notes = d.notes.clone();
             if d.etag_not_compared.objects > 0 {
                 notes.push(format!(
-                    "{} with the same size and another ETag were encrypted differently: ETags not judged",
+                    "ETag not judged for {}: same size, another ETag, encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
                     count(d.etag_not_compared.objects, "object")
                 ));
             }

@@ -181,7 +181,7 @@ fn dimensions(args: &DiffArgs) -> Result<Vec<Dimension>> {
 }
 
 /// The replication configuration of `--config` (a collect folder or a replication.json).
-fn read_config(path: &std::path::Path) -> Result<ReplicationConfig> {
+pub(super) fn read_config(path: &std::path::Path) -> Result<ReplicationConfig> {
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
             path: path.display().to_string(),
@@ -222,23 +222,7 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
         .map(|id| parse_category("--list", id))
         .transpose()?;
     let fail_on = parse_fail_on(&args.fail_on)?;
-    if !args.dest_at.is_empty() && args.dest_at.len() != 1 && args.dest_at.len() != args.dest.len()
-    {
-        return Err(Error::Usage(format!(
-            "--dest-at is given {} times for {} --dest: give it once (for every destination) or once per --dest",
-            args.dest_at.len(),
-            args.dest.len()
-        )));
-    }
-    let dest_at: Vec<Option<AtSpec>> = (0..args.dest.len())
-        .map(|i| {
-            args.dest_at
-                .get(i)
-                .or(args.dest_at.first())
-                .map(|s| AtSpec::parse(s))
-                .transpose()
-        })
-        .collect::<Result<_>>()?;
+    let dest_at = dest_at(&args.dest, &args.dest_at)?;
     let dest_locations: Vec<Location> = args
         .dest
         .iter()
@@ -269,86 +253,21 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
     let result = async {
         let session = Session::open(&source.location, &source.s3, &session_options).await?;
         print_delivery_notes(&session.delivery.notes);
-        if source.memory_limit.is_some() {
-            // A hash join holds one side whole and cannot spill; a sort-merge join's sorts
-            // can, which keeps memory within the limit whatever the row counts.
-            let state = session.ctx.state_ref();
-            let mut state = state.write();
-            state.config_mut().options_mut().optimizer.prefer_hash_join = false;
-        }
-        let source_bucket = session.delivery.manifest.source_bucket.clone();
-        let source_ms = session.delivery.manifest.creation_timestamp_ms;
-        let mut destinations = Vec::new();
-        let mut names = BTreeSet::new();
-        for (i, location) in dest_locations.iter().enumerate() {
-            let shown = &args.dest[i];
-            let store = Store::open(location, &source.s3).await?;
-            let delivery = open_delivery(location, &store, dest_at[i].as_ref(), source.verify)
-                .await
-                .map_err(|e| match e {
-                    Error::Usage(m) => Error::Usage(format!("--dest {shown}: {m}")),
-                    other => other,
-                })?;
-            print_delivery_notes(&delivery.notes);
-            let Some(name) = delivery.manifest.source_bucket.clone() else {
-                return Err(Error::Usage(format!(
-                    "--dest {shown}: its manifest ({}) has no sourceBucket, so the destination bucket it lists is unknown",
-                    delivery.manifest_display
-                )));
-            };
-            if source_bucket.as_deref() == Some(name.as_str()) {
-                return Err(Error::Usage(format!(
-                    "--dest {shown} is an inventory of {name}, the source bucket itself (sourceBucket in {}): give the inventory of a destination bucket",
-                    delivery.manifest_display
-                )));
-            }
-            if !names.insert(name.clone()) {
-                return Err(Error::Usage(format!(
-                    "--dest {shown} is a second inventory of {name}: give each destination bucket once"
-                )));
-            }
-            let dest_ms = delivery.manifest.creation_timestamp_ms;
-            let table = format!("dst_{i}");
-            let (delivery, columns) = session.attach(&table, delivery, source.verify).await?;
-            let mut notes = Vec::new();
-            let rules = match &config {
-                Some(config) => {
-                    let (scope, rule_notes) = crate::diff::rules::scope(config, &name);
-                    notes.extend(rule_notes);
-                    Some(scope)
-                }
-                None => None,
-            };
-            let plan = Plan {
-                table,
-                matching: Matching::of(session.columns, columns),
-                source: session.columns,
-                destination: columns,
-                source_in_flight_ms: dest_ms.saturating_sub(lag_ms),
-                destination_in_flight_ms: source_ms.saturating_sub(lag_ms),
-                rules,
-                dimensions: dims.clone(),
+        let destinations = open_destinations(
+            &session,
+            &DestSpec {
+                dest: &args.dest,
+                dest_at: &dest_at,
+                locations: &dest_locations,
+                lag_ms,
+                config: config.as_ref(),
+                dimensions: &dims,
                 detail: list.is_some(),
-            };
-            destinations.push(Destination {
-                name,
-                delivery,
-                plan,
-                notes,
-            });
-        }
-        if let Some(config) = &config {
-            for d in config.destinations() {
-                if !names.contains(&d) {
-                    print_notes(
-                        &[format!(
-                            "the replication configuration also replicates to {d}; no --dest inventory of it was given"
-                        )],
-                        quiet,
-                    );
-                }
-            }
-        }
+            },
+            &source,
+            quiet,
+        )
+        .await?;
         Ok::<_, Error>((session, destinations))
     }
     .await;
@@ -492,6 +411,129 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// The destinations to compare, as given on the command line (checked).
+pub(super) struct DestSpec<'a> {
+    pub dest: &'a [String],
+    pub dest_at: &'a [Option<AtSpec>],
+    pub locations: &'a [Location],
+    pub lag_ms: i64,
+    pub config: Option<&'a ReplicationConfig>,
+    pub dimensions: &'a [Dimension],
+    pub detail: bool,
+}
+
+/// `--dest-at` once for all, or once per `--dest`.
+pub(super) fn dest_at(dest: &[String], dest_at: &[String]) -> Result<Vec<Option<AtSpec>>> {
+    if !dest_at.is_empty() && dest_at.len() != 1 && dest_at.len() != dest.len() {
+        return Err(Error::Usage(format!(
+            "--dest-at is given {} times for {} --dest: give it once (for every destination) or once per --dest",
+            dest_at.len(),
+            dest.len()
+        )));
+    }
+    (0..dest.len())
+        .map(|i| {
+            dest_at
+                .get(i)
+                .or(dest_at.first())
+                .map(|s| AtSpec::parse(s))
+                .transpose()
+        })
+        .collect()
+}
+
+/// Opens, verifies and attaches each destination's delivery to `session`, refusing an
+/// inventory of the source bucket itself and a bucket given twice; with a memory limit the
+/// joins become sort-merge joins (their sorts spill).
+pub(super) async fn open_destinations(
+    session: &Session,
+    spec: &DestSpec<'_>,
+    source: &crate::settings::SourceSettings,
+    quiet: bool,
+) -> Result<Vec<Destination>> {
+    if source.memory_limit.is_some() {
+        // A hash join holds one side whole and cannot spill; a sort-merge join's sorts
+        // can, which keeps memory within the limit whatever the row counts.
+        let state = session.ctx.state_ref();
+        let mut state = state.write();
+        state.config_mut().options_mut().optimizer.prefer_hash_join = false;
+    }
+    let source_bucket = session.delivery.manifest.source_bucket.clone();
+    let source_ms = session.delivery.manifest.creation_timestamp_ms;
+    let mut destinations = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, location) in spec.locations.iter().enumerate() {
+        let shown = &spec.dest[i];
+        let store = Store::open(location, &source.s3).await?;
+        let delivery = open_delivery(location, &store, spec.dest_at[i].as_ref(), source.verify)
+            .await
+            .map_err(|e| match e {
+                Error::Usage(m) => Error::Usage(format!("--dest {shown}: {m}")),
+                other => other,
+            })?;
+        print_delivery_notes(&delivery.notes);
+        let Some(name) = delivery.manifest.source_bucket.clone() else {
+            return Err(Error::Usage(format!(
+                "--dest {shown}: its manifest ({}) has no sourceBucket, so the destination bucket it lists is unknown",
+                delivery.manifest_display
+            )));
+        };
+        if source_bucket.as_deref() == Some(name.as_str()) {
+            return Err(Error::Usage(format!(
+                "--dest {shown} is an inventory of {name}, the source bucket itself (sourceBucket in {}): give the inventory of a destination bucket",
+                delivery.manifest_display
+            )));
+        }
+        if !names.insert(name.clone()) {
+            return Err(Error::Usage(format!(
+                "--dest {shown} is a second inventory of {name}: give each destination bucket once"
+            )));
+        }
+        let dest_ms = delivery.manifest.creation_timestamp_ms;
+        let table = format!("dst_{i}");
+        let (delivery, columns) = session.attach(&table, delivery, source.verify).await?;
+        let mut notes = Vec::new();
+        let rules = match spec.config {
+            Some(config) => {
+                let (scope, rule_notes) = crate::diff::rules::scope(config, &name);
+                notes.extend(rule_notes);
+                Some(scope)
+            }
+            None => None,
+        };
+        let plan = Plan {
+            table,
+            matching: Matching::of(session.columns, columns),
+            source: session.columns,
+            destination: columns,
+            source_in_flight_ms: dest_ms.saturating_sub(spec.lag_ms),
+            destination_in_flight_ms: source_ms.saturating_sub(spec.lag_ms),
+            rules,
+            dimensions: spec.dimensions.to_vec(),
+            detail: spec.detail,
+        };
+        destinations.push(Destination {
+            name,
+            delivery,
+            plan,
+            notes,
+        });
+    }
+    if let Some(config) = spec.config {
+        for d in config.destinations() {
+            if !names.contains(&d) {
+                print_notes(
+                    &[format!(
+                        "the replication configuration also replicates to {d}; no --dest inventory of it was given"
+                    )],
+                    quiet,
+                );
+            }
+        }
+    }
+    Ok(destinations)
 }
 
 /// The delivery line of a side: bucket, when, format.

@@ -75,6 +75,21 @@ pub struct ReportArgs {
     #[arg(long)]
     pub with_manifests: bool,
 
+    /// Also compare with this destination bucket's inventory (repeatable), as `s3inv diff`
+    /// does: a "Replicas" section per destination and the missing_at_destination and
+    /// mismatch_at_destination metrics (--config, when given, scopes each destination).
+    #[arg(long = "dest", value_name = "DEST")]
+    pub dest: Vec<String>,
+
+    /// With --dest: in a destination's configuration folder, this delivery.
+    #[arg(long, value_name = "DATE", requires = "dest")]
+    pub dest_at: Vec<String>,
+
+    /// With --dest: versions modified this long before the other side's delivery are
+    /// in-flight.
+    #[arg(long, default_value = "1h", value_name = "DURATION")]
+    pub lag: String,
+
     /// With any of these, the report gains a "Why" section: `s3inv doctor`'s causes.
     #[command(flatten)]
     pub evidence: super::doctor::EvidenceArgs,
@@ -115,6 +130,17 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         top: args.top.max(1),
         fail_on,
         verify: source.verify,
+    };
+    let dest_at = super::diff::dest_at(&args.dest, &args.dest_at)?;
+    let dest_locations: Vec<Location> = args
+        .dest
+        .iter()
+        .map(|d| Location::parse(d))
+        .collect::<Result<_>>()?;
+    let lag_ms = parse_duration(&args.lag).map_err(|e| Error::Usage(format!("--lag: {e}")))?;
+    let replication = match (&args.evidence.config, args.dest.is_empty()) {
+        (Some(dir), false) => Some(super::diff::read_config(dir)?),
+        _ => None,
     };
     let out = Location::parse(&args.out)?;
     let sub = |name: &str| -> Location {
@@ -180,6 +206,32 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
                 crate::doctor::diagnose::diagnose(&session, &facts, &reported, &doctor, None)
                     .await?,
             );
+        }
+        if !args.dest.is_empty() {
+            let destinations = super::diff::open_destinations(
+                &session,
+                &super::diff::DestSpec {
+                    dest: &args.dest,
+                    dest_at: &dest_at,
+                    locations: &dest_locations,
+                    lag_ms,
+                    config: replication.as_ref(),
+                    dimensions: &[],
+                    detail: false,
+                },
+                &source,
+                quiet,
+            )
+            .await?;
+            let pass = crate::diff::PassOptions {
+                examples: 3,
+                list: None,
+            };
+            let mut diffs = Vec::new();
+            for d in &destinations {
+                diffs.push(crate::diff::compare(&session, d, &pass, None, None).await?);
+            }
+            report.add_replicas(&diffs, &options.fail_on);
         }
         Ok::<_, Error>((session, report, record, session_notes, t.elapsed()))
     }

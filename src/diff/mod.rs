@@ -188,6 +188,65 @@ impl DestinationDiff {
     }
 }
 
+/// One destination's comparison as `report --dest` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReplicaSummary {
+    pub destination: String,
+    /// `key_and_version` or `key`.
+    pub matching: &'static str,
+    /// The categories with objects, in the README's order.
+    pub categories: Vec<CategoryLine>,
+    pub total: Counts,
+    /// The smallest keys of each category but `replicated`.
+    pub examples: BTreeMap<String, Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CategoryLine {
+    pub id: &'static str,
+    pub meaning: &'static str,
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+impl DestinationDiff {
+    pub fn summary(&self) -> ReplicaSummary {
+        let mut notes = self.notes.clone();
+        if self.etag_not_compared.objects > 0 {
+            notes.push(format!(
+                "ETag not judged for {} object(s): same size, another ETag, encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
+                self.etag_not_compared.objects
+            ));
+        }
+        ReplicaSummary {
+            destination: self.name.clone(),
+            matching: match self.matching {
+                Matching::KeyAndVersion => "key_and_version",
+                Matching::Key => "key",
+            },
+            categories: Category::ALL
+                .iter()
+                .filter_map(|c| {
+                    self.categories.get(c).map(|n| CategoryLine {
+                        id: c.id(),
+                        meaning: c.meaning(),
+                        objects: n.objects,
+                        bytes: n.bytes,
+                    })
+                })
+                .collect(),
+            total: self.total(),
+            examples: self
+                .examples
+                .iter()
+                .map(|(c, k)| (c.id().to_string(), k.clone()))
+                .collect(),
+            notes,
+        }
+    }
+}
+
 /// The columns of `--list` output.
 pub fn list_schema() -> SchemaRef {
     use datafusion::arrow::datatypes::TimeUnit;

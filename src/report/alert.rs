@@ -49,6 +49,14 @@ pub const METRICS: &[(&str, &str)] = &[
         "became_stuck",
         "PENDING objects that aged past the stuck threshold since the previous delivery",
     ),
+    (
+        "missing_at_destination",
+        "COMPLETED versions not at a --dest inventory (report --dest)",
+    ),
+    (
+        "mismatch_at_destination",
+        "versions at a --dest inventory with another size or ETag (report --dest)",
+    ),
 ];
 
 /// A comparison operator.

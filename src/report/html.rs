@@ -470,12 +470,54 @@ pub fn render(r: &Report) -> String {
     if let Some(why) = &r.why {
         why_section(&mut out, why);
     }
+    for replicas in r.replicas.iter().flatten() {
+        replicas_section(&mut out, replicas);
+    }
     let _ = writeln!(
         out,
         "<p class=\"note\">Made by s3inv from {} — ages are measured at the delivery's creation time, so the report is reproducible.</p></main></body></html>",
         esc(r.delivery["manifest"].as_str().unwrap_or(""))
     );
     out
+}
+
+/// `s3inv diff` against one destination's inventory.
+fn replicas_section(out: &mut String, r: &crate::diff::ReplicaSummary) {
+    let _ = write!(
+        out,
+        "<h2>Replicas at {} (s3inv diff)</h2><div class=\"panel\"><p class=\"note\">Matched on {}.</p><table><tr><th>category</th><th>objects</th><th>bytes</th><th>meaning</th></tr>",
+        esc(&r.destination),
+        esc(&r.matching.replace('_', " "))
+    );
+    for c in &r.categories {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(c.id),
+            thousands(c.objects),
+            human_bytes(c.bytes),
+            esc(c.meaning)
+        );
+    }
+    let _ = write!(
+        out,
+        "<tr><td>total</td><td>{}</td><td>{}</td><td></td></tr></table>",
+        thousands(r.total.objects),
+        human_bytes(r.total.bytes)
+    );
+    for (id, keys) in &r.examples {
+        let shown: Vec<String> = keys.iter().map(|k| esc(k)).collect();
+        let _ = write!(
+            out,
+            "<p class=\"note\">{}: {}</p>",
+            esc(id),
+            shown.join(", ")
+        );
+    }
+    for n in &r.notes {
+        let _ = write!(out, "<p class=\"note\">Note: {}</p>", esc(n));
+    }
+    out.push_str("</div>");
 }
 
 /// The doctor's rows: one per cause, status, rule and destination, with the fix.

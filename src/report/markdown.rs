@@ -102,5 +102,33 @@ pub fn render(r: &Report) -> String {
             out.push_str(&format!("- Finding: {}\n", cell(&f.message)));
         }
     }
+    for r in r.replicas.iter().flatten() {
+        let cell = |s: &str| s.replace('|', "\\|").replace('`', "'");
+        out.push_str(&format!(
+            "\n**Replicas at `{}`** (s3inv diff, matched on {})\n\n| category | objects | bytes |\n|---|---:|---:|\n",
+            cell(&r.destination),
+            r.matching.replace('_', " ")
+        ));
+        for c in &r.categories {
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                c.id,
+                thousands(c.objects),
+                human_bytes(c.bytes)
+            ));
+        }
+        out.push_str(&format!(
+            "| total | {} | {} |\n",
+            thousands(r.total.objects),
+            human_bytes(r.total.bytes)
+        ));
+        for (id, keys) in &r.examples {
+            let shown: Vec<String> = keys.iter().map(|k| format!("`{}`", cell(k))).collect();
+            out.push_str(&format!("- {id}: {}\n", shown.join(", ")));
+        }
+        for n in &r.notes {
+            out.push_str(&format!("- Note: {}\n", cell(n)));
+        }
+    }
     out
 }

@@ -125,6 +125,40 @@ pub struct Report {
     /// `s3inv doctor`'s diagnosis, when the report was given `--config`, `--events` or
     /// `--reports`; `null` otherwise.
     pub why: Option<crate::doctor::diagnose::Diagnosis>,
+    /// `s3inv diff` against each `--dest` inventory; `null` without `--dest`.
+    pub replicas: Option<Vec<crate::diff::ReplicaSummary>>,
+}
+
+/// The metrics `report --dest` adds (summed over the destinations).
+pub const REPLICA_METRICS: [(&str, crate::diff::Category); 2] = [
+    (
+        "missing_at_destination",
+        crate::diff::Category::MissingAtDestination,
+    ),
+    ("mismatch_at_destination", crate::diff::Category::Mismatch),
+];
+
+impl Report {
+    /// Adds the comparison with the destinations' inventories: its section, its metrics, and
+    /// the `--fail-on` conditions on them evaluated again.
+    pub fn add_replicas(
+        &mut self,
+        diffs: &[crate::diff::DestinationDiff],
+        fail_on: &[alert::Condition],
+    ) {
+        for (metric, category) in REPLICA_METRICS {
+            let n: u64 = diffs.iter().map(|d| d.get(category).objects).sum();
+            self.metrics.insert(metric.into(), n as f64);
+        }
+        self.replicas = Some(diffs.iter().map(|d| d.summary()).collect());
+        self.alerts = alert::evaluate(fail_on, &self.metrics);
+        self.notes.retain(|n| {
+            !REPLICA_METRICS.iter().any(|(m, _)| {
+                n.text.starts_with("--fail-on '")
+                    && n.text.contains(&format!("not evaluated: {m} is unknown"))
+            })
+        });
+    }
 }
 
 /// A note for the report's reader (report.json `notes` holds its text).
@@ -523,6 +557,9 @@ pub async fn build(
             "replicated_pct" => {
                 "no bytes need replicating (an empty delivery, or only replicas)".into()
             }
+            m if REPLICA_METRICS.iter().any(|(r, _)| *r == m) => {
+                "no --dest inventory to compare with".into()
+            }
             _ => "not applicable to this delivery".into(),
         };
         notes.push(Note::weighs(format!(
@@ -549,6 +586,7 @@ pub async fn build(
         notes,
         metrics,
         why: None,
+        replicas: None,
     };
     Ok((report, record))
 }

@@ -1247,3 +1247,68 @@ fn every_format_logs_the_delivery_rows() {
         assert!(field("rows_read=") > expected, "{config}: {analyse}");
     }
 }
+
+#[test]
+fn report_dest_adds_the_replicas_and_their_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let source = buckets().join("acme-inventory/acme-data/csv-all");
+    let dest = buckets().join("acme-inventory/acme-data-dr/orc-all");
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(buckets().join("expected-diff/csv-all.json")).unwrap(),
+    )
+    .unwrap();
+    let missing = expected["categories"]["missing-at-destination"]["objects"]
+        .as_u64()
+        .unwrap();
+    let (code, err, doc) = report(
+        &source,
+        &out,
+        &[
+            "--dest",
+            dest.to_str().unwrap(),
+            "--fail-on",
+            "missing_at_destination>0",
+            "--fail-on",
+            "mismatch_at_destination>1000",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "s3inv: alert: missing_at_destination>0 (value {missing})"
+        )),
+        "{err}"
+    );
+    let replicas = &doc["replicas"][0];
+    assert_eq!(replicas["destination"], "acme-data-dr");
+    let got: BTreeMap<String, u64> = replicas["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["objects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, u64> = expected["categories"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v["objects"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(doc["metrics"]["missing_at_destination"], missing as f64);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("**Replicas at `acme-data-dr`**"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("Replicas at acme-data-dr"));
+    // Without --dest the replica metrics are unknown: a condition on them does not fire.
+    let out2 = dir.path().join("out2");
+    let (code, err, doc) = report(&source, &out2, &["--fail-on", "missing_at_destination>0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(doc["replicas"].is_null());
+    assert!(err.contains("no --dest inventory to compare with"), "{err}");
+}

@@ -122,6 +122,15 @@ s3inv diff SOURCE --dest DEST --emit-manifests redrive --fail-on missing-at-dest
     )
 }
 
+/// `--lag`: a duration, or 0 (judge everything, however recent).
+pub(super) fn parse_lag(s: &str) -> Result<i64> {
+    let digits = s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if !digits.is_empty() && digits.chars().all(|c| c == '0') {
+        return Ok(0);
+    }
+    parse_duration(s).map_err(|e| Error::Usage(format!("--lag: {e}")))
+}
+
 /// One `--fail-on` condition.
 #[derive(Debug, Clone, Copy)]
 struct FailOn {
@@ -182,6 +191,12 @@ fn dimensions(args: &DiffArgs) -> Result<Vec<Dimension>> {
 
 /// The replication configuration of `--config` (a collect folder or a replication.json).
 pub(super) fn read_config(path: &std::path::Path) -> Result<ReplicationConfig> {
+    if !path.exists() && path.extension().is_some_and(|e| e == "json") {
+        return Err(Error::Usage(format!(
+            "--config {}: no such file; give a replication.json (aws s3api get-bucket-replication) or the folder the collect script wrote",
+            path.display()
+        )));
+    }
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
             path: path.display().to_string(),
@@ -193,7 +208,12 @@ pub(super) fn read_config(path: &std::path::Path) -> Result<ReplicationConfig> {
                 path.display()
             ))
         })?;
-        return ReplicationConfig::parse(&value, &path.display().to_string());
+        return ReplicationConfig::parse(&value, &path.display().to_string()).map_err(
+            |e| match e {
+                Error::Usage(m) => Error::Usage(format!("--config {}: {m}", path.display())),
+                other => other,
+            },
+        );
     }
     let bundle = Bundle::read_dir(path)?;
     match bundle.document("replication")? {
@@ -214,7 +234,7 @@ pub(super) fn read_config(path: &std::path::Path) -> Result<ReplicationConfig> {
 pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
     let source = args.source.raw().validate()?;
     let output = args.output.raw().validate(stdout_is_terminal())?;
-    let lag_ms = parse_duration(&args.lag).map_err(|e| Error::Usage(format!("--lag: {e}")))?;
+    let lag_ms = parse_lag(&args.lag)?;
     let dims = dimensions(&args)?;
     let list = args
         .list
@@ -424,6 +444,14 @@ pub(super) struct DestSpec<'a> {
     pub detail: bool,
 }
 
+/// An error about `--at` raised while opening a destination is about `--dest-at`.
+fn dest_at_named(e: Error) -> Error {
+    match e {
+        Error::Usage(m) => Error::Usage(m.replace("--at ", "--dest-at ")),
+        other => other,
+    }
+}
+
 /// `--dest-at` once for all, or once per `--dest`.
 pub(super) fn dest_at(dest: &[String], dest_at: &[String]) -> Result<Vec<Option<AtSpec>>> {
     if !dest_at.is_empty() && dest_at.len() != 1 && dest_at.len() != dest.len() {
@@ -438,7 +466,7 @@ pub(super) fn dest_at(dest: &[String], dest_at: &[String]) -> Result<Vec<Option<
             dest_at
                 .get(i)
                 .or(dest_at.first())
-                .map(|s| AtSpec::parse(s))
+                .map(|s| AtSpec::parse(s).map_err(dest_at_named))
                 .transpose()
         })
         .collect()
@@ -466,10 +494,15 @@ pub(super) async fn open_destinations(
     let mut names = BTreeSet::new();
     for (i, location) in spec.locations.iter().enumerate() {
         let shown = &spec.dest[i];
-        let store = Store::open(location, &source.s3).await?;
-        let delivery = open_delivery(location, &store, spec.dest_at[i].as_ref(), source.verify)
+        let store = Store::open(location, &source.s3)
             .await
             .map_err(|e| match e {
+                Error::Usage(m) => Error::Usage(format!("--dest {shown}: {m}")),
+                other => other,
+            })?;
+        let delivery = open_delivery(location, &store, spec.dest_at[i].as_ref(), source.verify)
+            .await
+            .map_err(|e| match dest_at_named(e) {
                 Error::Usage(m) => Error::Usage(format!("--dest {shown}: {m}")),
                 other => other,
             })?;
@@ -620,7 +653,7 @@ fn totals_text(
         let mut notes = diff.notes.clone();
         if diff.etag_not_compared.objects > 0 {
             notes.push(format!(
-                "ETag not judged for {} at {}: same size, another ETag, and encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are not comparable (counted on size alone)",
+                "ETag not judged for {} at {}: another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are not comparable",
                 count(diff.etag_not_compared.objects, "object"),
                 diff.name
             ));
@@ -721,7 +754,7 @@ fn json_document(
             let mut notes = d.notes.clone();
             if d.etag_not_compared.objects > 0 {
                 notes.push(format!(
-                    "ETag not judged for {}: same size, another ETag, encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
+                    "ETag not judged for {}: another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
                     count(d.etag_not_compared.objects, "object")
                 ));
             }

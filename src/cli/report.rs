@@ -137,7 +137,7 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
         .iter()
         .map(|d| Location::parse(d))
         .collect::<Result<_>>()?;
-    let lag_ms = parse_duration(&args.lag).map_err(|e| Error::Usage(format!("--lag: {e}")))?;
+    let lag_ms = super::diff::parse_lag(&args.lag)?;
     let replication = match (&args.evidence.config, args.dest.is_empty()) {
         (Some(dir), false) => Some(super::diff::read_config(dir)?),
         _ => None,

@@ -215,7 +215,7 @@ impl DestinationDiff {
         let mut notes = self.notes.clone();
         if self.etag_not_compared.objects > 0 {
             notes.push(format!(
-                "ETag not judged for {} object(s): same size, another ETag, encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
+                "ETag not judged for {} object(s): another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
                 self.etag_not_compared.objects
             ));
         }
@@ -375,10 +375,20 @@ fn unchecked_notes(plan: &Plan, name: &str) -> Vec<String> {
             "in-flight not told apart for {name}: the source inventory has no LastModifiedDate field"
         ));
     }
+    if !plan.destination.has("last_modified_date") {
+        notes.push(format!(
+            "destination versions written after the source delivery cannot be told apart at {name}: the destination inventory has no LastModifiedDate field, so they count as only-at-destination"
+        ));
+    }
     if plan.matching == Matching::Key {
         notes.push(format!(
             "{name}: matched on the key, current versions only (a side lists no version ids)"
         ));
+        if plan.destination.is_current_only() && !plan.source.is_current_only() {
+            notes.push(format!(
+                "{name}: its inventory lists current objects only, so a source delete marker counts as replicated when the key is absent there (absence is all a current-only inventory can show)"
+            ));
+        }
     }
     notes
 }
@@ -402,7 +412,7 @@ fn check_conservation(plan: &Arc<dyn ExecutionPlan>, tally: &Tally, name: &str) 
         };
         if rows as u64 != classified {
             return Err(Error::Query(format!(
-                "the comparison with {name} counted {classified} {what} versions where {rows} were read: an inventory lists a version more than once (the same key and version id on two rows), so the categories would not add up; no answer is given"
+                "the comparison with {name} counted {classified} {what} versions where {rows} were read: an inventory lists the same object version more than once (the same key, and version id when it has them, on two rows), so the categories would not add up; no answer is given"
             )));
         }
     }

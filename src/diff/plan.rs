@@ -108,6 +108,13 @@ impl Plan {
                 (current.to_string(), d)
             }
         };
+        // Each side carries only what the classification and the asked-for outputs read:
+        // the join holds one side in memory (hash join) or sorts both (sort-merge join).
+        let dated = self.detail
+            || self
+                .dimensions
+                .iter()
+                .any(|d| matches!(d, Dimension::Age(_)));
         let side = |columns: PresentColumns, source: bool| {
             let mut cols = vec![
                 "bucket".to_string(),
@@ -118,12 +125,14 @@ impl Plan {
                 "CAST(e_tag AS VARCHAR) AS e_tag".into(),
                 "CAST(encryption_status AS VARCHAR) AS enc".into(),
                 "CAST(last_modified_date AS BIGINT) AS lm".into(),
-                "last_modified_date".into(),
                 "coalesce(is_delete_marker, false) AS dm".into(),
-                "CAST(storage_class AS VARCHAR) AS storage_class".into(),
-                "CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier".into(),
             ];
+            if dated {
+                cols.push("last_modified_date".into());
+            }
             if source {
+                cols.push("CAST(storage_class AS VARCHAR) AS storage_class".into());
+                cols.push("CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier".into());
                 cols.push(format!(
                     "{} AS status",
                     Status::label_sql("replication_status")
@@ -131,7 +140,7 @@ impl Plan {
             }
             for d in &self.dimensions {
                 if let Dimension::Column(c) = d
-                    && !matches!(*c, "storage_class")
+                    && !(source && matches!(*c, "storage_class"))
                 {
                     cols.push(if columns.has(c) {
                         format!("CAST({c} AS VARCHAR) AS {c}")
@@ -159,7 +168,7 @@ impl Plan {
         let mut arms = Vec::new();
         let mut arm =
             |when: String, c: Category| arms.push(format!("WHEN {when} THEN {}", code(c)));
-        if checks.in_flight || self.destination.has("last_modified_date") {
+        if self.destination.has("last_modified_date") {
             arm(
                 format!(
                     "s.key IS NULL AND d.lm >= {}",
@@ -238,8 +247,7 @@ impl Plan {
             "CASE WHEN s.key IS NULL THEN d.version_id ELSE s.version_id END AS version_id".into(),
             "CASE WHEN s.key IS NULL THEN d.size ELSE s.size END AS size".into(),
             "s.status AS status".into(),
-            "CASE WHEN s.key IS NULL THEN d.storage_class ELSE s.storage_class END AS storage_class"
-                .into(),
+            "s.storage_class AS storage_class".into(),
             "s.tier AS tier".into(),
             "CASE WHEN s.key IS NULL THEN d.dm ELSE s.dm END AS dm".into(),
             format!("{etag_skipped} AS etag_skipped"),

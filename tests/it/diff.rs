@@ -535,7 +535,10 @@ fn a_version_listed_twice_is_refused_not_double_counted() {
     );
     let (code, _, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("lists a version more than once"), "{err}");
+    assert!(
+        err.contains("lists the same object version more than once"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -633,7 +636,24 @@ fn list_emit_manifests_and_fail_on() {
         .arg(&out_dir)
         .args(["--force", "--fail-on", "missing-at-destination>2"]));
     assert_eq!(code, 0, "{err}");
-    // Bad flags name themselves.
+    // Bad flags name themselves; a zero lag judges everything.
+    let (code, _, err) = run(s3inv()
+        .arg("diff")
+        .arg(&s)
+        .arg("--dest")
+        .arg(&d)
+        .args(["--dest-at", "garbage"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("--dest-at \"garbage\""), "{err}");
+    let (code, rows, err) = diff(&[
+        s.to_str().unwrap(),
+        "--dest",
+        d.to_str().unwrap(),
+        "--lag",
+        "0",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!rows.iter().any(|r| r.1 == "in-flight"), "{rows:?}");
     let (code, _, err) = run(s3inv()
         .arg("diff")
         .arg(&s)

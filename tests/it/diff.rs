@@ -49,6 +49,16 @@ fn write(
         .manifest
 }
 
+/// `s3inv diff SOURCE --dest DEST`, to add flags to.
+fn diff_cmd(
+    source: impl AsRef<std::ffi::OsStr>,
+    dest: impl AsRef<std::ffi::OsStr>,
+) -> assert_cmd::Command {
+    let mut cmd = s3inv();
+    cmd.arg("diff").arg(source).arg("--dest").arg(dest);
+    cmd
+}
+
 /// One ndjson row: destination, category, objects, bytes.
 type Line = (String, String, u64, u64);
 
@@ -205,12 +215,7 @@ fn table_output_names_examples_and_the_etags_not_judged() {
         FileFormat::Parquet,
         Versions::All,
     );
-    let (code, out, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .args(["--format", "table"]));
+    let (code, out, err) = run(diff_cmd(&s, &d).args(["--format", "table"]));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("matched on key and version id"), "{out}");
     assert!(out.contains("cafe\u{301}.txt (v13)"), "{out}");
@@ -436,12 +441,7 @@ fn a_current_only_side_is_matched_on_the_key() {
         FileFormat::Parquet,
         Versions::Current,
     );
-    let (code, out, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .args(["--format", "json"]));
+    let (code, out, err) = run(diff_cmd(&s, &d).args(["--format", "json"]));
     assert_eq!(code, 0, "{err}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     let d0 = &doc["destinations"][0];
@@ -473,12 +473,7 @@ fn a_destination_without_etags_is_compared_on_what_it_has() {
         NOV_20,
         &[("a", 10, "REPLICA"), ("b", 10, "REPLICA")],
     );
-    let (code, out, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .args(["--format", "json"]));
+    let (code, out, err) = run(diff_cmd(&s, &d).args(["--format", "json"]));
     assert_eq!(code, 0, "{err}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     let d0 = &doc["destinations"][0];
@@ -507,7 +502,7 @@ fn a_destination_of_the_source_bucket_itself_is_refused() {
         Versions::All,
     );
     for dest in [&s, &other] {
-        let (code, out, err) = run(s3inv().arg("diff").arg(&s).arg("--dest").arg(dest));
+        let (code, out, err) = run(&mut diff_cmd(&s, dest));
         assert_eq!(code, 2, "{err}");
         assert!(out.is_empty());
         assert!(
@@ -555,11 +550,7 @@ fn list_emit_manifests_and_fail_on() {
     );
     // --list: the objects themselves.
     let list = dir.path().join("missing.csv");
-    let (code, out, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
+    let (code, out, err) = run(diff_cmd(&s, &d)
         .args(["--list", "missing-at-destination", "--output"])
         .arg(&list));
     assert_eq!(code, 0, "{err}");
@@ -592,11 +583,7 @@ fn list_emit_manifests_and_fail_on() {
 
     // --emit-manifests: missing and mismatch, per destination; --fail-on exits 1.
     let out_dir = dir.path().join("redrive");
-    let (code, _, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
+    let (code, _, err) = run(diff_cmd(&s, &d)
         .arg("--emit-manifests")
         .arg(&out_dir)
         .args(["--fail-on", "missing-at-destination>1", "-f", "table"]));
@@ -618,31 +605,16 @@ fn list_emit_manifests_and_fail_on() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("diff.json")).unwrap()).unwrap();
     assert_eq!(index["outputs"].as_array().unwrap().len(), 2);
     // A rerun needs --force; with it the answer is the same.
-    let (code, _, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .arg("--emit-manifests")
-        .arg(&out_dir));
+    let (code, _, err) = run(diff_cmd(&s, &d).arg("--emit-manifests").arg(&out_dir));
     assert_eq!(code, 2);
     assert!(err.contains("--force"), "{err}");
-    let (code, _, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
+    let (code, _, err) = run(diff_cmd(&s, &d)
         .arg("--emit-manifests")
         .arg(&out_dir)
         .args(["--force", "--fail-on", "missing-at-destination>2"]));
     assert_eq!(code, 0, "{err}");
     // Bad flags name themselves; a zero lag judges everything.
-    let (code, _, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .args(["--dest-at", "garbage"]));
+    let (code, _, err) = run(diff_cmd(&s, &d).args(["--dest-at", "garbage"]));
     assert_eq!(code, 2);
     assert!(err.contains("--dest-at \"garbage\""), "{err}");
     let (code, rows, err) = diff(&[
@@ -654,12 +626,7 @@ fn list_emit_manifests_and_fail_on() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(!rows.iter().any(|r| r.1 == "in-flight"), "{rows:?}");
-    let (code, _, err) = run(s3inv()
-        .arg("diff")
-        .arg(&s)
-        .arg("--dest")
-        .arg(&d)
-        .args(["--list", "lost"]));
+    let (code, _, err) = run(diff_cmd(&s, &d).args(["--list", "lost"]));
     assert_eq!(code, 2);
     assert!(err.contains("--list: unknown category \"lost\""), "{err}");
 }

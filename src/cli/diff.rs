@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::emit::Emit;
 use super::{
-    OutputArgs, SourceArgs, print_delivery_notes, print_notes, progress::ProgressLine,
+    GroupArgs, OutputArgs, SourceArgs, print_delivery_notes, print_notes, progress::ProgressLine,
     stdout_is_terminal,
 };
 use crate::analytics::summary::Dimension;
@@ -55,17 +55,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
 
-    /// Group by these dimensions too (comma-separated): prefix, age, storage_class, …
-    #[arg(long, value_name = "DIMS")]
-    pub by: Vec<String>,
-
-    /// Prefix depth for --by prefix.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub depth: usize,
-
-    /// Age bucket boundaries for --by age [default: 1d,7d,30d,90d,365d].
-    #[arg(long, value_name = "LIST")]
-    pub age_buckets: Option<String>,
+    #[command(flatten)]
+    pub groups: GroupArgs,
 
     /// Example keys per category (the smallest keys, so that reruns agree).
     #[arg(long, default_value_t = 3, value_name = "N")]
@@ -175,9 +166,9 @@ fn parse_category(flag: &str, id: &str) -> Result<Category> {
 /// The `--by` dimensions diff supports (prefix, age and the columns; not tags).
 fn dimensions(args: &DiffArgs) -> Result<Vec<Dimension>> {
     let options = crate::settings::RawSummary {
-        by: args.by.clone(),
-        depth: args.depth,
-        age_buckets: args.age_buckets.clone(),
+        by: args.groups.by.clone(),
+        depth: args.groups.depth,
+        age_buckets: args.groups.age_buckets.clone(),
         top: None,
         rank: "objects".into(),
         min_share: None,
@@ -185,7 +176,14 @@ fn dimensions(args: &DiffArgs) -> Result<Vec<Dimension>> {
         all_versions: true,
         tags: None,
     }
-    .validate()?;
+    .validate()
+    .map_err(|e| match e {
+        // Tags come from a tag source `summary --tags` reads; diff has none.
+        Error::Usage(m) if m.starts_with("--by tag:KEY") => Error::Usage(
+            "--by tag:KEY is not available in diff (an inventory has no tags); use prefix, age or a column".into(),
+        ),
+        other => other,
+    })?;
     Ok(options.dimensions)
 }
 

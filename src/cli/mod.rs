@@ -166,6 +166,22 @@ impl SourceArgs {
     }
 }
 
+/// `--by` and the options of its dimensions (`summary`, `diff`).
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    /// Group by these dimensions (comma-separated): prefix, age, tag:KEY, storage_class, …
+    #[arg(long, value_name = "DIMS")]
+    pub by: Vec<String>,
+
+    /// Prefix depth for --by prefix: the key up to and including its N-th '/'.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub depth: usize,
+
+    /// Age bucket boundaries for --by age, e.g. 1h,1d,7d,30d [default: 1d,7d,30d,90d,365d].
+    #[arg(long, value_name = "LIST")]
+    pub age_buckets: Option<String>,
+}
+
 /// How to print results.
 #[derive(Debug, Args)]
 pub struct OutputArgs {

@@ -6,7 +6,8 @@ use clap::Args;
 
 use super::emit::Emit;
 use super::{
-    OutputArgs, SourceArgs, print_delivery_notes, progress::ProgressLine, stdout_is_terminal,
+    GroupArgs, OutputArgs, SourceArgs, print_delivery_notes, progress::ProgressLine,
+    stdout_is_terminal,
 };
 use crate::analytics::summary::{Dimension, summarize};
 use crate::analytics::tags::TagSource;
@@ -33,17 +34,8 @@ pub struct SummaryArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// Group by these dimensions (comma-separated): prefix, age, tag:KEY, storage_class, …
-    #[arg(long, value_name = "DIMS")]
-    pub by: Vec<String>,
-
-    /// Prefix depth for --by prefix: the key up to and including its N-th '/'.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub depth: usize,
-
-    /// Age bucket boundaries for --by age, e.g. 1h,1d,7d,30d [default: 1d,7d,30d,90d,365d].
-    #[arg(long, value_name = "LIST")]
-    pub age_buckets: Option<String>,
+    #[command(flatten)]
+    pub groups: GroupArgs,
 
     /// Keep the K largest groups (by --rank) and fold the rest into "(other)".
     #[arg(long, value_name = "K")]
@@ -85,9 +77,9 @@ pub(super) async fn run(args: SummaryArgs, quiet: bool) -> Result<i32> {
         None => None,
     };
     let options = RawSummary {
-        by: args.by.clone(),
-        depth: args.depth,
-        age_buckets: args.age_buckets.clone(),
+        by: args.groups.by.clone(),
+        depth: args.groups.depth,
+        age_buckets: args.groups.age_buckets.clone(),
         top: args.top,
         rank: args.rank.clone(),
         min_share: args.min_share.clone(),

@@ -617,6 +617,12 @@ fn list_emit_manifests_and_fail_on() {
     let (code, _, err) = run(diff_cmd(&s, &d).args(["--dest-at", "garbage"]));
     assert_eq!(code, 2);
     assert!(err.contains("--dest-at \"garbage\""), "{err}");
+    let (code, _, err) = run(diff_cmd(&s, &d).args(["--by", "tag:team"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--by tag:KEY is not available in diff"),
+        "{err}"
+    );
     let (code, rows, err) = diff(&[
         s.to_str().unwrap(),
         "--dest",

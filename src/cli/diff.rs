@@ -72,6 +72,12 @@ pub struct DiffArgs {
     #[arg(long, value_name = "CATEGORY[>N]")]
     pub fail_on: Vec<String>,
 
+    /// Partition both sides into N buckets on disk (under TMPDIR) and join them a group at
+    /// a time, whatever the estimate; by default that happens only when one join would not
+    /// fit --memory-limit (2 GiB without it).
+    #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u16).range(1..=512))]
+    pub buckets: Option<u16>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
@@ -299,6 +305,9 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
     let pass = PassOptions {
         examples: args.examples,
         list,
+        budget: source.memory_limit.map(|m| m as u64),
+        buckets: args.buckets.map(usize::from),
+        scratch: Default::default(),
     };
     let mut spools = emit_target
         .is_some()
@@ -471,21 +480,13 @@ pub(super) fn dest_at(dest: &[String], dest_at: &[String]) -> Result<Vec<Option<
 }
 
 /// Opens, verifies and attaches each destination's delivery to `session`, refusing an
-/// inventory of the source bucket itself and a bucket given twice; with a memory limit the
-/// joins become sort-merge joins (their sorts spill).
+/// inventory of the source bucket itself and a bucket given twice.
 pub(super) async fn open_destinations(
     session: &Session,
     spec: &DestSpec<'_>,
     source: &crate::settings::SourceSettings,
     quiet: bool,
 ) -> Result<Vec<Destination>> {
-    if source.memory_limit.is_some() {
-        // A hash join holds one side whole and cannot spill; a sort-merge join's sorts
-        // can, which keeps memory within the limit whatever the row counts.
-        let state = session.ctx.state_ref();
-        let mut state = state.write();
-        state.config_mut().options_mut().optimizer.prefer_hash_join = false;
-    }
     let source_bucket = session.delivery.manifest.source_bucket.clone();
     let source_ms = session.delivery.manifest.creation_timestamp_ms;
     let mut destinations = Vec::new();

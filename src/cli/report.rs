@@ -225,7 +225,8 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
             .await?;
             let pass = crate::diff::PassOptions {
                 examples: 3,
-                list: None,
+                budget: source.memory_limit.map(|m| m as u64),
+                ..Default::default()
             };
             let mut diffs = Vec::new();
             for d in &destinations {

@@ -10,6 +10,7 @@
 //! join are checked against the rows classified: a side listing a version twice would
 //! otherwise count the other side's version twice.
 
+pub mod partition;
 pub mod plan;
 pub mod rules;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::error::DataFusionError;
 use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use futures::StreamExt;
 
@@ -151,6 +153,46 @@ pub struct PassOptions {
     pub examples: usize,
     /// `--list CATEGORY`: its rows go to the list sink.
     pub list: Option<Category>,
+    /// Bytes the joins may hold in memory (`--memory-limit`); [`DEFAULT_BUDGET`] when unset.
+    pub budget: Option<u64>,
+    /// Partition into this many buckets whatever the estimate (`--buckets`).
+    pub buckets: Option<usize>,
+    /// The temporary files, shared by the passes of one run.
+    pub scratch: Arc<partition::Scratch>,
+}
+
+/// What the joins may hold without `--memory-limit`.
+pub const DEFAULT_BUDGET: u64 = 2 << 30;
+
+/// Arrow bytes of a side's join columns per byte of inventory data file (compressed CSV,
+/// ORC or Parquet), roughly: enough to choose a bucket count; groups are then sized from
+/// the bytes actually written.
+const EXPANSION: u64 = 4;
+
+/// The most buckets one side is written into (open files per scan partition).
+const MAX_BUCKETS: usize = 512;
+
+impl PassOptions {
+    pub fn budget(&self) -> u64 {
+        self.budget.unwrap_or(DEFAULT_BUDGET)
+    }
+
+    /// 1 (one in-memory join) when the estimated join fits the budget, else enough buckets
+    /// for about four per group.
+    fn buckets(&self, session: &Session, dest: &Destination) -> usize {
+        if let Some(n) = self.buckets {
+            return n.clamp(1, MAX_BUCKETS);
+        }
+        let source = session.delivery.manifest.total_bytes() * EXPANSION;
+        let destination = dest.delivery.manifest.total_bytes() * EXPANSION;
+        let held = source * 3 + destination / 4;
+        if held <= self.budget() {
+            return 1;
+        }
+        let cores = session.ctx.copied_config().target_partitions().max(1) as u64;
+        let per_group = (self.budget() / cores).max(1);
+        (held.div_ceil(per_group) * 4).next_power_of_two().min(MAX_BUCKETS as u64) as usize
+    }
 }
 
 /// One destination's comparison.
@@ -272,51 +314,45 @@ pub fn list_schema() -> SchemaRef {
 
 /// Compares the source with one destination in one streamed pass. Rows of
 /// `options.list` go to `list`; objects to re-drive into `spools` (under
-/// `<destination>/<category>`).
+/// `<destination>/<category>`). Beyond what one join holds in memory (`options.budget`),
+/// both sides are partitioned to disk first and joined a group of buckets at a time
+/// ([`partition`]).
 pub async fn compare(
     session: &Session,
     dest: &Destination,
     options: &PassOptions,
     list: Option<&tokio::sync::mpsc::Sender<Result<RecordBatch>>>,
-    mut spools: Option<&mut Spools>,
+    spools: Option<&mut Spools>,
 ) -> Result<DestinationDiff> {
-    let sql = dest.plan.sql();
-    tracing::debug!(%sql, destination = %dest.name, "diff");
-    let df = session.query(&sql).await?;
-    let task = Arc::new(df.task_ctx());
-    let physical = df.create_physical_plan().await?;
+    let mut pass = Pass {
+        tally: Tally::new(options.examples, dest.plan.dimensions.len()),
+        dest,
+        list,
+        list_code: options.list.map(Category::code),
+        spools,
+        ids: HashMap::new(),
+    };
     let stores = [session.delivery.store.clone(), dest.delivery.store.clone()];
-    let mut stream = execute_stream(Arc::clone(&physical), task)?;
-    let dims = dest.plan.dimensions.len();
-    let mut tally = Tally::new(options.examples, dims);
-    let list_code = options.list.map(Category::code);
-    let mut ids: HashMap<Category, String> = HashMap::new();
-    while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| {
-            let e = stores[0].explain_datafusion(e);
-            Error::from(stores[1].explain_datafusion(e))
-        })?;
-        let rows = Rows::new(&batch, dims)?;
-        for i in 0..batch.num_rows() {
-            let category = rows.category(i)?;
-            tally.add(&rows, i, category);
-            if let Some(spools) = spools.as_deref_mut()
-                && category.redrives()
-            {
-                let id = ids
-                    .entry(category)
-                    .or_insert_with(|| format!("{}/{}", dest.name, category.id()));
-                spools.add(id, false, &rows.object(i))?;
-            }
+    let explain = move |e| {
+        let e = stores[0].explain_datafusion(e);
+        stores[1].explain_datafusion(e)
+    };
+    let buckets = options.buckets(session, dest);
+    if buckets <= 1 {
+        let sql = dest.plan.sql();
+        tracing::debug!(%sql, destination = %dest.name, "diff");
+        let df = session.query(&sql).await?;
+        let task = Arc::new(df.task_ctx());
+        let physical = df.create_physical_plan().await?;
+        let mut stream = execute_stream(Arc::clone(&physical), task)?;
+        while let Some(batch) = stream.next().await {
+            pass.take(batch.map_err(&explain)?).await?;
         }
-        if let (Some(tx), Some(code)) = (list, list_code) {
-            let listed = list_batch(&batch, code, &dest.name)?;
-            if listed.num_rows() > 0 && tx.send(Ok(listed)).await.is_err() {
-                return Err(Error::Query("the --list writer stopped".into()));
-            }
-        }
+        check_conservation(&physical, &pass.tally, &dest.name)?;
+    } else {
+        compare_partitioned(session, options, buckets, &mut pass, Arc::new(explain)).await?;
     }
-    check_conservation(&physical, &tally, &dest.name)?;
+    let tally = pass.tally;
     let mut notes = dest.notes.clone();
     let checks = dest.plan.checks();
     notes.extend(unchecked_notes(&dest.plan, &dest.name));
@@ -336,6 +372,142 @@ pub async fn compare(
         destination_only_rows: tally.destination_only,
         notes,
     })
+}
+
+/// The partitioned comparison: the source's buckets (kept for the next destination when
+/// its rows are read alike), the destination's, then the groups joined concurrently.
+async fn compare_partitioned(
+    session: &Session,
+    options: &PassOptions,
+    buckets: usize,
+    pass: &mut Pass<'_>,
+    explain: Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>,
+) -> Result<()> {
+    let dest = pass.dest;
+    let (source_sql, destination_sql) = dest.plan.sides();
+    let keys = dest.plan.key_columns();
+    let dir = options.scratch.dir()?;
+    let cached = options.scratch.source(&source_sql, buckets);
+    let source = match cached {
+        Some(s) => s,
+        None => {
+            let tag = format!("s{}", options.scratch.next_id());
+            let s = Arc::new(
+                partition::partition_side(
+                    session,
+                    &source_sql,
+                    keys,
+                    buckets,
+                    &dir,
+                    &tag,
+                    Arc::clone(&explain),
+                )
+                .await?,
+            );
+            options.scratch.keep_source(&source_sql, buckets, Arc::clone(&s));
+            s
+        }
+    };
+    let tag = format!("d{}", options.scratch.next_id());
+    let destination = Arc::new(
+        partition::partition_side(
+            session,
+            &destination_sql,
+            keys,
+            buckets,
+            &dir,
+            &tag,
+            explain,
+        )
+        .await?,
+    );
+    let concurrency = session.ctx.copied_config().target_partitions().max(1);
+    let budget = options.budget() / concurrency as u64;
+    let groups = partition::groups(&source, &destination, budget);
+    tracing::info!(
+        destination = %dest.name,
+        buckets,
+        groups = groups.len(),
+        source_rows = source.rows,
+        source_bytes = source.bytes(),
+        destination_rows = destination.rows,
+        destination_bytes = destination.bytes(),
+        "diff partitioned"
+    );
+    let plan = dest.plan.clone();
+    let join_sql = Arc::new(move |s: &str, d: &str| plan.join_sql(s, d));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(concurrency * 2);
+    let joins = partition::join_groups(
+        session,
+        Arc::clone(&source),
+        Arc::clone(&destination),
+        groups,
+        concurrency,
+        join_sql,
+        tx,
+    );
+    let consume = async {
+        while let Some(batch) = rx.recv().await {
+            pass.take(batch?).await?;
+        }
+        Ok::<_, Error>(())
+    };
+    let (joined, consumed) = tokio::join!(joins, consume);
+    consumed?;
+    joined?;
+    // Every row written to the buckets was classified exactly once.
+    let counted = [
+        ("source", source.rows, pass.tally.source_rows.objects),
+        ("destination", destination.rows, pass.tally.destination_rows),
+    ];
+    for (what, rows, classified) in counted {
+        if rows != classified {
+            return Err(duplicate_versions(&dest.name, what, classified, rows));
+        }
+    }
+    Ok(())
+}
+
+/// One pass's consumer of classified batches: the tally, the `--list` rows, the spools.
+struct Pass<'a> {
+    tally: Tally,
+    dest: &'a Destination,
+    list: Option<&'a tokio::sync::mpsc::Sender<Result<RecordBatch>>>,
+    list_code: Option<i32>,
+    spools: Option<&'a mut Spools>,
+    ids: HashMap<Category, String>,
+}
+
+impl Pass<'_> {
+    async fn take(&mut self, batch: RecordBatch) -> Result<()> {
+        let rows = Rows::new(&batch, self.dest.plan.dimensions.len())?;
+        for i in 0..batch.num_rows() {
+            let category = rows.category(i)?;
+            self.tally.add(&rows, i, category);
+            if let Some(spools) = self.spools.as_deref_mut()
+                && category.redrives()
+            {
+                let id = self
+                    .ids
+                    .entry(category)
+                    .or_insert_with(|| format!("{}/{}", self.dest.name, category.id()));
+                spools.add(id, false, &rows.object(i))?;
+            }
+        }
+        if let (Some(tx), Some(code)) = (self.list, self.list_code) {
+            let listed = list_batch(&batch, code, &self.dest.name)?;
+            if listed.num_rows() > 0 && tx.send(Ok(listed)).await.is_err() {
+                return Err(Error::Query("the --list writer stopped".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn duplicate_versions(name: &str, what: &str, classified: u64, rows: u64) -> Error {
+    Error::Query(format!(
+        "the comparison with {name} counted {classified} {what} versions where {rows} were read: an inventory lists the same object version more than once (the same key, and version id when it has them, on two rows), so the categories would not add up; no answer is given"
+    ))
 }
 
 /// What could not be compared, said in words.
@@ -411,9 +583,7 @@ fn check_conservation(plan: &Arc<dyn ExecutionPlan>, tally: &Tally, name: &str) 
             ("destination", tally.destination_rows)
         };
         if rows as u64 != classified {
-            return Err(Error::Query(format!(
-                "the comparison with {name} counted {classified} {what} versions where {rows} were read: an inventory lists the same object version more than once (the same key, and version id when it has them, on two rows), so the categories would not add up; no answer is given"
-            )));
+            return Err(duplicate_versions(name, what, classified, rows as u64));
         }
     }
     Ok(())

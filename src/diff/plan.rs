@@ -92,7 +92,23 @@ impl Plan {
     /// the object (bucket, key, version_id, size, status, storage_class, tier,
     /// etag_skipped; with `detail` also last_modified_date, e_tag, dst_size, dst_e_tag).
     pub fn sql(&self) -> String {
-        let checks = self.checks();
+        let (source, destination) = self.sides();
+        format!(
+            "WITH s AS ({source}), d AS ({destination}) {}",
+            self.join_sql("s", "d")
+        )
+    }
+
+    /// The join columns of the sides: what both sides are partitioned on.
+    pub fn key_columns(&self) -> &'static [&'static str] {
+        match self.matching {
+            Matching::KeyAndVersion => &["key", "v"],
+            Matching::Key => &["key"],
+        }
+    }
+
+    /// The source's and the destination's rows as the join reads them (`s` and `d`).
+    pub fn sides(&self) -> (String, String) {
         let version = "coalesce(nullif(CAST(version_id AS VARCHAR), ''), 'null')";
         let (s_where, d_where) = match self.matching {
             Matching::KeyAndVersion => ("true".to_string(), "true".to_string()),
@@ -151,6 +167,22 @@ impl Plan {
             }
             cols.join(", ")
         };
+        (
+            format!(
+                "SELECT {} FROM inventory WHERE {s_where}",
+                side(self.source, true)
+            ),
+            format!(
+                "SELECT {} FROM {} WHERE {d_where}",
+                side(self.destination, false),
+                self.table
+            ),
+        )
+    }
+
+    /// The classification over the sides held in tables `s_table` and `d_table`.
+    pub fn join_sql(&self, s_table: &str, d_table: &str) -> String {
+        let checks = self.checks();
         let on = match self.matching {
             Matching::KeyAndVersion => "s.key = d.key AND s.v = d.v",
             Matching::Key => "s.key = d.key",
@@ -277,12 +309,7 @@ impl Plan {
             ]);
         }
         format!(
-            "WITH s AS (SELECT {} FROM inventory WHERE {s_where}), \
-             d AS (SELECT {} FROM {} WHERE {d_where}) \
-             SELECT {} FROM s FULL OUTER JOIN d ON {on}",
-            side(self.source, true),
-            side(self.destination, false),
-            self.table,
+            "SELECT {} FROM {s_table} AS s FULL OUTER JOIN {d_table} AS d ON {on}",
             select.join(", "),
         )
     }

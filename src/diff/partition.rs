@@ -223,6 +223,7 @@ pub async fn partition_side(
     tag: &str,
     explain: Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>,
 ) -> Result<SideFiles> {
+    let started = std::time::Instant::now();
     let df = session.query(sql).await?;
     let task = Arc::new(df.task_ctx());
     let physical = df.create_physical_plan().await?;
@@ -273,6 +274,13 @@ pub async fn partition_side(
         }
     }
     let rows = merged.iter().map(|b| b.rows).sum();
+    tracing::info!(
+        side = tag,
+        rows,
+        bytes = merged.iter().map(|b| b.bytes).sum::<u64>(),
+        ms = started.elapsed().as_millis() as u64,
+        "diff side partitioned"
+    );
     Ok(SideFiles {
         schema,
         buckets: merged,

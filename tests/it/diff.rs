@@ -49,6 +49,10 @@ fn write(
         .manifest
 }
 
+/// Flags that make diff partition both sides into 8 buckets on disk, with a memory limit
+/// small enough that each bucket is joined on its own.
+const PARTITIONED: &[&str] = &["--buckets", "8", "--memory-limit", "64K"];
+
 /// `s3inv diff SOURCE --dest DEST`, to add flags to.
 fn diff_cmd(
     source: impl AsRef<std::ffi::OsStr>,
@@ -190,15 +194,22 @@ fn each_fault_lands_in_its_category_in_every_format_mix() {
                 d_format,
                 Versions::All,
             );
-            let (code, rows, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
-            assert_eq!(code, 0, "{err}");
-            assert_eq!(counts(&rows, DST), expected, "{s_format:?} → {d_format:?}");
-            // Conserved: source rows plus the destination's own.
-            let total: u64 = rows.iter().map(|r| r.2).sum();
-            assert_eq!(total, source.len() as u64 + 1);
-            let bytes: u64 = rows.iter().map(|r| r.3).sum();
-            // Every source object is 100 bytes (the markers none), the extra one too.
-            assert_eq!(bytes, (source.len() as u64 - 2 + 1) * 100);
+            // One join in memory, and both sides partitioned on disk into 8 buckets
+            // joined one at a time (a memory limit that holds one bucket per group).
+            for partitioned in [&[][..], PARTITIONED] {
+                let mut args = vec![s.to_str().unwrap(), "--dest", d.to_str().unwrap()];
+                args.extend(partitioned);
+                let (code, rows, err) = diff(&args);
+                assert_eq!(code, 0, "{err}");
+                let case = format!("{s_format:?} → {d_format:?} {partitioned:?}");
+                assert_eq!(counts(&rows, DST), expected, "{case}");
+                // Conserved: source rows plus the destination's own.
+                let total: u64 = rows.iter().map(|r| r.2).sum();
+                assert_eq!(total, source.len() as u64 + 1, "{case}");
+                let bytes: u64 = rows.iter().map(|r| r.3).sum();
+                // Every source object is 100 bytes (the markers none), the extra one too.
+                assert_eq!(bytes, (source.len() as u64 - 2 + 1) * 100, "{case}");
+            }
         }
     }
 }
@@ -285,6 +296,17 @@ fn generated_faults_match_the_expectation_in_every_format_mix() {
                 let got = rows.iter().find(|r| r.1 == *category).map_or(0, |r| r.3);
                 assert_eq!(got, *bytes, "{category} bytes, {s_format:?} → {d_format:?}");
             }
+            // Partitioned on disk: the same totals, groups by prefix and examples.
+            let table = |extra: &[&str]| {
+                let (code, out, err) = run(diff_cmd(&s, &d)
+                    .args(["--by", "prefix", "--examples", "5", "-f", "csv"])
+                    .args(extra));
+                assert_eq!(code, 0, "{err}");
+                out
+            };
+            let whole = table(&[]);
+            assert!(whole.lines().count() > 20, "{whole}");
+            assert_eq!(table(PARTITIONED), whole, "{s_format:?} → {d_format:?}");
         }
     }
 }
@@ -379,7 +401,7 @@ fn two_destinations_with_different_rule_scopes() {
     ]}});
     let config_path = dir.path().join("replication.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
-    let (code, rows, err) = diff(&[
+    let args = [
         s.to_str().unwrap(),
         "--dest",
         d1.to_str().unwrap(),
@@ -387,8 +409,14 @@ fn two_destinations_with_different_rule_scopes() {
         d2.to_str().unwrap(),
         "--config",
         config_path.to_str().unwrap(),
-    ]);
+    ];
+    let (code, rows, err) = diff(&args);
     assert_eq!(code, 0, "{err}");
+    // Partitioned on disk (the source's buckets written once for both destinations): the
+    // same rows.
+    let (code, partitioned, err) = diff(&[&args[..], PARTITIONED].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(partitioned, rows);
     assert_eq!(
         counts(&rows, "dr-logs"),
         expect(&[
@@ -528,12 +556,17 @@ fn a_version_listed_twice_is_refused_not_double_counted() {
         FileFormat::Csv,
         Versions::All,
     );
-    let (code, _, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
-    assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("lists the same object version more than once"),
-        "{err}"
-    );
+    for partitioned in [&[][..], PARTITIONED] {
+        let mut args = vec![s.to_str().unwrap(), "--dest", d.to_str().unwrap()];
+        args.extend(partitioned);
+        let (code, rows, err) = diff(&args);
+        assert_eq!(code, 2, "{err}");
+        assert!(rows.is_empty(), "{rows:?}");
+        assert!(
+            err.contains("lists the same object version more than once"),
+            "{err}"
+        );
+    }
 }
 
 #[test]
@@ -581,6 +614,18 @@ fn list_emit_manifests_and_fail_on() {
         lines[1]
     );
 
+    // Partitioned on disk: the same rows listed.
+    let partitioned = dir.path().join("missing-partitioned.csv");
+    let (code, _, err) = run(diff_cmd(&s, &d)
+        .args(["--list", "missing-at-destination", "--output"])
+        .arg(&partitioned)
+        .args(PARTITIONED));
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&partitioned).unwrap();
+    let mut again: Vec<&str> = text.lines().skip(1).collect();
+    again.sort();
+    assert_eq!(again, lines);
+
     // --emit-manifests: missing and mismatch, per destination; --fail-on exits 1.
     let out_dir = dir.path().join("redrive");
     let (code, _, err) = run(diff_cmd(&s, &d)
@@ -601,6 +646,19 @@ fn list_emit_manifests_and_fail_on() {
     );
     let mismatch = crate::harness::manifest_lines(&out_dir.join(DST).join("mismatch"));
     assert_eq!(mismatch, vec!["acme-data,changed,v3"]);
+    let partitioned_dir = dir.path().join("redrive-partitioned");
+    let (code, _, err) = run(diff_cmd(&s, &d)
+        .arg("--emit-manifests")
+        .arg(&partitioned_dir)
+        .args(PARTITIONED));
+    assert_eq!(code, 0, "{err}");
+    for category in ["missing-at-destination", "mismatch"] {
+        let mut lines = crate::harness::manifest_lines(&partitioned_dir.join(DST).join(category));
+        lines.sort();
+        let mut whole = crate::harness::manifest_lines(&out_dir.join(DST).join(category));
+        whole.sort();
+        assert_eq!(lines, whole, "{category}");
+    }
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("diff.json")).unwrap()).unwrap();
     assert_eq!(index["outputs"].as_array().unwrap().len(), 2);

@@ -436,7 +436,7 @@ async fn compare_partitioned(
     );
     let plan = dest.plan.clone();
     let join_sql = Arc::new(move |s: &str, d: &str| plan.join_sql(s, d));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(concurrency * 2);
+    let (tx, rx) = tokio::sync::mpsc::channel(concurrency * 2);
     let joins = partition::join_groups(
         session,
         Arc::clone(&source),
@@ -447,6 +447,8 @@ async fn compare_partitioned(
         tx,
     );
     let consume = async {
+        // Owned here, so that the joins' sends fail (and they stop) when this gives up.
+        let mut rx = rx;
         while let Some(batch) = rx.recv().await {
             pass.take(batch?).await?;
         }

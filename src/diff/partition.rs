@@ -343,7 +343,12 @@ pub async fn join_groups(
     join_sql: Arc<dyn Fn(&str, &str) -> String + Send + Sync>,
     tx: Sender<Result<RecordBatch>>,
 ) -> Result<()> {
-    let mut config = session.ctx.copied_config();
+    // The same catalog (the state is a copy), which must not be replaced by a new default
+    // one: that would drop the session's tables.
+    let mut config = session
+        .ctx
+        .copied_config()
+        .with_create_default_catalog_and_schema(false);
     config.options_mut().execution.target_partitions = 1;
     let state = SessionStateBuilder::new_from_existing(session.ctx.state())
         .with_config(config)

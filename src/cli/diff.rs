@@ -312,21 +312,10 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
     let mut spools = emit_target
         .is_some()
         .then(|| Spools::new(session.columns.has_version_ids()));
-    // The listed rows stream to their writer while the passes run.
+    // The listed rows are spooled while the passes run, then written sorted.
     let (diffs, listed) = if list.is_some() {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
-            crate::diff::list_schema(),
-            futures::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|b: Result<RecordBatch>| {
-                    (
-                        b.map_err(|e| datafusion::error::DataFusionError::External(Box::new(e))),
-                        rx,
-                    )
-                })
-            }),
-        );
-        let writer = write_stream(Box::pin(stream), output.format, emit.target());
+        let spooled = pass.scratch.dir().map(|d| d.join("list.arrow"));
         let passes = async {
             let mut diffs = Vec::new();
             for d in &destinations {
@@ -337,7 +326,24 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
             drop(tx);
             Ok::<_, Error>(diffs)
         };
-        let (diffs, written) = tokio::join!(passes, writer);
+        let spool = async {
+            match &spooled {
+                Ok(path) => crate::diff::listing::spool(path.clone(), rx).await,
+                Err(e) => Err(Error::Query(e.to_string())),
+            }
+        };
+        let (diffs, spooled_rows) = tokio::join!(passes, spool);
+        let written = match (&diffs, spooled_rows, &spooled) {
+            (Ok(_), Ok(_), Ok(path)) => {
+                match crate::diff::listing::sorted(&session, path).await {
+                    Ok(stream) => write_stream(stream, output.format, emit.target()).await,
+                    Err(e) => Err(e),
+                }
+            }
+            (_, Err(e), _) => Err(e),
+            // The passes' error is reported below.
+            _ => Ok(0),
+        };
         (diffs, Some(written))
     } else {
         let passes = async {

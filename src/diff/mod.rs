@@ -10,6 +10,7 @@
 //! join are checked against the rows classified: a side listing a version twice would
 //! otherwise count the other side's version twice.
 
+pub mod listing;
 pub mod partition;
 pub mod plan;
 pub mod rules;

@@ -237,6 +237,23 @@ pub struct Target {
     earlier: Vec<String>,
     /// An earlier run's `causes.json` is there.
     had_index: bool,
+    /// Removes the folders the check made if the run leaves them empty.
+    _created: MadeDirs,
+}
+
+/// Local folders made for the output (the deepest first): removed again when still empty,
+/// so that a run that fails leaves no empty folder behind.
+struct MadeDirs(Vec<std::path::PathBuf>);
+
+impl Drop for MadeDirs {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            // Fails, as it should, when the folder holds anything.
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// One cause's manifests.
@@ -306,12 +323,18 @@ impl EmitOptions {
             ));
         }
         let (location, _) = self.raw.validate()?;
-        if let Location::Local(path) = &location
-            && let Err(e) = std::fs::create_dir_all(path)
-        {
-            return Err(Error::Usage(format!(
-                "--emit-manifests {shown}: cannot create the folder: {e}"
-            )));
+        let mut created = MadeDirs(Vec::new());
+        if let Location::Local(path) = &location {
+            created.0 = path
+                .ancestors()
+                .take_while(|p| !p.as_os_str().is_empty() && !p.exists())
+                .map(|p| p.to_path_buf())
+                .collect();
+            if let Err(e) = std::fs::create_dir_all(path) {
+                return Err(Error::Usage(format!(
+                    "--emit-manifests {shown}: cannot create the folder: {e}"
+                )));
+            }
         }
         let dir = Destination::open(&location, &self.s3).await?;
         dir.check_writable().await.map_err(|e| match e {
@@ -359,6 +382,7 @@ impl EmitOptions {
             dir,
             earlier,
             had_index,
+            _created: created,
         })
     }
 }

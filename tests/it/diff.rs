@@ -588,9 +588,11 @@ fn a_version_listed_twice_is_refused_not_double_counted() {
         FileFormat::Csv,
         Versions::All,
     );
+    let redrive = dir.path().join("new").join("redrive");
     for partitioned in [&[][..], PARTITIONED] {
         let mut args = vec![s.to_str().unwrap(), "--dest", d.to_str().unwrap()];
         args.extend(partitioned);
+        args.extend(["--emit-manifests", redrive.to_str().unwrap()]);
         let (code, rows, err) = diff(&args);
         assert_eq!(code, 2, "{err}");
         assert!(rows.is_empty(), "{rows:?}");
@@ -598,6 +600,8 @@ fn a_version_listed_twice_is_refused_not_double_counted() {
             err.contains("lists the same object version more than once"),
             "{err}"
         );
+        // The folders made for the manifests are gone again.
+        assert!(!dir.path().join("new").exists());
     }
 }
 

@@ -440,7 +440,13 @@ fn order_and_fold(
 }
 
 fn natural_key(g: &Group, dims: &[Dimension]) -> Vec<(usize, String)> {
-    g.values
+    natural_order(&g.values, dims)
+}
+
+/// The sort key of a group's `values`: age buckets young to old (their labels' order),
+/// everything else alphabetically.
+pub fn natural_order(values: &[String], dims: &[Dimension]) -> Vec<(usize, String)> {
+    values
         .iter()
         .zip(dims)
         .map(|(v, d)| match d {

@@ -694,7 +694,12 @@ fn long_form(diffs: &[DestinationDiff], dims: &[Dimension], all: bool) -> Result
                 bytes.push(n.bytes);
             }
         } else {
-            for ((values, c), n) in &d.groups {
+            // Age buckets young to old, like summary; then the categories in README order.
+            let mut ordered: Vec<_> = d.groups.iter().collect();
+            ordered.sort_by_cached_key(|((values, c), _)| {
+                (crate::analytics::summary::natural_order(values, dims), *c)
+            });
+            for ((values, c), n) in ordered {
                 destination.push(d.name.clone());
                 for (g, v) in groups.iter_mut().zip(values) {
                     g.push(v.clone());

@@ -750,6 +750,27 @@ fn the_bundled_destination_deliveries_give_the_expected_categories() {
         let (code, rows, err) = diff(&[source.to_str().unwrap(), "--dest", dest.to_str().unwrap()]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(counts(&rows, DST), expect_owned(want), "{format}");
+        // --by age: buckets young to old (not alphabetically), totals kept.
+        let (code, out, err) = run(diff_cmd(&source, &dest).args(["--by", "age", "-f", "csv"]));
+        assert_eq!(code, 0, "{err}");
+        let mut ages: Vec<&str> = Vec::new();
+        for line in out.lines().skip(1) {
+            let age = line.split(',').nth(1).unwrap();
+            if ages.last() != Some(&age) {
+                ages.push(age);
+            }
+        }
+        assert_eq!(
+            ages,
+            ["<1d", "1-7d", "7-30d", "30-90d", "90-365d", "≥365d"],
+            "{out}"
+        );
+        let objects: u64 = out
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit(',').nth(1).unwrap().parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(objects, rows.iter().map(|r| r.2).sum::<u64>());
     }
 }
 

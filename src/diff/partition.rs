@@ -446,3 +446,44 @@ impl Scratch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(bytes: &[u64]) -> SideFiles {
+        SideFiles {
+            schema: Arc::new(Schema::empty()),
+            buckets: bytes
+                .iter()
+                .map(|&b| BucketFiles {
+                    files: Vec::new(),
+                    bytes: b,
+                    rows: b,
+                })
+                .collect(),
+            rows: bytes.iter().sum(),
+        }
+    }
+
+    #[test]
+    fn every_bucket_lands_in_one_group_within_the_budget() {
+        let s = side(&[10, 10, 10, 50, 0, 10, 10]);
+        let d = side(&[40, 0, 0, 0, 0, 0, 400]);
+        // Costs: 3·s + d/4 = 40, 30, 30, 150, 0, 30, 130.
+        let g = groups(&s, &d, 100);
+        assert_eq!(g, vec![0..3, 3..4, 4..6, 6..7]);
+        // One group when everything fits; a bucket over the budget stands alone.
+        assert_eq!(groups(&s, &d, 10_000), vec![0..7]);
+        assert_eq!(groups(&s, &d, 1).len(), 7);
+    }
+
+    #[test]
+    fn buckets_cover_the_whole_hash_range() {
+        assert_eq!(bucket_of(0, 8), 0);
+        assert_eq!(bucket_of(u64::MAX, 8), 7);
+        assert_eq!(bucket_of(u64::MAX / 2, 2), 0);
+        assert_eq!(bucket_of(u64::MAX / 2 + 1, 2), 1);
+        assert_eq!(bucket_of(u64::MAX, 1), 0);
+    }
+}

@@ -334,12 +334,10 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
         };
         let (diffs, spooled_rows) = tokio::join!(passes, spool);
         let written = match (&diffs, spooled_rows, &spooled) {
-            (Ok(_), Ok(_), Ok(path)) => {
-                match crate::diff::listing::sorted(&session, path).await {
-                    Ok(stream) => write_stream(stream, output.format, emit.target()).await,
-                    Err(e) => Err(e),
-                }
-            }
+            (Ok(_), Ok(_), Ok(path)) => match crate::diff::listing::sorted(&session, path).await {
+                Ok(stream) => write_stream(stream, output.format, emit.target()).await,
+                Err(e) => Err(e),
+            },
             (_, Err(e), _) => Err(e),
             // The passes' error is reported below.
             _ => Ok(0),

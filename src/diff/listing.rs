@@ -14,8 +14,8 @@ use datafusion::datasource::file_format::arrow::ArrowFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionContext;
 use tokio::sync::mpsc::Receiver;
 
@@ -54,8 +54,10 @@ pub async fn sorted(session: &Session, path: &Path) -> Result<SendableRecordBatc
     // The sort holds this much back for merging its spills: a share of a small limit.
     if let Some(limit) = memory_limit(session) {
         let options = config.options_mut();
-        options.execution.sort_spill_reservation_bytes =
-            options.execution.sort_spill_reservation_bytes.min(limit / 8);
+        options.execution.sort_spill_reservation_bytes = options
+            .execution
+            .sort_spill_reservation_bytes
+            .min(limit / 8);
     }
     let state = SessionStateBuilder::new()
         .with_config(config)

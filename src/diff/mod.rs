@@ -190,9 +190,12 @@ impl PassOptions {
         if held <= self.budget() {
             return 1;
         }
+        // As the groups are sized (compare_partitioned): half the budget over the cores.
         let cores = session.ctx.copied_config().target_partitions().max(1) as u64;
-        let per_group = (self.budget() / cores).max(1);
-        (held.div_ceil(per_group) * 4).next_power_of_two().min(MAX_BUCKETS as u64) as usize
+        let per_group = (self.budget() / (2 * cores)).max(1);
+        (held.div_ceil(per_group) * 4)
+            .next_power_of_two()
+            .min(MAX_BUCKETS as u64) as usize
     }
 }
 
@@ -405,7 +408,9 @@ async fn compare_partitioned(
                 )
                 .await?,
             );
-            options.scratch.keep_source(&source_sql, buckets, Arc::clone(&s));
+            options
+                .scratch
+                .keep_source(&source_sql, buckets, Arc::clone(&s));
             s
         }
     };

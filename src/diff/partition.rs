@@ -200,7 +200,9 @@ impl Writers {
             if let Some((path, mut writer)) = open {
                 writer.finish().map_err(|e| io_error(&path, e))?;
                 drop(writer);
-                let bytes = std::fs::metadata(&path).map_err(|e| io_error(&path, e))?.len();
+                let bytes = std::fs::metadata(&path)
+                    .map_err(|e| io_error(&path, e))?
+                    .len();
                 out[b] = BucketFiles {
                     files: vec![path],
                     bytes,
@@ -234,7 +236,10 @@ pub async fn partition_side(
         .collect::<std::result::Result<_, _>>()
         .map_err(arrow_error)?;
     let chunk_rows = (buckets * ROWS_PER_BUCKET).clamp(8192, MAX_CHUNK_ROWS);
-    let partitions = physical.properties().output_partitioning().partition_count();
+    let partitions = physical
+        .properties()
+        .output_partitioning()
+        .partition_count();
     let mut tasks = Vec::new();
     for p in 0..partitions {
         let mut stream = physical.execute(p, Arc::clone(&task))?;
@@ -331,6 +336,9 @@ fn side_table(side: &SideFiles, range: Range<usize>) -> Result<Arc<dyn TableProv
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
+/// The SQL of one group's join, given its source and destination table names.
+pub type JoinSql = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
 /// Joins each group with `join_sql(source_table, destination_table)`, `concurrency` groups
 /// at a time (each on one partition), sending the classified batches to `tx` in no
 /// particular order.
@@ -340,7 +348,7 @@ pub async fn join_groups(
     destination: Arc<SideFiles>,
     groups: Vec<Range<usize>>,
     concurrency: usize,
-    join_sql: Arc<dyn Fn(&str, &str) -> String + Send + Sync>,
+    join_sql: JoinSql,
     tx: Sender<Result<RecordBatch>>,
 ) -> Result<()> {
     // The same catalog (the state is a copy), which must not be replaced by a new default
@@ -424,7 +432,10 @@ impl Scratch {
                 .map_err(|e| io_error(&std::env::temp_dir(), e))?;
             *dir = Some(made);
         }
-        Ok(dir.as_ref().map(|d| d.path().to_path_buf()).unwrap_or_default())
+        Ok(dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default())
     }
 
     pub fn next_id(&self) -> usize {

@@ -41,7 +41,7 @@ const SEED: u64 = 0x5333_494e_5644_4946;
 const ROWS_PER_BUCKET: usize = 1024;
 
 /// The largest chunk split at once (rows), whatever the bucket count.
-const MAX_CHUNK_ROWS: usize = 1 << 18;
+const MAX_CHUNK_ROWS: usize = 1 << 17;
 
 /// One side's rows, partitioned.
 #[derive(Debug)]
@@ -147,7 +147,7 @@ impl Writers {
         if self.open[bucket].is_none() {
             let path = self.dir.join(format!("{}-b{bucket:04}.arrow", self.tag));
             let file = File::create(&path).map_err(|e| io_error(&path, e))?;
-            let writer = FileWriter::try_new(BufWriter::with_capacity(1 << 16, file), &self.schema)
+            let writer = FileWriter::try_new(BufWriter::with_capacity(1 << 14, file), &self.schema)
                 .map_err(|e| io_error(&path, e))?;
             self.open[bucket] = Some((path, writer));
         }

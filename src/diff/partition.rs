@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
-use datafusion::arrow::compute::{cast, concat_batches, take_record_batch};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::catalog::TableProvider;
@@ -31,6 +31,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::Sender;
 
 use crate::error::{Error, Result};
+use crate::output::cast_to_schema;
 use crate::table::Session;
 
 /// The seed of the bucket hash: any fixed value; both sides must use the same one.
@@ -93,23 +94,6 @@ fn plain_schema(schema: &Schema) -> SchemaRef {
         })
         .collect();
     Arc::new(Schema::new(fields))
-}
-
-fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                Ok(Arc::clone(c))
-            } else {
-                cast(c, f.data_type())
-            }
-        })
-        .collect::<std::result::Result<Vec<ArrayRef>, _>>()
-        .map_err(arrow_error)?;
-    RecordBatch::try_new(Arc::clone(schema), columns).map_err(arrow_error)
 }
 
 fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
@@ -254,7 +238,7 @@ pub async fn partition_side(
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(|e| Error::from(explain(e)))?;
                 pending_rows += batch.num_rows();
-                pending.push(plain_batch(&batch, &schema)?);
+                pending.push(cast_to_schema(&batch, &schema)?);
                 if pending_rows >= chunk_rows {
                     let chunk = concat_batches(&schema, &pending).map_err(arrow_error)?;
                     pending.clear();

@@ -133,7 +133,7 @@ pub async fn write_stream(
     let mut batches = 0u64;
     let mut writer = BatchWriter::new(format, &mut sink, Arc::clone(&schema))?;
     while let Some(batch) = stream.next().await {
-        let batch = plain_batch(&batch?, &schema)?;
+        let batch = cast_to_schema(&batch?, &schema)?;
         rows += batch.num_rows() as u64;
         batches += 1;
         writer.write(&batch)?;
@@ -270,7 +270,8 @@ fn plain_schema(schema: &SchemaRef) -> SchemaRef {
     ))
 }
 
-fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+/// `batch` cast column by column to `schema` (same columns, other types).
+pub(crate) fn cast_to_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     let columns = batch
         .columns()
         .iter()

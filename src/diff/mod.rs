@@ -391,42 +391,27 @@ async fn compare_partitioned(
     let (source_sql, destination_sql) = dest.plan.sides();
     let keys = dest.plan.key_columns();
     let dir = options.scratch.dir()?;
-    let cached = options.scratch.source(&source_sql, buckets);
-    let source = match cached {
+    let write = |sql: &str, side: &str| {
+        let tag = format!("{side}{}", options.scratch.next_id());
+        let (sql, dir, explain) = (sql.to_string(), dir.clone(), Arc::clone(&explain));
+        async move {
+            let files =
+                partition::partition_side(session, &sql, keys, buckets, &dir, &tag, explain)
+                    .await?;
+            Ok::<_, Error>(Arc::new(files))
+        }
+    };
+    let source = match options.scratch.source(&source_sql, buckets) {
         Some(s) => s,
         None => {
-            let tag = format!("s{}", options.scratch.next_id());
-            let s = Arc::new(
-                partition::partition_side(
-                    session,
-                    &source_sql,
-                    keys,
-                    buckets,
-                    &dir,
-                    &tag,
-                    Arc::clone(&explain),
-                )
-                .await?,
-            );
+            let s = write(&source_sql, "s").await?;
             options
                 .scratch
                 .keep_source(&source_sql, buckets, Arc::clone(&s));
             s
         }
     };
-    let tag = format!("d{}", options.scratch.next_id());
-    let destination = Arc::new(
-        partition::partition_side(
-            session,
-            &destination_sql,
-            keys,
-            buckets,
-            &dir,
-            &tag,
-            explain,
-        )
-        .await?,
-    );
+    let destination = write(&destination_sql, "d").await?;
     let concurrency = session.ctx.copied_config().target_partitions().max(1);
     // Half the budget for the groups' estimated holdings: the rest is what the estimate
     // leaves out (read and output batches, the allocator's slack). Measured: at 10M x 10M
@@ -464,6 +449,8 @@ async fn compare_partitioned(
         Ok::<_, Error>(())
     };
     let (joined, consumed) = tokio::join!(joins, consume);
+    // The destination's buckets serve this pass only.
+    destination.remove();
     consumed?;
     joined?;
     // Every row written to the buckets was classified exactly once.

@@ -64,6 +64,13 @@ impl SideFiles {
     pub fn bytes(&self) -> u64 {
         self.buckets.iter().map(|b| b.bytes).sum()
     }
+
+    /// Deletes the files (best effort: the temporary folder goes at the end anyway).
+    pub fn remove(&self) {
+        for f in self.buckets.iter().flat_map(|b| b.files.iter()) {
+            let _ = std::fs::remove_file(f);
+        }
+    }
 }
 
 /// The bucket of each row: the high bits of the hash of the `key_columns`.
@@ -379,15 +386,6 @@ pub async fn join_groups(
         done.map_err(|e| Error::Query(format!("joining the comparison failed: {e}")))??;
     }
     Ok(())
-}
-
-impl SideFiles {
-    /// Deletes the files (best effort: the temporary folder goes at the end anyway).
-    pub fn remove(&self) {
-        for f in self.buckets.iter().flat_map(|b| b.files.iter()) {
-            let _ = std::fs::remove_file(f);
-        }
-    }
 }
 
 /// The comparison's temporary folder, and the source's buckets kept across destinations

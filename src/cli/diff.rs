@@ -286,7 +286,6 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
                 lag_ms,
                 config: config.as_ref(),
                 dimensions: &dims,
-                detail: list.is_some(),
             },
             &source,
             quiet,
@@ -452,7 +451,6 @@ pub(super) struct DestSpec<'a> {
     pub lag_ms: i64,
     pub config: Option<&'a ReplicationConfig>,
     pub dimensions: &'a [Dimension],
-    pub detail: bool,
 }
 
 /// An error about `--at` raised while opening a destination is about `--dest-at`.
@@ -548,7 +546,6 @@ pub(super) async fn open_destinations(
             destination_in_flight_ms: source_ms.saturating_sub(spec.lag_ms),
             rules,
             dimensions: spec.dimensions.to_vec(),
-            detail: spec.detail,
         };
         destinations.push(Destination {
             name,

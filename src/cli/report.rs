@@ -217,7 +217,6 @@ async fn run_to(args: ReportArgs, quiet: bool) -> Result<i32> {
                     lag_ms,
                     config: replication.as_ref(),
                     dimensions: &[],
-                    detail: false,
                 },
                 &source,
                 quiet,

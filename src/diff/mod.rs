@@ -3,26 +3,29 @@
 //! version id — or on the key alone when either side lists current versions only; every
 //! source version and every destination version lands in exactly one category.
 //!
-//! Each destination is one SQL full outer join ([`plan`]) streamed once: the categories,
-//! `--by` groups, examples, the `--list` rows and the re-drive spools are all taken from
-//! that one pass. With `--memory-limit` the join is a sort-merge join whose sorts spill, so
-//! memory stays bounded whatever the row counts. After each pass the rows that entered the
-//! join are checked against the rows classified: a side listing a version twice would
-//! otherwise count the other side's version twice.
+//! Each destination is one pass: the sides are read with SQL ([`plan`]), the destination's
+//! versions held in a hash table and the source's streamed through it ([`join`]); the
+//! categories, `--by` groups and examples are tallied where the rows are classified
+//! ([`tally`]), and only the rows `--list` and `--emit-manifests` ask for are handed on.
+//! When the destination would not fit the memory budget, both sides are hash-partitioned
+//! to disk first and joined a group of buckets at a time ([`partition`]), so memory stays
+//! bounded whatever the row counts. A version listed twice on either side is refused where
+//! it shows: it would count the other side's version twice.
 
+pub mod join;
 pub mod listing;
 pub mod partition;
 pub mod plan;
 pub mod rules;
+pub mod tally;
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Int64Type, Schema, SchemaRef};
 use datafusion::error::DataFusionError;
-use datafusion::physical_plan::{ExecutionPlan, execute_stream};
 use futures::StreamExt;
 
 use crate::doctor::redrive::{Object, Spools};
@@ -31,6 +34,7 @@ use crate::manifest::Delivery;
 use crate::replication::Counts;
 use crate::table::Session;
 pub use plan::{Checks, Matching, Plan, RuleScope};
+use tally::Tally;
 
 /// The categories, with stable ids (the README lists them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -178,24 +182,34 @@ impl PassOptions {
         self.budget.unwrap_or(DEFAULT_BUDGET)
     }
 
-    /// 1 (one in-memory join) when the estimated join fits the budget, else enough buckets
-    /// for about four per group.
+    /// 1 (the destination held in memory whole) when its estimate fits the budget, else
+    /// enough buckets for about four per group.
     fn buckets(&self, session: &Session, dest: &Destination) -> usize {
         if let Some(n) = self.buckets {
             return n.clamp(1, MAX_BUCKETS);
         }
-        let source = session.delivery.manifest.total_bytes() * EXPANSION;
-        let destination = dest.delivery.manifest.total_bytes() * EXPANSION;
-        let held = source * 3 + destination / 4;
+        // The destination's rows, a table entry each and the allocator's slack; the source
+        // streams.
+        let held = dest.delivery.manifest.total_bytes() * EXPANSION * 3 / 2;
         if held <= self.budget() {
             return 1;
         }
+        self.buckets_for(session, held)
+    }
+
+    /// The buckets when the destination did not fit after all (its estimate was low).
+    fn fallback_buckets(&self, session: &Session, dest: &Destination) -> usize {
+        let held = dest.delivery.manifest.total_bytes() * EXPANSION * 3 / 2;
+        self.buckets_for(session, held.max(2 * self.budget()))
+    }
+
+    fn buckets_for(&self, session: &Session, held: u64) -> usize {
         // As the groups are sized (compare_partitioned): half the budget over the cores.
         let cores = session.ctx.copied_config().target_partitions().max(1) as u64;
         let per_group = (self.budget() / (2 * cores)).max(1);
         (held.div_ceil(per_group) * 4)
             .next_power_of_two()
-            .min(MAX_BUCKETS as u64) as usize
+            .clamp(2, MAX_BUCKETS as u64) as usize
     }
 }
 
@@ -316,11 +330,11 @@ pub fn list_schema() -> SchemaRef {
     ]))
 }
 
-/// Compares the source with one destination in one streamed pass. Rows of
+/// Compares the source with one destination in one streamed pass ([`join`]). Rows of
 /// `options.list` go to `list`; objects to re-drive into `spools` (under
-/// `<destination>/<category>`). Beyond what one join holds in memory (`options.budget`),
-/// both sides are partitioned to disk first and joined a group of buckets at a time
-/// ([`partition`]).
+/// `<destination>/<category>`). When the destination's versions would not fit in
+/// `options.budget`, both sides are partitioned to disk first and joined a group of
+/// buckets at a time ([`partition`]).
 pub async fn compare(
     session: &Session,
     dest: &Destination,
@@ -328,8 +342,21 @@ pub async fn compare(
     list: Option<&tokio::sync::mpsc::Sender<Result<RecordBatch>>>,
     spools: Option<&mut Spools>,
 ) -> Result<DestinationDiff> {
+    let mut select = [false; Category::ALL.len()];
+    if let Some(c) = options.list {
+        select[c.code() as usize] = true;
+    }
+    if spools.is_some() {
+        for c in Category::ALL.into_iter().filter(|c| c.redrives()) {
+            select[c.code() as usize] = true;
+        }
+    }
+    let classifier = Arc::new(join::Classifier::new(&dest.plan));
+    let name: Arc<str> = Arc::from(dest.name.as_str());
+    let examples = options.examples;
+    let worker =
+        move || join::Worker::new(Arc::clone(&classifier), examples, select, Arc::clone(&name));
     let mut pass = Pass {
-        tally: Tally::new(options.examples, dest.plan.dimensions.len()),
         dest,
         list,
         list_code: options.list.map(Category::code),
@@ -337,26 +364,49 @@ pub async fn compare(
         ids: HashMap::new(),
     };
     let stores = [session.delivery.store.clone(), dest.delivery.store.clone()];
-    let explain = move |e| {
+    let explain: Explain = Arc::new(move |e| {
         let e = stores[0].explain_datafusion(e);
         stores[1].explain_datafusion(e)
+    });
+    let concurrency = session.ctx.copied_config().target_partitions().max(1);
+    let (tx, rx) = tokio::sync::mpsc::channel(concurrency * 2);
+    let consume = async {
+        // Owned here, so that the joins' sends fail (and they stop) when this gives up.
+        let mut rx = rx;
+        while let Some(batch) = rx.recv().await {
+            pass.take(batch?).await?;
+        }
+        Ok::<_, Error>(())
     };
     let buckets = options.buckets(session, dest);
-    if buckets <= 1 {
-        let sql = dest.plan.sql();
-        tracing::debug!(%sql, destination = %dest.name, "diff");
-        let df = session.query(&sql).await?;
-        let task = Arc::new(df.task_ctx());
-        let physical = df.create_physical_plan().await?;
-        let mut stream = execute_stream(Arc::clone(&physical), task)?;
-        while let Some(batch) = stream.next().await {
-            pass.take(batch.map_err(&explain)?).await?;
-        }
-        check_conservation(&physical, &pass.tally, &dest.name)?;
+    let held = if buckets <= 1 {
+        hold_destination(session, dest, options.budget(), &explain).await?
     } else {
-        compare_partitioned(session, options, buckets, &mut pass, Arc::new(explain)).await?;
+        None
+    };
+    let (tallies, consumed) = match held {
+        Some(table) => tokio::join!(
+            probe_in_memory(session, dest, table, worker, explain, tx),
+            consume
+        ),
+        None => {
+            // Estimated to fit but did not: partitioned after all.
+            let buckets = if buckets <= 1 {
+                options.fallback_buckets(session, dest)
+            } else {
+                buckets
+            };
+            tokio::join!(
+                compare_partitioned(session, dest, options, buckets, worker, explain, tx),
+                consume
+            )
+        }
+    };
+    consumed?;
+    let mut tally = Tally::new(examples);
+    for t in tallies? {
+        tally.merge(t);
     }
-    let tally = pass.tally;
     let mut notes = dest.notes.clone();
     let checks = dest.plan.checks();
     notes.extend(unchecked_notes(&dest.plan, &dest.name));
@@ -364,58 +414,168 @@ pub async fn compare(
         name: dest.name.clone(),
         matching: dest.plan.matching,
         checks,
-        categories: tally.categories,
-        groups: tally.groups,
-        examples: tally
-            .examples
-            .into_iter()
-            .map(|(c, heap)| (c, heap.into_sorted_vec()))
-            .collect(),
+        categories: tally.categories(),
+        groups: tally.groups(),
         etag_not_compared: tally.etag_skipped,
         source_rows: tally.source_rows,
         destination_only_rows: tally.destination_only,
+        examples: tally.examples(),
         notes,
     })
+}
+
+/// Explains a DataFusion error in terms of the stores read (credentials, regions, …).
+type Explain = Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>;
+
+/// The destination's versions in one table, or `None` when they outgrow `budget` (or the
+/// session's memory pool) while being read.
+async fn hold_destination(
+    session: &Session,
+    dest: &Destination,
+    budget: u64,
+    explain: &Explain,
+) -> Result<Option<join::DestTable>> {
+    let (_, destination_sql) = dest.plan.sides();
+    let started = std::time::Instant::now();
+    let schema = join::plan_side_schema(&dest.plan, false);
+    let mut stream = session
+        .query(&destination_sql)
+        .await?
+        .execute_stream()
+        .await
+        .map_err(|e| Error::from(explain(e)))?;
+    let mut holding = join::Holding::new(&session.ctx.runtime_env().memory_pool);
+    while let Some(batch) = stream.next().await {
+        let batch = join::SideBatch::new(&batch.map_err(|e| Error::from(explain(e)))?, &schema)?;
+        if holding.bytes() + batch.held_bytes() > budget || holding.push(batch).is_err() {
+            tracing::info!(destination = %dest.name, held = holding.bytes(), budget, "diff destination outgrew the budget: partitioning");
+            return Ok(None);
+        }
+    }
+    let matching = dest.plan.matching;
+    let bytes = holding.bytes();
+    let table = tokio::task::spawn_blocking(move || holding.into_table(matching))
+        .await
+        .map_err(|e| Error::Query(format!("reading the destination failed: {e}")))??;
+    tracing::info!(destination = %dest.name, rows = table.rows(), bytes, ms = started.elapsed().as_millis() as u64, "diff destination held");
+    Ok(Some(table))
+}
+
+/// The comparison in memory: the source's scan partitions probing the destination's table
+/// concurrently, then the destination's versions no source version found.
+async fn probe_in_memory(
+    session: &Session,
+    dest: &Destination,
+    table: join::DestTable,
+    worker: impl Fn() -> join::Worker + Send + Sync + 'static,
+    explain: Explain,
+    tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> Result<Vec<Tally>> {
+    let (source_sql, _) = dest.plan.sides();
+    let table = Arc::new(table);
+    let df = session.query(&source_sql).await?;
+    let task = Arc::new(df.task_ctx());
+    let physical = df.create_physical_plan().await?;
+    let schema = join::plan_side_schema(&dest.plan, true);
+    let worker = Arc::new(worker);
+    let partitions = physical
+        .properties()
+        .output_partitioning()
+        .partition_count();
+    let mut tasks = Vec::new();
+    for p in 0..partitions {
+        let mut stream = physical.execute(p, Arc::clone(&task))?;
+        let (table, schema, worker, tx) = (
+            Arc::clone(&table),
+            Arc::clone(&schema),
+            Arc::clone(&worker),
+            tx.clone(),
+        );
+        let explain = Arc::clone(&explain);
+        tasks.push(tokio::spawn(async move {
+            let mut worker = worker();
+            while let Some(batch) = stream.next().await {
+                let batch = batch.map_err(|e| Error::from(explain(e)))?;
+                worker.probe(&table, &join::SideBatch::new(&batch, &schema)?)?;
+                hand_on(&mut worker, &tx, false).await?;
+            }
+            hand_on(&mut worker, &tx, true).await?;
+            Ok::<_, Error>(worker.tally)
+        }));
+    }
+    let mut tallies = Vec::new();
+    for t in tasks {
+        tallies.push(
+            t.await
+                .map_err(|e| Error::Query(format!("the comparison failed: {e}")))??,
+        );
+    }
+    // Every source version has been looked up: the rest of the destination's are its own.
+    let mut rest = worker();
+    rest.unmatched(&table, 0..table.batch_count())?;
+    hand_on(&mut rest, &tx, true).await?;
+    tallies.push(rest.tally);
+    Ok(tallies)
+}
+
+/// Sends a worker's selected rows on.
+async fn hand_on(
+    worker: &mut join::Worker,
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+    flush: bool,
+) -> Result<()> {
+    for batch in worker.take_ready(flush)? {
+        if tx.send(Ok(batch)).await.is_err() {
+            return Err(Error::Query("the comparison's reader stopped".into()));
+        }
+    }
+    Ok(())
 }
 
 /// The partitioned comparison: the source's buckets (kept for the next destination when
 /// its rows are read alike), the destination's, then the groups joined concurrently.
 async fn compare_partitioned(
     session: &Session,
+    dest: &Destination,
     options: &PassOptions,
     buckets: usize,
-    pass: &mut Pass<'_>,
-    explain: Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>,
-) -> Result<()> {
-    let dest = pass.dest;
+    worker: impl Fn() -> join::Worker + Send + Sync + 'static,
+    explain: Explain,
+    tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> Result<Vec<Tally>> {
     let (source_sql, destination_sql) = dest.plan.sides();
-    let keys = dest.plan.key_columns();
+    let matching = dest.plan.matching;
     let dir = options.scratch.dir()?;
-    let write = |sql: &str, side: &str| {
-        let tag = format!("{side}{}", options.scratch.next_id());
+    let write = |sql: &str, source: bool| {
+        let tag = format!(
+            "{}{}",
+            if source { "s" } else { "d" },
+            options.scratch.next_id()
+        );
+        let schema = join::plan_side_schema(&dest.plan, source);
         let (sql, dir, explain) = (sql.to_string(), dir.clone(), Arc::clone(&explain));
         async move {
-            let files =
-                partition::partition_side(session, &sql, keys, buckets, &dir, &tag, explain)
-                    .await?;
+            let files = partition::partition_side(
+                session, &sql, schema, matching, buckets, &dir, &tag, explain,
+            )
+            .await?;
             Ok::<_, Error>(Arc::new(files))
         }
     };
-    let source = match options.scratch.source(&source_sql, buckets) {
+    // The source's buckets depend on how versions are matched, too.
+    let reuse = format!("{matching:?} {source_sql}");
+    let source = match options.scratch.source(&reuse, buckets) {
         Some(s) => s,
         None => {
-            let s = write(&source_sql, "s").await?;
-            options
-                .scratch
-                .keep_source(&source_sql, buckets, Arc::clone(&s));
+            let s = write(&source_sql, true).await?;
+            options.scratch.keep_source(&reuse, buckets, Arc::clone(&s));
             s
         }
     };
-    let destination = write(&destination_sql, "d").await?;
+    let destination = write(&destination_sql, false).await?;
     let concurrency = session.ctx.copied_config().target_partitions().max(1);
     // Half the budget for the groups' estimated holdings: the rest is what the estimate
-    // leaves out (read and output batches, the allocator's slack). Measured: at 10M x 10M
-    // Parquet rows and `--memory-limit 1G`, a full share per group peaked at 1.1 GB.
+    // leaves out (read batches, the selected rows, the allocator's slack).
     let budget = options.budget() / (2 * concurrency as u64);
     let groups = partition::groups(&source, &destination, budget);
     tracing::info!(
@@ -428,47 +588,43 @@ async fn compare_partitioned(
         destination_bytes = destination.bytes(),
         "diff partitioned"
     );
-    let plan = dest.plan.clone();
-    let join_sql = Arc::new(move |s: &str, d: &str| plan.join_sql(s, d));
-    let (tx, rx) = tokio::sync::mpsc::channel(concurrency * 2);
-    let joins = partition::join_groups(
-        session,
+    let joined = partition::join_groups(
         Arc::clone(&source),
         Arc::clone(&destination),
         groups,
         concurrency,
-        join_sql,
+        worker,
+        matching,
+        session.ctx.runtime_env().memory_pool.clone(),
         tx,
-    );
-    let consume = async {
-        // Owned here, so that the joins' sends fail (and they stop) when this gives up.
-        let mut rx = rx;
-        while let Some(batch) = rx.recv().await {
-            pass.take(batch?).await?;
-        }
-        Ok::<_, Error>(())
-    };
-    let (joined, consumed) = tokio::join!(joins, consume);
+    )
+    .await;
     // The destination's buckets serve this pass only.
     destination.remove();
-    consumed?;
-    joined?;
+    let tallies = joined?;
     // Every row written to the buckets was classified exactly once.
-    let counted = [
-        ("source", source.rows, pass.tally.source_rows.objects),
-        ("destination", destination.rows, pass.tally.destination_rows),
-    ];
-    for (what, rows, classified) in counted {
+    let mut source_rows = 0;
+    let mut destination_rows = 0;
+    for t in &tallies {
+        source_rows += t.source_rows.objects;
+        destination_rows += t.destination_rows;
+    }
+    for (what, rows, classified) in [
+        ("source", source.rows, source_rows),
+        ("destination", destination.rows, destination_rows),
+    ] {
         if rows != classified {
-            return Err(duplicate_versions(&dest.name, what, classified, rows));
+            return Err(Error::Query(format!(
+                "the comparison with {} classified {classified} {what} versions where {rows} were written: an internal error, please report it",
+                dest.name
+            )));
         }
     }
-    Ok(())
+    Ok(tallies)
 }
 
-/// One pass's consumer of classified batches: the tally, the `--list` rows, the spools.
+/// One pass's consumer of the selected rows: the `--list` rows, the spools.
 struct Pass<'a> {
-    tally: Tally,
     dest: &'a Destination,
     list: Option<&'a tokio::sync::mpsc::Sender<Result<RecordBatch>>>,
     list_code: Option<i32>,
@@ -478,13 +634,13 @@ struct Pass<'a> {
 
 impl Pass<'_> {
     async fn take(&mut self, batch: RecordBatch) -> Result<()> {
-        let rows = Rows::new(&batch, self.dest.plan.dimensions.len())?;
-        for i in 0..batch.num_rows() {
-            let category = rows.category(i)?;
-            self.tally.add(&rows, i, category);
-            if let Some(spools) = self.spools.as_deref_mut()
-                && category.redrives()
-            {
+        let rows = Rows::new(&batch)?;
+        if let Some(spools) = self.spools.as_deref_mut() {
+            for i in 0..batch.num_rows() {
+                let category = rows.category(i)?;
+                if !category.redrives() {
+                    continue;
+                }
                 let id = self
                     .ids
                     .entry(category)
@@ -500,12 +656,6 @@ impl Pass<'_> {
         }
         Ok(())
     }
-}
-
-fn duplicate_versions(name: &str, what: &str, classified: u64, rows: u64) -> Error {
-    Error::Query(format!(
-        "the comparison with {name} counted {classified} {what} versions where {rows} were read: an inventory lists the same object version more than once (the same key, and version id when it has them, on two rows), so the categories would not add up; no answer is given"
-    ))
 }
 
 /// What could not be compared, said in words.
@@ -563,229 +713,84 @@ fn unchecked_notes(plan: &Plan, name: &str) -> Vec<String> {
     notes
 }
 
-/// The rows that entered the join against the rows classified: equal unless a side lists a
-/// version twice, which would count the other side's version twice.
-fn check_conservation(plan: &Arc<dyn ExecutionPlan>, tally: &Tally, name: &str) -> Result<()> {
-    let Some(join) = find_join(plan) else {
-        return Ok(());
-    };
-    let children = join.children();
-    for child in children {
-        let Some(rows) = child.metrics().and_then(|m| m.output_rows()) else {
-            continue;
-        };
-        let source = child.schema().field_with_name("status").is_ok();
-        let (what, classified) = if source {
-            ("source", tally.source_rows.objects)
-        } else {
-            ("destination", tally.destination_rows)
-        };
-        if rows as u64 != classified {
-            return Err(duplicate_versions(name, what, classified, rows as u64));
-        }
-    }
-    Ok(())
-}
-
-fn find_join(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-    if plan.name().contains("Join") {
-        return Some(Arc::clone(plan));
-    }
-    plan.children().into_iter().find_map(find_join)
-}
-
-/// The classified rows of one batch, by column.
+/// The selected rows of one batch ([`join::selected_schema`]), by column.
 struct Rows<'a> {
-    cat: &'a datafusion::arrow::array::PrimitiveArray<Int64Type>,
-    bucket: StrCol<'a>,
-    key: StrCol<'a>,
-    version: StrCol<'a>,
-    size: &'a datafusion::arrow::array::PrimitiveArray<Int64Type>,
-    status: StrCol<'a>,
-    storage_class: StrCol<'a>,
-    tier: StrCol<'a>,
+    cat: &'a datafusion::arrow::array::Int32Array,
+    bucket: &'a StringArray,
+    key: &'a StringArray,
+    version: &'a StringArray,
+    size: &'a datafusion::arrow::array::Int64Array,
+    status: &'a StringArray,
+    storage_class: &'a StringArray,
+    tier: &'a StringArray,
     dm: &'a BooleanArray,
-    etag_skipped: &'a BooleanArray,
-    at_destination: &'a BooleanArray,
-    dims: Vec<StrCol<'a>>,
 }
 
-/// A string column as DataFusion hands it over (Utf8, LargeUtf8 or Utf8View).
-enum StrCol<'a> {
-    Utf8(&'a datafusion::arrow::array::StringArray),
-    Large(&'a datafusion::arrow::array::LargeStringArray),
-    View(&'a datafusion::arrow::array::StringViewArray),
-    Null,
-}
-
-impl<'a> StrCol<'a> {
-    fn new(a: &'a ArrayRef) -> StrCol<'a> {
-        match a.data_type() {
-            DataType::Utf8 => StrCol::Utf8(a.as_string::<i32>()),
-            DataType::LargeUtf8 => StrCol::Large(a.as_string::<i64>()),
-            DataType::Utf8View => StrCol::View(a.as_string_view()),
-            _ => StrCol::Null,
-        }
-    }
-
-    fn get(&self, i: usize) -> Option<&'a str> {
-        match self {
-            StrCol::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
-            StrCol::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
-            StrCol::View(a) => (!a.is_null(i)).then(|| a.value(i)),
-            StrCol::Null => None,
-        }
-    }
+fn str_at(a: &StringArray, i: usize) -> Option<&str> {
+    a.is_valid(i).then(|| a.value(i))
 }
 
 impl<'a> Rows<'a> {
-    fn new(batch: &'a RecordBatch, dims: usize) -> Result<Rows<'a>> {
+    fn new(batch: &'a RecordBatch) -> Result<Rows<'a>> {
         let col = |name: &str| -> Result<&'a ArrayRef> {
             batch
                 .column_by_name(name)
                 .ok_or_else(|| Error::Query(format!("diff: no column {name}")))
         };
-        let bool_col = |name: &str| -> Result<&'a BooleanArray> {
+        let string = |name: &str| -> Result<&'a StringArray> {
             col(name)?
-                .as_boolean_opt()
-                .ok_or_else(|| Error::Query(format!("diff: column {name} is not boolean")))
+                .as_string_opt::<i32>()
+                .ok_or_else(|| Error::Query(format!("diff: {name} is not a string")))
         };
         Ok(Rows {
             cat: col("cat")?
-                .as_primitive_opt::<Int64Type>()
-                .ok_or_else(|| Error::Query("diff: cat is not Int64".into()))?,
-            bucket: StrCol::new(col("bucket")?),
-            key: StrCol::new(col("key")?),
-            version: StrCol::new(col("version_id")?),
+                .as_primitive_opt::<Int32Type>()
+                .ok_or_else(|| Error::Query("diff: cat is not Int32".into()))?,
+            bucket: string("bucket")?,
+            key: string("key")?,
+            version: string("version_id")?,
             size: col("size")?
                 .as_primitive_opt::<Int64Type>()
                 .ok_or_else(|| Error::Query("diff: size is not Int64".into()))?,
-            status: StrCol::new(col("status")?),
-            storage_class: StrCol::new(col("storage_class")?),
-            tier: StrCol::new(col("tier")?),
-            dm: bool_col("dm")?,
-            etag_skipped: bool_col("etag_skipped")?,
-            at_destination: bool_col("at_destination")?,
-            dims: (0..dims)
-                .map(|i| col(&format!("d{i}")).map(StrCol::new))
-                .collect::<Result<_>>()?,
+            status: string("replication_status")?,
+            storage_class: string("storage_class")?,
+            tier: string("tier")?,
+            dm: col("is_delete_marker")?
+                .as_boolean_opt()
+                .ok_or_else(|| Error::Query("diff: is_delete_marker is not boolean".into()))?,
         })
     }
 
     fn category(&self, i: usize) -> Result<Category> {
-        Category::from_code(self.cat.value(i) as i32)
+        Category::from_code(self.cat.value(i))
             .ok_or_else(|| Error::Query(format!("diff: unknown category {}", self.cat.value(i))))
-    }
-
-    fn size(&self, i: usize) -> u64 {
-        if self.size.is_null(i) {
-            0
-        } else {
-            self.size.value(i).max(0) as u64
-        }
-    }
-
-    fn flag(a: &BooleanArray, i: usize) -> bool {
-        !a.is_null(i) && a.value(i)
     }
 
     fn object(&self, i: usize) -> Object<'a> {
         Object {
-            bucket: self.bucket.get(i).unwrap_or(""),
-            key: self.key.get(i).unwrap_or(""),
-            version: self.version.get(i).filter(|v| !v.is_empty()),
-            size: self.size(i),
-            status: self.status.get(i).unwrap_or("NONE"),
-            delete_marker: Rows::flag(self.dm, i),
-            storage_class: self.storage_class.get(i),
-            tier: self.tier.get(i),
+            bucket: str_at(self.bucket, i).unwrap_or(""),
+            key: str_at(self.key, i).unwrap_or(""),
+            version: str_at(self.version, i).filter(|v| !v.is_empty()),
+            size: if self.size.is_valid(i) {
+                self.size.value(i).max(0) as u64
+            } else {
+                0
+            },
+            status: str_at(self.status, i).unwrap_or("NONE"),
+            delete_marker: self.dm.is_valid(i) && self.dm.value(i),
+            storage_class: str_at(self.storage_class, i),
+            tier: str_at(self.tier, i),
         }
     }
 }
 
-/// Totals, groups and examples of one pass.
-struct Tally {
-    categories: BTreeMap<Category, Counts>,
-    groups: BTreeMap<(Vec<String>, Category), Counts>,
-    /// Per category the smallest examples, as a max-heap of at most `examples`.
-    examples: BTreeMap<Category, BinaryHeap<String>>,
-    limit: usize,
-    dims: usize,
-    etag_skipped: Counts,
-    source_rows: Counts,
-    destination_only: Counts,
-    /// Destination versions that took part (matched or not).
-    destination_rows: u64,
-}
-
-impl Tally {
-    fn new(limit: usize, dims: usize) -> Tally {
-        Tally {
-            categories: BTreeMap::new(),
-            groups: BTreeMap::new(),
-            examples: BTreeMap::new(),
-            limit,
-            dims,
-            etag_skipped: Counts::default(),
-            source_rows: Counts::default(),
-            destination_only: Counts::default(),
-            destination_rows: 0,
-        }
-    }
-
-    fn add(&mut self, rows: &Rows, i: usize, category: Category) {
-        let size = rows.size(i);
-        let one = Counts {
-            objects: 1,
-            bytes: size,
-        };
-        self.categories.entry(category).or_default().add(one);
-        let from_source = rows.status.get(i).is_some();
-        if from_source {
-            self.source_rows.add(one);
-        } else {
-            self.destination_only.add(one);
-        }
-        if Rows::flag(rows.at_destination, i) {
-            self.destination_rows += 1;
-        }
-        if Rows::flag(rows.etag_skipped, i) {
-            self.etag_skipped.add(one);
-        }
-        if self.dims > 0 {
-            let dims: Vec<String> = rows
-                .dims
-                .iter()
-                .map(|d| d.get(i).unwrap_or("").to_string())
-                .collect();
-            self.groups.entry((dims, category)).or_default().add(one);
-        }
-        if self.limit > 0 && category != Category::Replicated {
-            let key = rows.key.get(i).unwrap_or("");
-            let heap = self.examples.entry(category).or_default();
-            let full = heap.len() >= self.limit;
-            if full && heap.peek().is_some_and(|max| key >= max.as_str()) {
-                return;
-            }
-            let example = match rows.version.get(i).filter(|v| !v.is_empty()) {
-                Some(v) => format!("{key} ({v})"),
-                None => key.to_string(),
-            };
-            heap.push(example);
-            if heap.len() > self.limit {
-                heap.pop();
-            }
-        }
-    }
-}
-
-/// The rows of category `code` in `batch`, as `--list` writes them.
+/// The rows of category `code` in `batch` (selected rows), as `--list` writes them.
 fn list_batch(batch: &RecordBatch, code: i32, destination: &str) -> Result<RecordBatch> {
     let cat = batch
         .column_by_name("cat")
-        .and_then(|c| c.as_primitive_opt::<Int64Type>())
+        .and_then(|c| c.as_primitive_opt::<Int32Type>())
         .ok_or_else(|| Error::Query("diff: no category column".into()))?;
-    let mask: BooleanArray = cat.iter().map(|c| Some(c == Some(code as i64))).collect();
+    let mask: BooleanArray = cat.iter().map(|c| Some(c == Some(code))).collect();
     let kept = filter_record_batch(batch, &mask).map_err(arrow_error)?;
     let n = kept.num_rows();
     let schema = list_schema();
@@ -795,17 +800,10 @@ fn list_batch(batch: &RecordBatch, code: i32, destination: &str) -> Result<Recor
         Arc::new(StringArray::from(vec![id; n])),
     ];
     for field in schema.fields().iter().skip(2) {
-        let name = match field.name().as_str() {
-            "is_delete_marker" => "dm",
-            "replication_status" => "status",
-            other => other,
-        };
         let column = kept
-            .column_by_name(name)
-            .ok_or_else(|| Error::Query(format!("diff: no column {name} to list")))?;
-        columns.push(
-            datafusion::arrow::compute::cast(column, field.data_type()).map_err(arrow_error)?,
-        );
+            .column_by_name(field.name())
+            .ok_or_else(|| Error::Query(format!("diff: no column {} to list", field.name())))?;
+        columns.push(Arc::clone(column));
     }
     RecordBatch::try_new(schema, columns).map_err(arrow_error)
 }

@@ -5,37 +5,31 @@
 //! on both sides, so the groups' rows are exactly the whole join's rows.
 //!
 //! Only one chunk of rows per scan partition is held while partitioning, and one group's
-//! join per core while joining; the groups are sized from the bytes actually written.
+//! destination table per core while joining ([`super::join`]); the groups are sized from
+//! the bytes actually written.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufReader, BufWriter};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, RecordBatch, UInt32Array};
+use datafusion::arrow::array::{RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
-use datafusion::catalog::TableProvider;
-use datafusion::common::hash_utils::{RandomState, create_hashes};
-use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::arrow::ArrowFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::error::DataFusionError;
-use datafusion::execution::SessionStateBuilder;
-use datafusion::prelude::SessionContext;
+use datafusion::execution::memory_pool::MemoryPool;
 use futures::StreamExt;
 use tokio::sync::mpsc::Sender;
 
+use super::Matching;
+use super::join::{Holding, SideBatch, TABLE_BYTES_PER_ROW, Worker, partition_hasher};
+use super::tally::Tally;
 use crate::error::{Error, Result};
 use crate::output::cast_to_schema;
 use crate::table::Session;
-
-/// The seed of the bucket hash: any fixed value; both sides must use the same one.
-const SEED: u64 = 0x5333_494e_5644_4946;
 
 /// Rows gathered per bucket before a chunk is split, so each bucket's share is a batch
 /// worth writing (and worth joining when read back).
@@ -73,34 +67,9 @@ impl SideFiles {
     }
 }
 
-/// The bucket of each row: the high bits of the hash of the `key_columns`.
+/// The bucket of each row: the high bits of the hash of its join key.
 fn bucket_of(hash: u64, buckets: usize) -> usize {
     ((u128::from(hash) * buckets as u128) >> 64) as usize
-}
-
-/// The schema the files carry: every string column as plain `Utf8` (a view or dictionary
-/// array would write its whole shared buffers with every slice).
-fn plain_schema(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let t = match f.data_type() {
-                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
-                DataType::Dictionary(_, v)
-                    if matches!(
-                        v.as_ref(),
-                        DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
-                    ) =>
-                {
-                    DataType::Utf8
-                }
-                other => other.clone(),
-            };
-            Field::new(f.name(), t, true)
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
 }
 
 fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
@@ -149,17 +118,23 @@ impl Writers {
         Ok(())
     }
 
-    /// Hashes `chunk` on `keys` and appends each bucket's rows to its file.
-    fn split(&mut self, chunk: &RecordBatch, keys: &[usize], hashes: &mut Vec<u64>) -> Result<()> {
+    /// Hashes `chunk` on its join key and appends each bucket's rows to its file.
+    fn split(
+        &mut self,
+        chunk: &RecordBatch,
+        matching: Matching,
+        hashes: &mut Vec<u64>,
+    ) -> Result<()> {
         let n = chunk.num_rows();
         if n == 0 {
             return Ok(());
         }
         let buckets = self.open.len();
+        let side = SideBatch::new(chunk, &self.schema)?;
+        let state = partition_hasher();
         hashes.clear();
-        hashes.resize(n, 0);
-        let columns: Vec<&ArrayRef> = keys.iter().map(|&i| chunk.column(i)).collect();
-        create_hashes(columns, &RandomState::with_seed(SEED), hashes)?;
+        // A row without a key matches nothing: any bucket will do.
+        hashes.extend((0..n).map(|i| side.hash(i, matching, &state).unwrap_or(0)));
         // A counting sort of the rows by bucket, then one `take` and a slice per bucket.
         let mut starts = vec![0u32; buckets + 1];
         for &h in hashes.iter() {
@@ -205,12 +180,15 @@ impl Writers {
     }
 }
 
-/// Runs `sql` (one side's projection) and writes its rows into `buckets` buckets under
-/// `dir`, by hash of `key_columns`; each scan partition writes its own files, in parallel.
+/// Runs `sql` (one side's projection, read as `schema`) and writes its rows into `buckets`
+/// buckets under `dir`, by hash of the join key; each scan partition writes its own files,
+/// in parallel.
+#[allow(clippy::too_many_arguments)]
 pub async fn partition_side(
     session: &Session,
     sql: &str,
-    key_columns: &[&str],
+    schema: SchemaRef,
+    matching: Matching,
     buckets: usize,
     dir: &Path,
     tag: &str,
@@ -220,12 +198,6 @@ pub async fn partition_side(
     let df = session.query(sql).await?;
     let task = Arc::new(df.task_ctx());
     let physical = df.create_physical_plan().await?;
-    let schema = plain_schema(physical.schema().as_ref());
-    let keys: Vec<usize> = key_columns
-        .iter()
-        .map(|c| schema.index_of(c))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(arrow_error)?;
     let chunk_rows = (buckets * ROWS_PER_BUCKET).clamp(8192, MAX_CHUNK_ROWS);
     let partitions = physical
         .properties()
@@ -236,7 +208,6 @@ pub async fn partition_side(
         let mut stream = physical.execute(p, Arc::clone(&task))?;
         let mut writers = Writers::new(dir, format!("{tag}-p{p}"), Arc::clone(&schema), buckets);
         let schema = Arc::clone(&schema);
-        let keys = keys.clone();
         let explain = Arc::clone(&explain);
         tasks.push(tokio::spawn(async move {
             let mut pending: Vec<RecordBatch> = Vec::new();
@@ -250,11 +221,11 @@ pub async fn partition_side(
                     let chunk = concat_batches(&schema, &pending).map_err(arrow_error)?;
                     pending.clear();
                     pending_rows = 0;
-                    writers.split(&chunk, &keys, &mut hashes)?;
+                    writers.split(&chunk, matching, &mut hashes)?;
                 }
             }
             let chunk = concat_batches(&schema, &pending).map_err(arrow_error)?;
-            writers.split(&chunk, &keys, &mut hashes)?;
+            writers.split(&chunk, matching, &mut hashes)?;
             writers.finish()
         }));
     }
@@ -285,10 +256,13 @@ pub async fn partition_side(
 }
 
 /// Adjacent buckets grouped so that each group's join stays within `budget` bytes: the
-/// build side (source) is held about three times over (its batches, their concatenation,
-/// the hash table), the probe side streams.
+/// destination's rows are held (about their bytes on disk, and a hash table entry each), the
+/// source's stream through one batch at a time.
 pub fn groups(source: &SideFiles, destination: &SideFiles, budget: u64) -> Vec<Range<usize>> {
-    let cost = |b: usize| source.buckets[b].bytes * 3 + destination.buckets[b].bytes / 4;
+    let cost = |b: usize| {
+        let d = &destination.buckets[b];
+        d.bytes + d.bytes / 4 + d.rows * TABLE_BYTES_PER_ROW
+    };
     let mut groups = Vec::new();
     let mut start = 0;
     let mut held = 0;
@@ -307,85 +281,81 @@ pub fn groups(source: &SideFiles, destination: &SideFiles, budget: u64) -> Vec<R
     groups
 }
 
-/// A table over one side's files of `range`, or an empty one.
-fn side_table(side: &SideFiles, range: Range<usize>) -> Result<Arc<dyn TableProvider>> {
-    let urls = side.buckets[range]
-        .iter()
-        .flat_map(|b| b.files.iter())
-        .map(|p| ListingTableUrl::parse(p.to_string_lossy()))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    if urls.is_empty() {
-        return Ok(Arc::new(MemTable::try_new(
-            Arc::clone(&side.schema),
-            vec![vec![]],
-        )?));
+/// The batches of one side's files of `range`, in file order.
+fn read_side(
+    side: &SideFiles,
+    range: Range<usize>,
+    mut each: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    for path in side.buckets[range].iter().flat_map(|b| b.files.iter()) {
+        let file = File::open(path).map_err(|e| read_error(path, e))?;
+        let reader =
+            FileReader::try_new(BufReader::new(file), None).map_err(|e| read_error(path, e))?;
+        for batch in reader {
+            each(batch.map_err(|e| read_error(path, e))?)?;
+        }
     }
-    let options = ListingOptions::new(Arc::new(ArrowFormat)).with_file_extension(".arrow");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(Arc::clone(&side.schema));
-    Ok(Arc::new(ListingTable::try_new(config)?))
+    Ok(())
 }
 
-/// The SQL of one group's join, given its source and destination table names.
-pub type JoinSql = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+fn read_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Query(format!(
+        "cannot read the comparison's temporary file {}: {e}",
+        path.display()
+    ))
+}
 
-/// Joins each group with `join_sql(source_table, destination_table)`, `concurrency` groups
-/// at a time (each on one partition), sending the classified batches to `tx` in no
-/// particular order.
+/// Joins each group on its own ([`super::join`]), `concurrency` groups at a time on
+/// blocking threads, sending the selected rows to `tx` in no particular order. Returns the
+/// groups' tallies.
+#[allow(clippy::too_many_arguments)]
 pub async fn join_groups(
-    session: &Session,
     source: Arc<SideFiles>,
     destination: Arc<SideFiles>,
     groups: Vec<Range<usize>>,
     concurrency: usize,
-    join_sql: JoinSql,
+    worker: impl Fn() -> Worker + Send + Sync + 'static,
+    matching: Matching,
+    pool: Arc<dyn MemoryPool>,
     tx: Sender<Result<RecordBatch>>,
-) -> Result<()> {
-    // The same catalog (the state is a copy), which must not be replaced by a new default
-    // one: that would drop the session's tables.
-    let mut config = session
-        .ctx
-        .copied_config()
-        .with_create_default_catalog_and_schema(false);
-    config.options_mut().execution.target_partitions = 1;
-    let state = SessionStateBuilder::new_from_existing(session.ctx.state())
-        .with_config(config)
-        .build();
-    let ctx = SessionContext::new_with_state(state);
-    let runs = futures::stream::iter(groups.into_iter().enumerate())
-        .map(|(g, range)| {
-            let ctx = ctx.clone();
-            let source = Arc::clone(&source);
-            let destination = Arc::clone(&destination);
-            let join_sql = Arc::clone(&join_sql);
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let (s, d) = (format!("diff_s{g}"), format!("diff_d{g}"));
-                ctx.register_table(s.as_str(), side_table(&source, range.clone())?)?;
-                ctx.register_table(d.as_str(), side_table(&destination, range)?)?;
-                let result = async {
-                    let df = ctx.sql(&join_sql(&s, &d)).await?;
-                    let mut stream = df.execute_stream().await?;
-                    while let Some(batch) = stream.next().await {
-                        if tx.send(batch.map_err(Error::from)).await.is_err() {
-                            break;
+) -> Result<Vec<Tally>> {
+    let worker = Arc::new(worker);
+    let runs = futures::stream::iter(groups)
+        .map(|range| {
+            let (source, destination) = (Arc::clone(&source), Arc::clone(&destination));
+            let (worker, tx, pool) = (Arc::clone(&worker), tx.clone(), Arc::clone(&pool));
+            tokio::task::spawn_blocking(move || -> Result<Tally> {
+                let mut held = Holding::new(&pool);
+                read_side(&destination, range.clone(), |batch| {
+                    held.push(SideBatch::new(&batch, &destination.schema)?)
+                })?;
+                let table = held.into_table(matching)?;
+                let mut worker = worker();
+                let hand_on = |worker: &mut Worker, flush: bool| -> Result<()> {
+                    for batch in worker.take_ready(flush)? {
+                        if tx.blocking_send(Ok(batch)).is_err() {
+                            return Err(Error::Query("the comparison's reader stopped".into()));
                         }
                     }
-                    Ok::<_, Error>(())
-                }
-                .await;
-                ctx.deregister_table(s.as_str())?;
-                ctx.deregister_table(d.as_str())?;
-                result
+                    Ok(())
+                };
+                read_side(&source, range, |batch| {
+                    worker.probe(&table, &SideBatch::new(&batch, &source.schema)?)?;
+                    hand_on(&mut worker, false)
+                })?;
+                worker.unmatched(&table, 0..table.batch_count())?;
+                hand_on(&mut worker, true)?;
+                Ok(worker.tally)
             })
         })
         .buffer_unordered(concurrency.max(1));
     let mut runs = std::pin::pin!(runs);
+    let mut tallies = Vec::new();
     while let Some(done) = runs.next().await {
-        done.map_err(|e| Error::Query(format!("joining the comparison failed: {e}")))??;
+        tallies
+            .push(done.map_err(|e| Error::Query(format!("joining the comparison failed: {e}")))??);
     }
-    Ok(())
+    Ok(tallies)
 }
 
 /// The comparison's temporary folder, and the source's buckets kept across destinations
@@ -444,31 +414,35 @@ impl Scratch {
 mod tests {
     use super::*;
 
-    fn side(bytes: &[u64]) -> SideFiles {
+    fn side(bytes: &[u64], rows: u64) -> SideFiles {
         SideFiles {
-            schema: Arc::new(Schema::empty()),
+            schema: Arc::new(datafusion::arrow::datatypes::Schema::empty()),
             buckets: bytes
                 .iter()
                 .map(|&b| BucketFiles {
                     files: Vec::new(),
                     bytes: b,
-                    rows: b,
+                    rows,
                 })
                 .collect(),
-            rows: bytes.iter().sum(),
+            rows: rows * bytes.len() as u64,
         }
     }
 
     #[test]
     fn every_bucket_lands_in_one_group_within_the_budget() {
-        let s = side(&[10, 10, 10, 50, 0, 10, 10]);
-        let d = side(&[40, 0, 0, 0, 0, 0, 400]);
-        // Costs: 3·s + d/4 = 40, 30, 30, 150, 0, 30, 130.
+        // The source streams: its bytes do not count.
+        let s = side(&[1000; 7], 0);
+        let d = side(&[80, 0, 40, 40, 0, 0, 400], 0);
+        // Costs: 5/4 of the destination's bytes = 100, 0, 50, 50, 0, 0, 500.
         let g = groups(&s, &d, 100);
-        assert_eq!(g, vec![0..3, 3..4, 4..6, 6..7]);
+        assert_eq!(g, vec![0..2, 2..6, 6..7]);
         // One group when everything fits; a bucket over the budget stands alone.
         assert_eq!(groups(&s, &d, 10_000), vec![0..7]);
-        assert_eq!(groups(&s, &d, 1).len(), 7);
+        assert_eq!(groups(&s, &side(&[1; 7], 0), 0).len(), 7);
+        // The table's entries count too.
+        let (s, d) = (side(&[0; 4], 0), side(&[0; 4], 10));
+        assert_eq!(groups(&s, &d, 2 * 10 * TABLE_BYTES_PER_ROW).len(), 2);
     }
 
     #[test]

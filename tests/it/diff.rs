@@ -309,7 +309,7 @@ fn generated_faults_match_the_expectation_in_every_format_mix() {
             if (s_format, d_format) == (FileFormat::Csv, FileFormat::Parquet) {
                 // A bucket bigger than the memory limit: a clear error, not a hang.
                 let (code, out, err) =
-                    run(diff_cmd(&s, &d).args(["--buckets", "8", "--memory-limit", "64K"]));
+                    run(diff_cmd(&s, &d).args(["--buckets", "8", "--memory-limit", "16K"]));
                 assert_eq!(code, 2, "{out}{err}");
                 assert!(err.contains("not enough memory"), "{err}");
                 assert!(out.is_empty(), "{out}");

@@ -2,6 +2,22 @@
 
 use clap::Parser;
 
+/// Caps glibc's malloc arenas at one per core. Each thread that allocates may otherwise get
+/// an arena of its own, and memory freed in one is not reused by another: a partitioned
+/// `diff` (scans on the runtime's threads, joins on blocking threads) peaked at 1.38 GB
+/// under `--memory-limit 1G` with the default (8 per core), 500-700 MB with this.
+/// (mimalloc measured 880-930 MB on the same run, no faster.)
+fn cap_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets a tunable; called before any thread is started.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.clamp(2, 64) as libc::c_int);
+        }
+    }
+}
+
 /// Warnings by default, errors only with `--quiet`. Off an EC2 instance the AWS SDK's probe
 /// of the instance metadata service warns on every run where no other credential or Region
 /// source answers; s3inv names what is missing itself, so those are left to RUST_LOG.
@@ -14,6 +30,7 @@ fn default_filter(cli: &s3inv::cli::Cli) -> &'static str {
 }
 
 fn main() {
+    cap_malloc_arenas();
     let cli = s3inv::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

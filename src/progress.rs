@@ -38,6 +38,12 @@ pub struct Progress {
     pub rows: AtomicU64,
     /// The delivery's rows: the rows read by the first full pass (see `note_delivery_rows`).
     pub delivery_rows: AtomicU64,
+    /// A partitioned comparison (`diff`): buckets, and their bytes on disk, to join and
+    /// joined, over every destination so far.
+    pub join_buckets: AtomicU64,
+    pub join_bytes: AtomicU64,
+    pub joined_buckets: AtomicU64,
+    pub joined_bytes: AtomicU64,
 }
 
 /// The scan counters at the start of a pass.
@@ -95,6 +101,17 @@ impl Progress {
     pub fn plan_scan(&self, files: u64, bytes: u64) {
         Self::add(&self.scan_files, files);
         Self::add(&self.scan_bytes, bytes);
+    }
+
+    /// Adds a join of `buckets` buckets, `bytes` bytes on disk, to the work to do.
+    pub fn plan_join(&self, buckets: u64, bytes: u64) {
+        Self::add(&self.join_buckets, buckets);
+        Self::add(&self.join_bytes, bytes);
+    }
+
+    /// Whether a planned join is under way.
+    pub fn joining(&self) -> bool {
+        Self::get(&self.joined_buckets) < Self::get(&self.join_buckets)
     }
 
     /// The current pass: what it planned and what it has done. Done never exceeds planned

@@ -161,6 +161,8 @@ enum Phase {
     Verifying,
     Between,
     Scanning(u64),
+    /// Joining the buckets of a partitioned comparison (`diff`).
+    Joining,
 }
 
 /// Scanning once every planned verification is done and the current pass planned a scan.
@@ -171,6 +173,8 @@ fn phase(p: &Progress) -> Phase {
     let verifying = Progress::get(&p.verified_files) < Progress::get(&p.verify_files);
     if verifying || Progress::get(&p.passes) == 0 {
         Phase::Verifying
+    } else if p.joining() {
+        Phase::Joining
     } else if pass.files == 0 {
         Phase::Between
     } else {
@@ -183,6 +187,7 @@ fn done_bytes(p: &Progress, phase: Phase) -> u64 {
         Phase::Verifying => Progress::get(&p.verified_bytes),
         Phase::Between => 0,
         Phase::Scanning(_) => p.pass().done_bytes,
+        Phase::Joining => Progress::get(&p.joined_bytes),
     }
 }
 
@@ -191,7 +196,19 @@ fn done_bytes(p: &Progress, phase: Phase) -> u64 {
 /// rows so far, rate (bytes per second) and ETA.
 fn status_line(p: &Progress, rate: Option<f64>) -> String {
     let phase = phase(p);
+    let mut unit = "files";
     let (label, files, total_files, bytes, total_bytes, rows) = match phase {
+        Phase::Joining => {
+            unit = "buckets";
+            (
+                "joining".to_string(),
+                Progress::get(&p.joined_buckets),
+                Progress::get(&p.join_buckets),
+                Progress::get(&p.joined_bytes),
+                Progress::get(&p.join_bytes),
+                None,
+            )
+        }
         Phase::Verifying | Phase::Between => (
             "verifying".to_string(),
             Progress::get(&p.verified_files),
@@ -241,7 +258,7 @@ fn status_line(p: &Progress, rate: Option<f64>) -> String {
         }
         None => String::new(),
     };
-    format!("{label} {files}/{total_files} files{amount}{rows}{speed}")
+    format!("{label} {files}/{total_files} {unit}{amount}{rows}{speed}")
 }
 
 fn human_duration(secs: f64) -> String {
@@ -309,6 +326,16 @@ mod tests {
             status_line(&p, None),
             "pass 2: scanning 1/8 files, 100.0 MiB of 800.0 MiB, 250 rows"
         );
+        // A partitioned diff joins its buckets after the scans that wrote them.
+        p.plan_join(64, 2 << 30);
+        Progress::add(&p.joined_buckets, 16);
+        Progress::add(&p.joined_bytes, 512 << 20);
+        assert_eq!(
+            status_line(&p, Some((256 << 20) as f64)),
+            "joining 16/64 buckets, 512.0 MiB of 2.0 GiB, 256.0 MiB/s, eta 6s"
+        );
+        Progress::add(&p.joined_buckets, 48);
+        assert_eq!(phase(&p), Phase::Scanning(2));
         // A pass whose query planned no scan yet leaves the last line as it was.
         p.begin_pass();
         assert_eq!(phase(&p), Phase::Between);

@@ -20,7 +20,6 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::error::DataFusionError;
-use datafusion::execution::memory_pool::MemoryPool;
 use futures::StreamExt;
 use tokio::sync::mpsc::Sender;
 
@@ -29,6 +28,7 @@ use super::join::{Holding, SideBatch, TABLE_BYTES_PER_ROW, Worker, partition_has
 use super::tally::Tally;
 use crate::error::{Error, Result};
 use crate::output::cast_to_schema;
+use crate::progress::Progress;
 use crate::table::Session;
 
 /// Rows gathered per bucket before a chunk is split, so each bucket's share is a batch
@@ -316,14 +316,21 @@ pub async fn join_groups(
     concurrency: usize,
     worker: impl Fn() -> Worker + Send + Sync + 'static,
     matching: Matching,
-    pool: Arc<dyn MemoryPool>,
+    session: &Session,
     tx: Sender<Result<RecordBatch>>,
 ) -> Result<Vec<Tally>> {
     let worker = Arc::new(worker);
+    let pool = Arc::clone(&session.ctx.runtime_env().memory_pool);
+    let progress = Arc::clone(&session.progress);
+    progress.plan_join(
+        source.buckets.len() as u64,
+        source.bytes() + destination.bytes(),
+    );
     let runs = futures::stream::iter(groups)
         .map(|range| {
             let (source, destination) = (Arc::clone(&source), Arc::clone(&destination));
             let (worker, tx, pool) = (Arc::clone(&worker), tx.clone(), Arc::clone(&pool));
+            let progress = Arc::clone(&progress);
             tokio::task::spawn_blocking(move || -> Result<Tally> {
                 let mut held = Holding::new(&pool);
                 read_side(&destination, range.clone(), |batch| {
@@ -339,12 +346,18 @@ pub async fn join_groups(
                     }
                     Ok(())
                 };
-                read_side(&source, range, |batch| {
+                let group_buckets = range.len() as u64;
+                read_side(&source, range.clone(), |batch| {
                     worker.probe(&table, &SideBatch::new(&batch, &source.schema)?)?;
                     hand_on(&mut worker, false)
                 })?;
                 worker.unmatched(&table, 0..table.batch_count())?;
                 hand_on(&mut worker, true)?;
+                let bytes: u64 = range
+                    .map(|b| source.buckets[b].bytes + destination.buckets[b].bytes)
+                    .sum();
+                Progress::add(&progress.joined_bytes, bytes);
+                Progress::add(&progress.joined_buckets, group_buckets);
                 Ok(worker.tally)
             })
         })

@@ -774,3 +774,68 @@ fn expect_owned(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
     v.sort();
     v
 }
+
+#[test]
+fn a_destination_larger_than_estimated_is_partitioned_after_all() {
+    // Long keys that compress well: the Parquet file is small, the rows held are not, so
+    // the estimate says "in memory" and the holding outgrows the budget.
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = "p/".repeat(200);
+    let mut source = Vec::new();
+    let mut destination = Vec::new();
+    for i in 0..3000 {
+        let key = format!("{prefix}{i:05}");
+        let v = format!("v{i}");
+        source.push(row(SRC, &key, Some(&v), Some("COMPLETED"), 10));
+        if i % 3 != 0 {
+            destination.push(row(DST, &key, Some(&v), Some("REPLICA"), 10));
+        }
+    }
+    let s = write(dir.path(), SRC, &source, FileFormat::Parquet, Versions::All);
+    let d = write(
+        &dir.path().join("d"),
+        DST,
+        &destination,
+        FileFormat::Parquet,
+        Versions::All,
+    );
+    let (code, whole, err) = diff(&[s.to_str().unwrap(), "--dest", d.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        counts(&whole, DST),
+        expect(&[("replicated", 2000), ("missing-at-destination", 1000)])
+    );
+    let (code, out, err) = run(diff_cmd(&s, &d)
+        .args(["--memory-limit", "1M", "--format", "ndjson"])
+        .env("RUST_LOG", "s3inv=info"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("outgrew the budget") && err.contains("diff partitioned"),
+        "{err}"
+    );
+    let (_, _, again) = diff(&[
+        s.to_str().unwrap(),
+        "--dest",
+        d.to_str().unwrap(),
+        "--memory-limit",
+        "1M",
+    ]);
+    assert!(again.is_empty(), "{again}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: Vec<(String, u64)> = rows
+        .iter()
+        .filter(|r| r["objects"].as_u64().unwrap() > 0)
+        .map(|r| {
+            (
+                r["category"].as_str().unwrap().to_string(),
+                r["objects"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, counts(&whole, DST));
+}

@@ -358,6 +358,8 @@ pub async fn join_groups(
                     .sum();
                 Progress::add(&progress.joined_bytes, bytes);
                 Progress::add(&progress.joined_buckets, group_buckets);
+                drop(table);
+                return_freed_memory();
                 Ok(worker.tally)
             })
         })
@@ -369,6 +371,18 @@ pub async fn join_groups(
             .push(done.map_err(|e| Error::Query(format!("joining the comparison failed: {e}")))??);
     }
     Ok(tallies)
+}
+
+/// Hands the memory a group's table held back to the system. glibc keeps freed memory in
+/// the arena it came from, and the next group's table, read on another thread, may be
+/// given another arena: without this, a 50M-row diff under `--memory-limit 1G` crept up
+/// to 970 MB while each group held about 200 MB.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// The comparison's temporary folder, and the source's buckets kept across destinations

@@ -21,7 +21,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int32Builder, Int64Array, Int64Builder,
     RecordBatch, StringArray, StringBuilder, TimestampMillisecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::common::hash_utils::RandomState;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use hashbrown::HashTable;
@@ -102,7 +102,7 @@ pub struct SideBatch {
     dims: Vec<StringArray>,
 }
 
-fn str_at(a: &StringArray, i: usize) -> Option<&str> {
+pub(super) fn str_at(a: &StringArray, i: usize) -> Option<&str> {
     a.is_valid(i).then(|| a.value(i))
 }
 
@@ -506,30 +506,18 @@ impl Classifier {
     }
 }
 
-/// The columns of the rows handed on for `--list` and `--emit-manifests`: what the list
-/// writes (the names of [`super::list_schema`]), the category code, and what a re-drive
-/// manifest needs besides.
+/// The columns of the rows handed on for `--list` and `--emit-manifests`: the category
+/// code, the columns the list writes ([`super::list_schema`] after its destination and
+/// category), and what a re-drive manifest needs besides.
 pub fn selected_schema() -> SchemaRef {
-    let utf8 = |name: &str| Field::new(name, DataType::Utf8, true);
-    Arc::new(Schema::new(vec![
-        Field::new("cat", DataType::Int32, false),
-        utf8("bucket"),
-        utf8("key"),
-        utf8("version_id"),
-        Field::new("is_delete_marker", DataType::Boolean, true),
-        Field::new("size", DataType::Int64, true),
-        Field::new(
-            "last_modified_date",
-            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-            true,
-        ),
-        utf8("e_tag"),
-        utf8("replication_status"),
-        Field::new("destination_size", DataType::Int64, true),
-        utf8("destination_e_tag"),
-        utf8("storage_class"),
-        utf8("tier"),
-    ]))
+    let list = super::list_schema();
+    let mut fields = vec![Field::new("cat", DataType::Int32, false)];
+    fields.extend(list.fields().iter().skip(2).map(|f| f.as_ref().clone()));
+    fields.extend([
+        Field::new("storage_class", DataType::Utf8, true),
+        Field::new("tier", DataType::Utf8, true),
+    ]);
+    Arc::new(Schema::new(fields))
 }
 
 /// The selected rows being gathered.

@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::manifest::Delivery;
 use crate::replication::Counts;
 use crate::table::Session;
+use join::str_at;
 pub use plan::{Checks, Matching, Plan, RuleScope};
 use tally::Tally;
 
@@ -735,10 +736,6 @@ struct Rows<'a> {
     storage_class: &'a StringArray,
     tier: &'a StringArray,
     dm: &'a BooleanArray,
-}
-
-fn str_at(a: &StringArray, i: usize) -> Option<&str> {
-    a.is_valid(i).then(|| a.value(i))
 }
 
 impl<'a> Rows<'a> {

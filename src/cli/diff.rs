@@ -74,7 +74,7 @@ pub struct DiffArgs {
 
     /// Partition both sides into N buckets on disk (under TMPDIR) and join them a group at
     /// a time, whatever the estimate; by default that happens only when one join would not
-    /// fit --memory-limit (2 GiB without it).
+    /// fit --memory-limit (without it, a quarter of the machine's or container's memory).
     #[arg(long, value_name = "N", hide = true, value_parser = clap::value_parser!(u16).range(1..=512))]
     pub buckets: Option<u16>,
 

@@ -12,6 +12,7 @@
 //! source row finding a destination version listed twice), as it would otherwise be
 //! counted twice.
 
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
@@ -19,18 +20,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Int32Builder, Int64Array, Int64Builder,
-    RecordBatch, StringArray, StringBuilder, TimestampMillisecondBuilder,
+    RecordBatch, StringArray, StringBuilder, StringViewArray, TimestampMillisecondBuilder,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::common::hash_utils::RandomState;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
-use hashbrown::HashTable;
-use hashbrown::hash_table::Entry as Slot;
+use rayon::prelude::*;
 
+use super::slots::{self, NO_KEY, Slots};
 use super::tally::{Entry, Tally};
 use super::{Category, Checks, Matching, Plan};
 use crate::error::{Error, Result};
-use crate::output::cast_to_schema;
 
 /// The seed of the hash that picks a version's bucket when the sides are partitioned.
 pub const PARTITION_SEED: u64 = 0x5333_494e_5644_4946;
@@ -39,11 +40,19 @@ pub const PARTITION_SEED: u64 = 0x5333_494e_5644_4946;
 /// of one bucket still spread over the whole table.
 const TABLE_SEED: u64 = 0x7461_626c_655f_6469;
 
-/// Set on a table entry whose version the destination lists more than once.
-const DUPLICATE: u64 = 1 << 63;
+/// A destination row's id in the table: its batch's index, then its row ([`ROW_BITS`]).
+const ROW_BITS: u32 = 13;
 
-/// A hash table entry and its share of the found-bitmap, with the table's slack.
-pub const TABLE_BYTES_PER_ROW: u64 = 12;
+/// The most rows of a held batch (longer ones are sliced).
+const BATCH_ROWS: usize = 1 << ROW_BITS;
+
+/// The table's bytes per destination row at most: its slots and the found-bitmap.
+pub const TABLE_BYTES_PER_ROW: u64 = slots::BYTES_PER_ROW + 1;
+
+/// Source rows looked up ahead of the one being classified: their slots are fetched
+/// [`AHEAD`] × 4 rows ahead, the offsets or views of the destination rows the slots name
+/// × 2, those rows' bytes [`AHEAD`] rows ahead.
+const AHEAD: usize = 4;
 
 /// Rows gathered before the selected rows are handed on.
 const SELECTED_BATCH: usize = 8192;
@@ -79,27 +88,144 @@ pub fn plan_side_schema(plan: &Plan, source: bool) -> SchemaRef {
     side_schema(source, plan.rules.is_some(), plan.dimensions.len())
 }
 
+/// A string column of a side: Parquet's string views as read (casting them to plain
+/// strings would copy every byte), plain strings from CSV, ORC and the partition files.
+/// A column the plan left out (all NULL) takes no memory.
+#[derive(Debug, Clone)]
+pub enum Strings {
+    Plain(StringArray),
+    View(StringViewArray),
+    Null,
+}
+
+impl Strings {
+    fn from_array(name: &str, array: &ArrayRef) -> Result<Strings> {
+        let not_string = || Error::Query(format!("diff: {name} is not a string"));
+        if array.logical_null_count() == array.len() {
+            return Ok(Strings::Null);
+        }
+        Ok(match array.data_type() {
+            DataType::Utf8 => Strings::Plain(array.as_string_opt().ok_or_else(not_string)?.clone()),
+            DataType::Utf8View => {
+                Strings::View(array.as_string_view_opt().ok_or_else(not_string)?.clone())
+            }
+            _ => {
+                let plain = cast(array, &DataType::Utf8).map_err(|_| not_string())?;
+                Strings::Plain(plain.as_string_opt().ok_or_else(not_string)?.clone())
+            }
+        })
+    }
+
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            Strings::Plain(a) => a.is_valid(i).then(|| a.value(i)),
+            Strings::View(a) => a.is_valid(i).then(|| a.value(i)),
+            Strings::Null => None,
+        }
+    }
+
+    /// The bytes the rows take; a view array's data buffers (which batches read from one
+    /// Parquet page or dictionary share) only when not `seen` before.
+    fn held_bytes(&self, seen: &mut HashSet<usize>) -> u64 {
+        match self {
+            Strings::Plain(a) => slice_bytes(a),
+            Strings::View(a) => {
+                let data: usize = a
+                    .data_buffers()
+                    .iter()
+                    .filter(|b| seen.insert(b.as_ptr() as usize))
+                    .map(|b| b.len())
+                    .sum();
+                slice_bytes(a) + data as u64
+            }
+            Strings::Null => 0,
+        }
+    }
+
+    fn slice(&self, offset: usize, len: usize) -> Strings {
+        match self {
+            Strings::Plain(a) => Strings::Plain(a.slice(offset, len)),
+            Strings::View(a) => Strings::View(a.slice(offset, len)),
+            Strings::Null => Strings::Null,
+        }
+    }
+
+    /// Asks for row `i`'s offsets (plain) or view to be brought into the cache.
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        match self {
+            Strings::Plain(a) => {
+                if let Some(o) = a.value_offsets().get(i) {
+                    slots::prefetch_read(o);
+                }
+            }
+            Strings::View(a) => {
+                if let Some(v) = a.views().get(i) {
+                    slots::prefetch_read(v);
+                }
+            }
+            Strings::Null => {}
+        }
+    }
+
+    /// Asks for row `i`'s bytes to be brought into the cache (its offsets or view, asked
+    /// for by [`Strings::prefetch`] a little earlier, are read).
+    #[inline]
+    fn prefetch_data(&self, i: usize) {
+        match self {
+            Strings::Plain(a) => {
+                if let Some(&o) = a.value_offsets().get(i)
+                    && let Some(b) = a.value_data().get(o as usize)
+                {
+                    slots::prefetch_read(b);
+                }
+            }
+            Strings::View(a) => {
+                // Longer values than 12 bytes live in a data buffer (see ByteView).
+                if let Some(&v) = a.views().get(i)
+                    && v as u32 > 12
+                {
+                    let (buffer, offset) = ((v >> 64) as u32 as usize, (v >> 96) as u32 as usize);
+                    if let Some(b) = a.data_buffers().get(buffer).and_then(|b| b.get(offset)) {
+                        slots::prefetch_read(b);
+                    }
+                }
+            }
+            Strings::Null => {}
+        }
+    }
+}
+
+/// The bytes of an array's rows (arrays read from a file share one buffer, which each
+/// array's own memory size would count again); a view array's views only.
+fn slice_bytes(a: &dyn Array) -> u64 {
+    a.to_data()
+        .get_slice_memory_size()
+        .unwrap_or_else(|_| a.get_array_memory_size()) as u64
+}
+
 /// One batch of one side, column by column.
 #[derive(Debug, Clone)]
 pub struct SideBatch {
     rows: usize,
-    bucket: StringArray,
-    key: StringArray,
-    version_id: StringArray,
+    bucket: Strings,
+    key: Strings,
+    version_id: Strings,
     size: Int64Array,
-    e_tag: StringArray,
-    enc: StringArray,
+    e_tag: Strings,
+    enc: Strings,
     lm: Int64Array,
     dm: BooleanArray,
     /// The raw replication status (source only).
-    status: Option<StringArray>,
-    storage_class: Option<StringArray>,
-    tier: Option<StringArray>,
+    status: Option<Strings>,
+    storage_class: Option<Strings>,
+    tier: Option<Strings>,
     /// Whether an enabled rule for the destination matches the key (with `--config`).
     in_scope: Option<BooleanArray>,
     /// Whether the deciding rule replicates delete markers (with `--config`).
     dm_rule: Option<BooleanArray>,
-    dims: Vec<StringArray>,
+    dims: Vec<Strings>,
 }
 
 pub(super) fn str_at(a: &StringArray, i: usize) -> Option<&str> {
@@ -126,26 +252,29 @@ pub fn status_label(raw: Option<&str>) -> &str {
 impl SideBatch {
     /// Reads `batch` (a side's rows, in the order of `schema`, any string encoding).
     pub fn new(batch: &RecordBatch, schema: &SchemaRef) -> Result<SideBatch> {
-        let batch = cast_to_schema(batch, schema)?;
         let col = |name: &str| -> Result<&ArrayRef> {
             batch
                 .column_by_name(name)
                 .ok_or_else(|| Error::Query(format!("diff: no column {name}")))
         };
-        let string = |name: &str| -> Result<StringArray> {
-            Ok(col(name)?
-                .as_string_opt::<i32>()
-                .ok_or_else(|| Error::Query(format!("diff: {name} is not a string")))?
-                .clone())
+        let string = |name: &str| -> Result<Strings> { Strings::from_array(name, col(name)?) };
+        // Another type (a NULL the plan left out, a narrower integer) becomes the schema's.
+        let typed = |name: &str, to: &DataType| -> Result<ArrayRef> {
+            let array = col(name)?;
+            if array.data_type() == to {
+                Ok(Arc::clone(array))
+            } else {
+                cast(array, to).map_err(|e| Error::Query(format!("diff: {name}: {e}")))
+            }
         };
         let boolean = |name: &str| -> Result<BooleanArray> {
-            Ok(col(name)?
+            Ok(typed(name, &DataType::Boolean)?
                 .as_boolean_opt()
                 .ok_or_else(|| Error::Query(format!("diff: {name} is not boolean")))?
                 .clone())
         };
         let int = |name: &str| -> Result<Int64Array> {
-            Ok(col(name)?
+            Ok(typed(name, &DataType::Int64)?
                 .as_primitive_opt::<Int64Type>()
                 .ok_or_else(|| Error::Query(format!("diff: {name} is not Int64")))?
                 .clone())
@@ -181,48 +310,62 @@ impl SideBatch {
         self.rows
     }
 
-    /// The bytes the batch holds, with its share of a destination table.
-    pub fn held_bytes(&self) -> u64 {
-        let mut arrays: Vec<&dyn Array> = vec![
+    /// The bytes the batch holds, with its share of a destination table; string data
+    /// `seen` in an earlier batch is not counted again.
+    pub fn held_bytes(&self, seen: &mut HashSet<usize>) -> u64 {
+        let mut strings = vec![
             &self.bucket,
             &self.key,
             &self.version_id,
-            &self.size,
             &self.e_tag,
             &self.enc,
-            &self.lm,
-            &self.dm,
         ];
-        for a in [&self.status, &self.storage_class, &self.tier]
-            .into_iter()
-            .flatten()
-        {
-            arrays.push(a);
-        }
+        strings.extend(
+            [&self.status, &self.storage_class, &self.tier]
+                .into_iter()
+                .flatten(),
+        );
+        strings.extend(&self.dims);
+        let mut others: Vec<&dyn Array> = vec![&self.size, &self.lm, &self.dm];
         for a in [&self.in_scope, &self.dm_rule].into_iter().flatten() {
-            arrays.push(a);
+            others.push(a);
         }
-        arrays.extend(self.dims.iter().map(|d| d as &dyn Array));
-        // The bytes of the rows themselves: arrays read from a file share one buffer, which
-        // each array's own memory size would count again.
-        let arrays: u64 = arrays
-            .iter()
-            .map(|a| {
-                a.to_data()
-                    .get_slice_memory_size()
-                    .unwrap_or_else(|_| a.get_array_memory_size()) as u64
-            })
-            .sum();
-        arrays + self.rows as u64 * TABLE_BYTES_PER_ROW
+        let strings: u64 = strings.iter().map(|s| s.held_bytes(seen)).sum();
+        let others: u64 = others.iter().map(|a| slice_bytes(*a)).sum();
+        strings + others + self.rows as u64 * TABLE_BYTES_PER_ROW
     }
 
+    /// Rows `offset..offset + len`.
+    fn slice(&self, offset: usize, len: usize) -> SideBatch {
+        let strings = |s: &Option<Strings>| s.as_ref().map(|s| s.slice(offset, len));
+        SideBatch {
+            rows: len,
+            bucket: self.bucket.slice(offset, len),
+            key: self.key.slice(offset, len),
+            version_id: self.version_id.slice(offset, len),
+            size: self.size.slice(offset, len),
+            e_tag: self.e_tag.slice(offset, len),
+            enc: self.enc.slice(offset, len),
+            lm: self.lm.slice(offset, len),
+            dm: self.dm.slice(offset, len),
+            status: strings(&self.status),
+            storage_class: strings(&self.storage_class),
+            tier: strings(&self.tier),
+            in_scope: self.in_scope.as_ref().map(|a| a.slice(offset, len)),
+            dm_rule: self.dm_rule.as_ref().map(|a| a.slice(offset, len)),
+            dims: self.dims.iter().map(|d| d.slice(offset, len)).collect(),
+        }
+    }
+
+    #[inline]
     fn key(&self, i: usize) -> Option<&str> {
-        str_at(&self.key, i)
+        self.key.get(i)
     }
 
     /// The version id as versions are matched: empty or absent is the `null` version.
+    #[inline]
     fn version(&self, i: usize) -> &str {
-        match str_at(&self.version_id, i) {
+        match self.version_id.get(i) {
             Some(v) if !v.is_empty() => v,
             _ => "null",
         }
@@ -241,7 +384,7 @@ impl SideBatch {
     }
 
     fn status(&self, i: usize) -> &str {
-        status_label(self.status.as_ref().and_then(|s| str_at(s, i)))
+        status_label(self.status.as_ref().and_then(|s| s.get(i)))
     }
 
     /// The hash of row `i`'s join key (`None` for a row without a key: it matches nothing).
@@ -249,6 +392,17 @@ impl SideBatch {
         let key = self.key(i)?;
         let version = (matching == Matching::KeyAndVersion).then(|| self.version(i));
         Some(version_hash(state, key, version))
+    }
+
+    /// Row `i`'s hash as the destination table files it ([`NO_KEY`] without a key).
+    #[inline]
+    fn table_hash(&self, i: usize, versioned: bool, state: &RandomState) -> u64 {
+        match self.key(i) {
+            Some(key) => {
+                slots::file_hash(version_hash(state, key, versioned.then(|| self.version(i))))
+            }
+            None => NO_KEY,
+        }
     }
 }
 
@@ -271,61 +425,64 @@ pub fn partition_hasher() -> RandomState {
 
 /// The destination's versions, findable by (key, version id) or key.
 pub struct DestTable {
+    /// At most [`BATCH_ROWS`] rows each.
     batches: Vec<SideBatch>,
     /// Their bytes, in the session's memory pool while the table lives.
     _reservation: MemoryReservation,
-    /// Entries: batch index << 32 | row, [`DUPLICATE`] when listed twice.
-    table: HashTable<u64>,
+    /// Row ids: batch index << [`ROW_BITS`] | row.
+    slots: Slots,
     /// Per batch, the rows a source version found.
     found: Vec<Box<[AtomicU64]>>,
     matching: Matching,
     state: RandomState,
 }
 
-fn unpack(entry: u64) -> (usize, usize) {
-    (((entry & !DUPLICATE) >> 32) as usize, entry as u32 as usize)
+fn unpack(id: u32) -> (usize, usize) {
+    (
+        (id >> ROW_BITS) as usize,
+        (id & (BATCH_ROWS as u32 - 1)) as usize,
+    )
 }
 
 impl DestTable {
-    /// Indexes `batches` (held under `reservation`: see [`Holding`]).
+    /// Indexes `batches` (held under `reservation`: see [`Holding`]), on every core.
     pub fn build(
         batches: Vec<SideBatch>,
         matching: Matching,
         reservation: MemoryReservation,
     ) -> Result<DestTable> {
-        let rows: usize = batches.iter().map(|b| b.rows).sum();
-        if batches.len() >= 1 << 31 || batches.iter().any(|b| b.rows > u32::MAX as usize) {
-            return Err(Error::Query(
-                "diff: too many destination batches for one table".into(),
-            ));
+        // Row ids have room for BATCH_ROWS rows per batch.
+        let batches: Vec<SideBatch> = batches
+            .into_iter()
+            .flat_map(|b| {
+                (0..b.rows)
+                    .step_by(BATCH_ROWS)
+                    .map(|at| b.slice(at, BATCH_ROWS.min(b.rows - at)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if (batches.len() as u64) << ROW_BITS > slots::MAX_ROWS {
+            return Err(Error::Query(format!(
+                "diff: {} destination batches are more than one table holds; give a lower --memory-limit so that the comparison is partitioned",
+                batches.len()
+            )));
         }
         let state = RandomState::with_seed(TABLE_SEED);
         let versioned = matching == Matching::KeyAndVersion;
-        let mut table = HashTable::with_capacity(rows);
-        for (b, batch) in batches.iter().enumerate() {
-            for r in 0..batch.rows {
-                let Some(key) = batch.key(r) else { continue };
-                let version = versioned.then(|| batch.version(r));
-                let hash = version_hash(&state, key, version);
-                let same = |&e: &u64| {
-                    let (eb, er) = unpack(e);
-                    let other = &batches[eb];
-                    other.key(er) == Some(key) && version.is_none_or(|v| other.version(er) == v)
-                };
-                let rehash = |&e: &u64| {
-                    let (eb, er) = unpack(e);
-                    let other = &batches[eb];
-                    let key = other.key(er).unwrap_or_default();
-                    version_hash(&state, key, versioned.then(|| other.version(er)))
-                };
-                match table.entry(hash, same, rehash) {
-                    Slot::Occupied(mut o) => *o.get_mut() |= DUPLICATE,
-                    Slot::Vacant(v) => {
-                        v.insert(((b as u64) << 32) | r as u64);
-                    }
-                }
-            }
-        }
+        let hashes: Vec<Vec<u64>> = batches
+            .par_iter()
+            .map(|b| {
+                (0..b.rows)
+                    .map(|r| b.table_hash(r, versioned, &state))
+                    .collect()
+            })
+            .collect();
+        let same = |a: u32, b: u32| {
+            let ((ab, ar), (bb, br)) = (unpack(a), unpack(b));
+            let (x, y) = (&batches[ab], &batches[bb]);
+            x.key(ar) == y.key(br) && (!versioned || x.version(ar) == y.version(br))
+        };
+        let slots = Slots::build(&hashes, |c| (c as u32) << ROW_BITS, same);
         let found = batches
             .iter()
             .map(|b| {
@@ -337,7 +494,7 @@ impl DestTable {
         Ok(DestTable {
             batches,
             _reservation: reservation,
-            table,
+            slots,
             found,
             matching,
             state,
@@ -352,15 +509,47 @@ impl DestTable {
         self.batches.len()
     }
 
-    fn find(&self, key: &str, version: Option<&str>) -> Option<u64> {
-        let hash = version_hash(&self.state, key, version);
-        self.table
-            .find(hash, |&e| {
-                let (b, r) = unpack(e);
-                let d = &self.batches[b];
-                d.key(r) == Some(key) && version.is_none_or(|v| d.version(r) == v)
-            })
-            .copied()
+    /// The destination row equal to source row `i` of `s`, whose table hash is `hash`.
+    #[inline]
+    fn find(&self, hash: u64, s: &SideBatch, i: usize) -> Option<slots::Hit> {
+        if hash == NO_KEY {
+            return None;
+        }
+        let key = s.key(i);
+        let versioned = self.matching == Matching::KeyAndVersion;
+        self.slots.find(hash, |id| {
+            let (b, r) = unpack(id);
+            let d = &self.batches[b];
+            d.key(r) == key && (!versioned || d.version(r) == s.version(i))
+        })
+    }
+
+    /// Brings into the cache what looking up `hash` will read, in three stages a few
+    /// rows apart (each reads what the one before brought): the slot, the offsets or
+    /// views of the row the slot names, and that row's bytes.
+    #[inline]
+    fn prefetch(&self, hash: u64, stage: u8) {
+        if hash == NO_KEY {
+            return;
+        }
+        if stage == 0 {
+            self.slots.prefetch(hash);
+        } else if let Some(id) = self.slots.peek(hash) {
+            let (b, r) = unpack(id);
+            let d = &self.batches[b];
+            let versioned = self.matching == Matching::KeyAndVersion;
+            if stage == 1 {
+                d.key.prefetch(r);
+                if versioned {
+                    d.version_id.prefetch(r);
+                }
+            } else {
+                d.key.prefetch_data(r);
+                if versioned {
+                    d.version_id.prefetch_data(r);
+                }
+            }
+        }
     }
 
     /// Marks a destination row found; true when it was found before.
@@ -380,6 +569,8 @@ pub struct Holding {
     batches: Vec<SideBatch>,
     reservation: MemoryReservation,
     bytes: u64,
+    /// The string data buffers counted so far.
+    seen: HashSet<usize>,
 }
 
 impl Holding {
@@ -388,12 +579,19 @@ impl Holding {
             batches: Vec::new(),
             reservation: MemoryConsumer::new("diff destination table").register(pool),
             bytes: 0,
+            seen: HashSet::new(),
         }
     }
 
-    /// Holds one more batch; an error when the memory pool cannot give its bytes.
-    pub fn push(&mut self, batch: SideBatch) -> Result<()> {
-        let bytes = batch.held_bytes();
+    /// Holds one more batch; an error when the holding would pass `budget` or the memory
+    /// pool cannot give its bytes.
+    pub fn push(&mut self, batch: SideBatch, budget: u64) -> Result<()> {
+        let bytes = batch.held_bytes(&mut self.seen);
+        if self.bytes + bytes > budget {
+            return Err(Error::Query(format!(
+                "diff: the destination's rows outgrow {budget} bytes"
+            )));
+        }
         self.reservation.try_grow(bytes as usize)?;
         self.bytes += bytes;
         self.batches.push(batch);
@@ -475,10 +673,10 @@ impl Classifier {
             return (Category::Mismatch, false);
         }
         let mut etag_skipped = false;
-        if self.checks.e_tag && str_at(&s.e_tag, i) != str_at(&d.e_tag, j) {
-            let source_enc = str_at(&s.enc, i);
+        if self.checks.e_tag && s.e_tag.get(i) != d.e_tag.get(j) {
+            let source_enc = s.enc.get(i);
             let comparable = !self.checks.encryption
-                || (source_enc == str_at(&d.enc, j)
+                || (source_enc == d.enc.get(j)
                     && matches!(source_enc.unwrap_or("NOT-SSE"), "NOT-SSE" | "SSE-S3"));
             if comparable {
                 return (Category::Mismatch, false);
@@ -568,23 +766,23 @@ impl Selected {
         found: Option<(&SideBatch, usize)>,
     ) {
         self.cat.append_value(category.code());
-        self.bucket.append_option(str_at(&side.bucket, i));
+        self.bucket.append_option(side.bucket.get(i));
         self.key.append_option(side.key(i));
-        self.version_id.append_option(str_at(&side.version_id, i));
+        self.version_id.append_option(side.version_id.get(i));
         self.dm.append_value(side.dm(i));
         self.size.append_option(side.size(i));
         self.last_modified.append_option(int_at(&side.lm, i));
-        self.e_tag.append_option(str_at(&side.e_tag, i));
+        self.e_tag.append_option(side.e_tag.get(i));
         self.status
             .append_option(side.status.as_ref().map(|_| side.status(i)));
         self.destination_size
             .append_option(found.and_then(|(d, j)| d.size(j)));
         self.destination_e_tag
-            .append_option(found.and_then(|(d, j)| str_at(&d.e_tag, j)));
+            .append_option(found.and_then(|(d, j)| d.e_tag.get(j)));
         self.storage_class
-            .append_option(side.storage_class.as_ref().and_then(|a| str_at(a, i)));
+            .append_option(side.storage_class.as_ref().and_then(|a| a.get(i)));
         self.tier
-            .append_option(side.tier.as_ref().and_then(|a| str_at(a, i)));
+            .append_option(side.tier.as_ref().and_then(|a| a.get(i)));
         self.rows += 1;
     }
 
@@ -621,6 +819,8 @@ pub struct Worker {
     ready: Vec<RecordBatch>,
     /// The destination's name, for errors.
     destination: Arc<str>,
+    /// The table hashes of the batch being probed (kept for the next batch).
+    hashes: Vec<u64>,
 }
 
 impl Worker {
@@ -637,32 +837,41 @@ impl Worker {
             select,
             ready: Vec::new(),
             destination,
+            hashes: Vec::new(),
         }
     }
 
     /// Classifies the rows of a source batch.
     pub fn probe(&mut self, table: &DestTable, s: &SideBatch) -> Result<()> {
         let versioned = table.matching == Matching::KeyAndVersion;
+        let mut hashes = std::mem::take(&mut self.hashes);
+        hashes.clear();
+        hashes.extend((0..s.rows).map(|i| s.table_hash(i, versioned, &table.state)));
         let mut dims: Vec<&str> = Vec::with_capacity(s.dims.len());
         for i in 0..s.rows {
+            // Lookups wait on memory: ask for the slots, then the rows they name, ahead.
+            for (stage, ahead) in [(0, 4 * AHEAD), (1, 2 * AHEAD), (2, AHEAD)] {
+                if let Some(&h) = hashes.get(i + ahead) {
+                    table.prefetch(h, stage);
+                }
+            }
             let key = s.key(i);
             let mut found = None;
-            if let Some(key) = key {
+            if let Some(hit) = table.find(hashes[i], s, i) {
                 let version = versioned.then(|| s.version(i));
-                if let Some(entry) = table.find(key, version) {
-                    if entry & DUPLICATE != 0 {
-                        return Err(self.listed_twice("destination", key, version));
-                    }
-                    let (b, r) = unpack(entry);
-                    if table.mark(b, r) {
-                        return Err(self.listed_twice("source", key, version));
-                    }
-                    found = Some((&table.batches[b], r));
+                let key = key.unwrap_or_default();
+                if hit.duplicate {
+                    return Err(self.listed_twice("destination", key, version));
                 }
+                let (b, r) = unpack(hit.id);
+                if table.mark(b, r) {
+                    return Err(self.listed_twice("source", key, version));
+                }
+                found = Some((&table.batches[b], r));
             }
             let (category, etag_skipped) = self.classifier.source(s, i, found);
             dims.clear();
-            dims.extend(s.dims.iter().map(|d| str_at(d, i).unwrap_or("")));
+            dims.extend(s.dims.iter().map(|d| d.get(i).unwrap_or("")));
             self.tally.add(
                 &Entry {
                     category,
@@ -671,12 +880,13 @@ impl Worker {
                     at_destination: found.is_some(),
                     etag_skipped,
                     key: key.unwrap_or(""),
-                    version: str_at(&s.version_id, i),
+                    version: s.version_id.get(i),
                 },
                 &dims,
             );
             self.maybe_select(category, s, i, found)?;
         }
+        self.hashes = hashes;
         Ok(())
     }
 
@@ -692,7 +902,7 @@ impl Worker {
                 }
                 let category = self.classifier.destination_only(d, j);
                 dims.clear();
-                dims.extend(d.dims.iter().map(|c| str_at(c, j).unwrap_or("")));
+                dims.extend(d.dims.iter().map(|c| c.get(j).unwrap_or("")));
                 self.tally.add(
                     &Entry {
                         category,
@@ -701,7 +911,7 @@ impl Worker {
                         at_destination: true,
                         etag_skipped: false,
                         key: d.key(j).unwrap_or(""),
-                        version: str_at(&d.version_id, j),
+                        version: d.version_id.get(j),
                     },
                     &dims,
                 );
@@ -813,7 +1023,7 @@ mod tests {
         let pool: Arc<dyn MemoryPool> =
             Arc::new(datafusion::execution::memory_pool::UnboundedMemoryPool::default());
         let mut holding = Holding::new(&pool);
-        holding.push(side(destination, false))?;
+        holding.push(side(destination, false), u64::MAX)?;
         let table = holding.into_table(matching)?;
         let mut w = Worker::new(
             classifier(matching),

@@ -17,6 +17,7 @@ pub mod listing;
 pub mod partition;
 pub mod plan;
 pub mod rules;
+pub mod slots;
 pub mod tally;
 
 use std::collections::{BTreeMap, HashMap};
@@ -159,7 +160,7 @@ pub struct PassOptions {
     pub examples: usize,
     /// `--list CATEGORY`: its rows go to the list sink.
     pub list: Option<Category>,
-    /// Bytes the joins may hold in memory (`--memory-limit`); [`DEFAULT_BUDGET`] when unset.
+    /// Bytes the joins may hold in memory (`--memory-limit`); [`default_budget`] when unset.
     pub budget: Option<u64>,
     /// Partition into this many buckets whatever the estimate (`--buckets`).
     pub buckets: Option<usize>,
@@ -167,8 +168,42 @@ pub struct PassOptions {
     pub scratch: Arc<partition::Scratch>,
 }
 
-/// What the joins may hold without `--memory-limit`.
+/// What the joins may hold without `--memory-limit` when the machine's memory is unknown.
 pub const DEFAULT_BUDGET: u64 = 2 << 30;
+
+/// What the joins may hold without `--memory-limit`: a quarter of the memory the process
+/// may use (the machine's, or its control group's limit when lower, as in a container),
+/// between 1 and 16 GiB; [`DEFAULT_BUDGET`] when neither can be read.
+pub fn default_budget() -> u64 {
+    static BUDGET: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BUDGET.get_or_init(|| {
+        let limit =
+            |path: &str| -> Option<u64> { std::fs::read_to_string(path).ok()?.trim().parse().ok() };
+        let cgroup = limit("/sys/fs/cgroup/memory.max")
+            .or_else(|| limit("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+        match physical_memory().into_iter().chain(cgroup).min() {
+            Some(bytes) => (bytes / 4).clamp(1 << 30, 16 << 30),
+            None => DEFAULT_BUDGET,
+        }
+    })
+}
+
+#[cfg(unix)]
+fn physical_memory() -> Option<u64> {
+    // SAFETY: sysconf reads a system constant and touches no memory of ours.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages > 0 && page > 0).then(|| pages as u64 * page as u64)
+}
+
+#[cfg(not(unix))]
+fn physical_memory() -> Option<u64> {
+    None
+}
 
 /// Arrow bytes of a side's join columns per byte of inventory data file (compressed CSV,
 /// ORC or Parquet), on the high side: enough to choose a bucket count; groups are then
@@ -186,7 +221,7 @@ const MAX_BUCKETS: usize = 512;
 
 impl PassOptions {
     pub fn budget(&self) -> u64 {
-        self.budget.unwrap_or(DEFAULT_BUDGET)
+        self.budget.unwrap_or_else(default_budget)
     }
 
     /// What a destination held in memory whole may take: the rest of the budget is for
@@ -363,6 +398,7 @@ pub async fn compare(
             select[c.code() as usize] = true;
         }
     }
+    let sides = dest.plan.sides(select.iter().any(|s| *s));
     let classifier = Arc::new(join::Classifier::new(&dest.plan));
     let name: Arc<str> = Arc::from(dest.name.as_str());
     let examples = options.examples;
@@ -392,13 +428,13 @@ pub async fn compare(
     };
     let buckets = options.buckets(session, dest);
     let held = if buckets <= 1 {
-        hold_destination(session, dest, options.held_in_memory(), &explain).await?
+        hold_destination(session, dest, &sides.1, options.held_in_memory(), &explain).await?
     } else {
         None
     };
     let (tallies, consumed) = match held {
         Some(table) => tokio::join!(
-            probe_in_memory(session, dest, table, worker, explain, tx),
+            probe_in_memory(session, dest, &sides.0, table, worker, explain, tx),
             consume
         ),
         None => {
@@ -409,7 +445,7 @@ pub async fn compare(
                 buckets
             };
             tokio::join!(
-                compare_partitioned(session, dest, options, buckets, worker, explain, tx),
+                compare_partitioned(session, dest, &sides, options, buckets, worker, explain, tx),
                 consume
             )
         }
@@ -444,14 +480,14 @@ type Explain = Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>;
 async fn hold_destination(
     session: &Session,
     dest: &Destination,
+    destination_sql: &str,
     budget: u64,
     explain: &Explain,
 ) -> Result<Option<join::DestTable>> {
-    let (_, destination_sql) = dest.plan.sides();
     let started = std::time::Instant::now();
     let schema = join::plan_side_schema(&dest.plan, false);
     let mut stream = session
-        .query(&destination_sql)
+        .query(destination_sql)
         .await?
         .execute_stream()
         .await
@@ -459,17 +495,18 @@ async fn hold_destination(
     let mut holding = join::Holding::new(&session.ctx.runtime_env().memory_pool);
     while let Some(batch) = stream.next().await {
         let batch = join::SideBatch::new(&batch.map_err(|e| Error::from(explain(e)))?, &schema)?;
-        if holding.bytes() + batch.held_bytes() > budget || holding.push(batch).is_err() {
+        if holding.push(batch, budget).is_err() {
             tracing::info!(destination = %dest.name, held = holding.bytes(), budget, "diff destination outgrew the budget: partitioning");
             return Ok(None);
         }
     }
     let matching = dest.plan.matching;
     let bytes = holding.bytes();
+    let read_ms = started.elapsed().as_millis() as u64;
     let table = tokio::task::spawn_blocking(move || holding.into_table(matching))
         .await
         .map_err(|e| Error::Query(format!("reading the destination failed: {e}")))??;
-    tracing::info!(destination = %dest.name, rows = table.rows(), bytes, ms = started.elapsed().as_millis() as u64, "diff destination held");
+    tracing::info!(destination = %dest.name, rows = table.rows(), bytes, read_ms, ms = started.elapsed().as_millis() as u64, "diff destination held");
     Ok(Some(table))
 }
 
@@ -478,14 +515,15 @@ async fn hold_destination(
 async fn probe_in_memory(
     session: &Session,
     dest: &Destination,
+    source_sql: &str,
     table: join::DestTable,
     worker: impl Fn() -> join::Worker + Send + Sync + 'static,
     explain: Explain,
     tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
 ) -> Result<Vec<Tally>> {
-    let (source_sql, _) = dest.plan.sides();
+    let started = std::time::Instant::now();
     let table = Arc::new(table);
-    let df = session.query(&source_sql).await?;
+    let df = session.query(source_sql).await?;
     let task = Arc::new(df.task_ctx());
     let physical = df.create_physical_plan().await?;
     let schema = join::plan_side_schema(&dest.plan, true);
@@ -522,11 +560,29 @@ async fn probe_in_memory(
                 .map_err(|e| Error::Query(format!("the comparison failed: {e}")))??,
         );
     }
-    // Every source version has been looked up: the rest of the destination's are its own.
-    let mut rest = worker();
-    rest.unmatched(&table, 0..table.batch_count())?;
-    hand_on(&mut rest, &tx, true).await?;
-    tallies.push(rest.tally);
+    tracing::info!(destination = %dest.name, ms = started.elapsed().as_millis() as u64, "diff source probed");
+    // Every source version has been looked up: the rest of the destination's are its own,
+    // classified on every core.
+    let batches = table.batch_count();
+    let shares = partitions.max(1);
+    let mut rest = Vec::new();
+    for share in 0..shares {
+        let range = batches * share / shares..batches * (share + 1) / shares;
+        let (table, worker) = (Arc::clone(&table), Arc::clone(&worker));
+        rest.push(tokio::task::spawn_blocking(move || {
+            let mut worker = worker();
+            worker.unmatched(&table, range)?;
+            Ok::<_, Error>(worker)
+        }));
+    }
+    for r in rest {
+        let mut worker = r
+            .await
+            .map_err(|e| Error::Query(format!("the comparison failed: {e}")))??;
+        hand_on(&mut worker, &tx, true).await?;
+        tallies.push(worker.tally);
+    }
+    tracing::info!(destination = %dest.name, ms = started.elapsed().as_millis() as u64, "diff destination's unmatched classified");
     Ok(tallies)
 }
 
@@ -546,16 +602,17 @@ async fn hand_on(
 
 /// The partitioned comparison: the source's buckets (kept for the next destination when
 /// its rows are read alike), the destination's, then the groups joined concurrently.
+#[allow(clippy::too_many_arguments)]
 async fn compare_partitioned(
     session: &Session,
     dest: &Destination,
+    (source_sql, destination_sql): &(String, String),
     options: &PassOptions,
     buckets: usize,
     worker: impl Fn() -> join::Worker + Send + Sync + 'static,
     explain: Explain,
     tx: tokio::sync::mpsc::Sender<Result<RecordBatch>>,
 ) -> Result<Vec<Tally>> {
-    let (source_sql, destination_sql) = dest.plan.sides();
     let matching = dest.plan.matching;
     let dir = options.scratch.dir()?;
     let write = |sql: &str, source: bool| {
@@ -579,12 +636,12 @@ async fn compare_partitioned(
     let source = match options.scratch.source(&reuse, buckets) {
         Some(s) => s,
         None => {
-            let s = write(&source_sql, true).await?;
+            let s = write(source_sql, true).await?;
             options.scratch.keep_source(&reuse, buckets, Arc::clone(&s));
             s
         }
     };
-    let destination = write(&destination_sql, false).await?;
+    let destination = write(destination_sql, false).await?;
     let concurrency = session.ctx.copied_config().target_partitions().max(1);
     // Half the budget for the groups' estimated holdings: the rest is what the estimate
     // leaves out (read batches, the selected rows, the allocator's slack).
@@ -818,4 +875,17 @@ fn list_batch(batch: &RecordBatch, code: i32, destination: &str) -> Result<Recor
 
 fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
     Error::from(datafusion::error::DataFusionError::from(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_budget_is_a_share_of_this_machines_memory() {
+        let budget = default_budget();
+        assert!((1 << 30..=16 << 30).contains(&budget), "{budget}");
+        let memory = physical_memory().expect("sysconf gives the memory on unix");
+        assert!(budget <= (memory / 4).max(1 << 30), "{budget} of {memory}");
+    }
 }

@@ -334,7 +334,7 @@ pub async fn join_groups(
             tokio::task::spawn_blocking(move || -> Result<Tally> {
                 let mut held = Holding::new(&pool);
                 read_side(&destination, range.clone(), |batch| {
-                    held.push(SideBatch::new(&batch, &destination.schema)?)
+                    held.push(SideBatch::new(&batch, &destination.schema)?, u64::MAX)
                 })?;
                 let table = held.into_table(matching)?;
                 let mut worker = worker();

@@ -88,8 +88,10 @@ impl Plan {
     /// The source's and the destination's rows as the comparison reads them: what
     /// [`super::join`] classifies, column by column ([`super::join::SideBatch`]). Each side
     /// computes its own `--by` values (`d0`, …) and, for the source, the rule scope, so that
-    /// nothing after the join needs SQL.
-    pub fn sides(&self) -> (String, String) {
+    /// nothing after the join needs SQL. Columns only listed rows show (the bucket, the
+    /// storage class, …) are read only when rows are `listing`: a NULL costs no decoding.
+    pub fn sides(&self, listing: bool) -> (String, String) {
+        let checks = self.checks();
         let (s_where, d_where) = match self.matching {
             Matching::KeyAndVersion => ("true".to_string(), "true".to_string()),
             // Current versions; the source's current delete markers are compared too (the
@@ -106,21 +108,28 @@ impl Plan {
         };
         // Each side carries only what the classification and the asked-for outputs read:
         // the destination is held in memory, and both sides may be written to disk.
+        let string = |column: &str, name: &str, read: bool| {
+            if read {
+                format!("CAST({column} AS VARCHAR) AS {name}")
+            } else {
+                format!("CAST(NULL AS VARCHAR) AS {name}")
+            }
+        };
         let side = |columns: PresentColumns, source: bool| {
             let mut cols = vec![
-                "CAST(bucket AS VARCHAR) AS bucket".to_string(),
-                "CAST(key AS VARCHAR) AS key".into(),
-                "CAST(version_id AS VARCHAR) AS version_id".into(),
+                string("bucket", "bucket", listing),
+                string("key", "key", true),
+                string("version_id", "version_id", true),
                 "size".into(),
-                "CAST(e_tag AS VARCHAR) AS e_tag".into(),
-                "CAST(encryption_status AS VARCHAR) AS enc".into(),
+                string("e_tag", "e_tag", listing || checks.e_tag),
+                string("encryption_status", "enc", checks.encryption),
                 "CAST(last_modified_date AS BIGINT) AS lm".into(),
                 "coalesce(is_delete_marker, false) AS dm".into(),
             ];
             if source {
-                cols.push("CAST(replication_status AS VARCHAR) AS status".into());
-                cols.push("CAST(storage_class AS VARCHAR) AS storage_class".into());
-                cols.push("CAST(intelligent_tiering_access_tier AS VARCHAR) AS tier".into());
+                cols.push(string("replication_status", "status", true));
+                cols.push(string("storage_class", "storage_class", listing));
+                cols.push(string("intelligent_tiering_access_tier", "tier", listing));
                 if let Some(rules) = &self.rules {
                     cols.push(format!(
                         "({}) AS in_scope",

@@ -1004,6 +1004,98 @@ mod tests {
         SideBatch::new(&batch, &schema).unwrap()
     }
 
+    /// The same side with its strings as Parquet reads them (views).
+    fn as_views(side_batch: &SideBatch) -> SideBatch {
+        let view = |s: &Strings| match s {
+            Strings::Plain(a) => Strings::View(
+                cast(a, &DataType::Utf8View)
+                    .unwrap()
+                    .as_string_view()
+                    .clone(),
+            ),
+            other => other.clone(),
+        };
+        let mut out = side_batch.clone();
+        out.key = view(&out.key);
+        out.version_id = view(&out.version_id);
+        out.e_tag = view(&out.e_tag);
+        out.enc = view(&out.enc);
+        out.status = out.status.as_ref().map(view);
+        out
+    }
+
+    #[test]
+    fn views_and_batches_longer_than_a_table_batch_are_matched_alike() {
+        let c = Some("COMPLETED");
+        // Keys short enough to sit inside a view and long enough not to; more rows than
+        // one table batch holds, so row ids cross batches.
+        let keys: Vec<String> = (0..20_000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("k{i}")
+                } else {
+                    format!("a/long/prefix/{i}")
+                }
+            })
+            .collect();
+        let rows = |n: usize| -> Vec<Row> {
+            keys[..n]
+                .iter()
+                .map(|k| (Some(k.as_str()), Some("v1"), 5, "e", false, c))
+                .collect()
+        };
+        let pool: Arc<dyn MemoryPool> =
+            Arc::new(datafusion::execution::memory_pool::UnboundedMemoryPool::default());
+        for views in [false, true] {
+            let destination = side(&rows(19_000), false);
+            let source = side(&rows(20_000), true);
+            let (destination, source) = if views {
+                (as_views(&destination), as_views(&source))
+            } else {
+                (destination, source)
+            };
+            let mut holding = Holding::new(&pool);
+            holding.push(destination, u64::MAX).unwrap();
+            let table = holding.into_table(Matching::KeyAndVersion).unwrap();
+            assert_eq!(table.batch_count(), 3, "19,000 rows in batches of 8192");
+            let mut w = Worker::new(
+                classifier(Matching::KeyAndVersion),
+                0,
+                [false; Category::ALL.len()],
+                Arc::from("dr"),
+            );
+            w.probe(&table, &source).unwrap();
+            w.unmatched(&table, 0..table.batch_count()).unwrap();
+            assert_eq!(
+                objects(&w.tally),
+                vec![
+                    (Category::Replicated, 19_000),
+                    (Category::MissingAtDestination, 1_000)
+                ],
+                "views: {views}"
+            );
+        }
+    }
+
+    #[test]
+    fn view_data_shared_by_batches_is_counted_once() {
+        let long = "a/key/longer/than/twelve/bytes";
+        let rows: Vec<Row> = (0..100)
+            .map(|_| (Some(long), Some("v1"), 5, "e", false, None))
+            .collect();
+        let whole = as_views(&side(&rows, false));
+        let (first, second) = (whole.slice(0, 50), whole.slice(50, 50));
+        let mut seen = HashSet::new();
+        let a = first.held_bytes(&mut seen);
+        let b = second.held_bytes(&mut seen);
+        let mut fresh = HashSet::new();
+        assert!(
+            b < second.held_bytes(&mut fresh),
+            "the second slice shares the first's data buffer"
+        );
+        assert!(a >= 100 * long.len() as u64, "{a}: the data is counted");
+    }
+
     fn classifier(matching: Matching) -> Arc<Classifier> {
         Arc::new(Classifier {
             matching,

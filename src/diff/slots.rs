@@ -27,8 +27,11 @@ const ID_MASK: u64 = DUPLICATE - 1;
 const PART_BITS: u32 = 3;
 
 /// The most bytes per indexed row the table takes: its slots at the lowest load (1/3), and
-/// the hashes gathered while it is built.
-pub const BYTES_PER_ROW: u64 = 24 + 8;
+/// the hashes and ids gathered while it is built.
+pub const BYTES_PER_ROW: u64 = 24 + 8 + 16;
+
+/// Rows filed ahead of the one being filed when the table is built.
+const BUILD_AHEAD: usize = 16;
 
 /// A hash as the table files it: [`NO_KEY`] is kept for rows without a key, so a real
 /// hash that happens to equal it is moved next door (a collision like any other).
@@ -99,14 +102,22 @@ impl Slots {
             .par_iter()
             .enumerate()
             .map(|(p, &rows)| {
-                let mut part = Part::with_rows(rows);
+                let mut mine = Vec::with_capacity(rows);
                 for (c, hashes) in chunks.iter().enumerate() {
                     let first = first_id(c);
                     for (r, &h) in hashes.iter().enumerate() {
                         if h != NO_KEY && part_of(h) == p {
-                            insert(&mut part, h, first + r as u32, &same);
+                            mine.push((h, first + r as u32));
                         }
                     }
+                }
+                let mut part = Part::with_rows(rows);
+                for (k, &(h, id)) in mine.iter().enumerate() {
+                    // The slot a few rows on, fetched while this one is filed.
+                    if let Some(&(ahead, _)) = mine.get(k + BUILD_AHEAD) {
+                        prefetch_read(&part.slots[ahead as usize & part.mask]);
+                    }
+                    insert(&mut part, h, id, &same);
                 }
                 part
             })

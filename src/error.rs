@@ -296,9 +296,13 @@ fn strip_df_prefixes(msg: &str) -> String {
 fn one_line(msg: &str) -> String {
     if msg.starts_with("Resources exhausted") {
         let first = msg.lines().next().unwrap_or(msg).trim_end_matches(" as:");
-        return format!(
-            "not enough memory: {first}; raise --memory-limit (or drop it), or aggregate more before sorting"
-        );
+        // The comparison's table has no query to reshape: only the limit helps.
+        let advice = if first.contains("diff destination table") {
+            "raise --memory-limit (or drop it)"
+        } else {
+            "raise --memory-limit (or drop it), or aggregate more before sorting"
+        };
+        return format!("not enough memory: {first}; {advice}");
     }
     msg.lines().map(str::trim).collect::<Vec<_>>().join(" ")
 }
@@ -306,6 +310,22 @@ fn one_line(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_exhaustion_advice_fits_what_ran_out() {
+        let sort = one_line(
+            "Resources exhausted: Failed to allocate additional 8 MB for ExternalSorter[0]",
+        );
+        assert!(sort.ends_with("or aggregate more before sorting"), "{sort}");
+        let diff = one_line(
+            "Resources exhausted: Additional allocation failed for diff destination table with top memory consumers (across reservations) as:",
+        );
+        assert!(
+            diff.starts_with("not enough memory: Resources exhausted: Additional allocation failed for diff destination table")
+                && diff.ends_with("raise --memory-limit (or drop it)"),
+            "{diff}"
+        );
+    }
 
     #[test]
     fn our_error_survives_a_round_trip_through_datafusion() {

@@ -412,6 +412,13 @@ pub(super) async fn run(args: DiffArgs, quiet: bool) -> Result<i32> {
             }
             format => {
                 write_batch(long_form(&diffs, &dims, true)?, format, emit.target()).await?;
+                // The rows hold the numbers only: how each side was matched and what could
+                // not be checked go to stderr, as the table and JSON carry them.
+                for d in &diffs {
+                    let mut notes = vec![format!("{}: matched on {}", d.name, d.matching.name())];
+                    notes.extend(diff_notes(d));
+                    print_notes(&notes, quiet);
+                }
             }
         }
     }
@@ -650,14 +657,7 @@ fn totals_text(
                 }
             }
         }
-        let mut notes = diff.notes.clone();
-        if diff.etag_not_compared.objects > 0 {
-            notes.push(format!(
-                "ETag not judged for {} at {}: another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are not comparable",
-                count(diff.etag_not_compared.objects, "object"),
-                diff.name
-            ));
-        }
+        let notes = diff_notes(diff);
         if !notes.is_empty() {
             out.push('\n');
             for n in notes {
@@ -666,6 +666,19 @@ fn totals_text(
         }
     }
     out
+}
+
+/// What a destination's comparison could not check or judge.
+fn diff_notes(diff: &DestinationDiff) -> Vec<String> {
+    let mut notes = diff.notes.clone();
+    if diff.etag_not_compared.objects > 0 {
+        notes.push(format!(
+            "ETag not judged for {} at {}: another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C, whose ETags are not comparable",
+            count(diff.etag_not_compared.objects, "object"),
+            diff.name
+        ));
+    }
+    notes
 }
 
 /// One row per destination, group and category (every category of a destination when not
@@ -756,13 +769,7 @@ fn json_document(
                     Value::Object(g)
                 })
                 .collect();
-            let mut notes = d.notes.clone();
-            if d.etag_not_compared.objects > 0 {
-                notes.push(format!(
-                    "ETag not judged for {}: another ETag, but encrypted differently or with SSE-KMS, DSSE-KMS or SSE-C (ETags not comparable)",
-                    count(d.etag_not_compared.objects, "object")
-                ));
-            }
+            let notes = diff_notes(d);
             json!({
                 "destination": d.name,
                 "delivery": crate::output::summary::delivery_json(&dest.delivery),

@@ -242,6 +242,17 @@ fn table_output_names_examples_and_the_etags_not_judged() {
         out.contains("ETag not judged for 1 object at acme-data-dr"),
         "{out}"
     );
+    // Rows only on stdout: the matching and the notes go to stderr, unless quiet.
+    let (code, out, err) = run(diff_cmd(&s, &d).args(["--format", "ndjson"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("note"), "{out}");
+    assert!(
+        err.contains("s3inv: note: acme-data-dr: matched on key and version id")
+            && err.contains("ETag not judged for 1 object at acme-data-dr"),
+        "{err}"
+    );
+    let (_, _, quiet) = run(diff_cmd(&s, &d).args(["--format", "csv", "-q"]));
+    assert!(!quiet.contains("note"), "{quiet}");
 }
 
 /// Builds the generator's source and destination deliveries in `root` (standing for S3).
@@ -816,7 +827,8 @@ fn a_destination_larger_than_estimated_is_partitioned_after_all() {
         err.contains("outgrew the budget") && err.contains("diff partitioned"),
         "{err}"
     );
-    // The same objects and bytes as held in memory, and nothing said without RUST_LOG.
+    // The same objects and bytes as held in memory, and nothing said without RUST_LOG but
+    // the matching note.
     assert_eq!(ndjson_lines(&out), whole);
     let (_, again, quiet) = diff(&[
         s.to_str().unwrap(),
@@ -825,6 +837,9 @@ fn a_destination_larger_than_estimated_is_partitioned_after_all() {
         "--memory-limit",
         "1M",
     ]);
-    assert!(quiet.is_empty(), "{quiet}");
+    assert!(
+        quiet.lines().all(|l| l.starts_with("s3inv: note:")) && !quiet.contains("partition"),
+        "{quiet}"
+    );
     assert_eq!(again, whole);
 }

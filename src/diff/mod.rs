@@ -523,18 +523,12 @@ async fn probe_in_memory(
 ) -> Result<Vec<Tally>> {
     let started = std::time::Instant::now();
     let table = Arc::new(table);
-    let df = session.query(source_sql).await?;
-    let task = Arc::new(df.task_ctx());
-    let physical = df.create_physical_plan().await?;
     let schema = join::plan_side_schema(&dest.plan, true);
     let worker = Arc::new(worker);
-    let partitions = physical
-        .properties()
-        .output_partitioning()
-        .partition_count();
+    let streams = partition::scan_partitions(session, source_sql).await?;
+    let partitions = streams.len();
     let mut tasks = Vec::new();
-    for p in 0..partitions {
-        let mut stream = physical.execute(p, Arc::clone(&task))?;
+    for mut stream in streams {
         let (table, schema, worker, tx) = (
             Arc::clone(&table),
             Arc::clone(&schema),

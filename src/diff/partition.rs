@@ -20,6 +20,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::FileReader;
 use datafusion::arrow::ipc::writer::FileWriter;
 use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use futures::StreamExt;
 use tokio::sync::mpsc::Sender;
 
@@ -180,6 +181,24 @@ impl Writers {
     }
 }
 
+/// One stream per partition of a query's plan, to be read concurrently (the side scans:
+/// each partition's batches are handled where they are read, without a merge).
+pub async fn scan_partitions(
+    session: &Session,
+    sql: &str,
+) -> Result<Vec<SendableRecordBatchStream>> {
+    let df = session.query(sql).await?;
+    let task = Arc::new(df.task_ctx());
+    let physical = df.create_physical_plan().await?;
+    let partitions = physical
+        .properties()
+        .output_partitioning()
+        .partition_count();
+    (0..partitions)
+        .map(|p| Ok(physical.execute(p, Arc::clone(&task))?))
+        .collect()
+}
+
 /// Runs `sql` (one side's projection, read as `schema`) and writes its rows into `buckets`
 /// buckets under `dir`, by hash of the join key; each scan partition writes its own files,
 /// in parallel.
@@ -195,17 +214,9 @@ pub async fn partition_side(
     explain: Arc<dyn Fn(DataFusionError) -> DataFusionError + Send + Sync>,
 ) -> Result<SideFiles> {
     let started = std::time::Instant::now();
-    let df = session.query(sql).await?;
-    let task = Arc::new(df.task_ctx());
-    let physical = df.create_physical_plan().await?;
     let chunk_rows = (buckets * ROWS_PER_BUCKET).clamp(8192, MAX_CHUNK_ROWS);
-    let partitions = physical
-        .properties()
-        .output_partitioning()
-        .partition_count();
     let mut tasks = Vec::new();
-    for p in 0..partitions {
-        let mut stream = physical.execute(p, Arc::clone(&task))?;
+    for (p, mut stream) in scan_partitions(session, sql).await?.into_iter().enumerate() {
         let mut writers = Writers::new(dir, format!("{tag}-p{p}"), Arc::clone(&schema), buckets);
         let schema = Arc::clone(&schema);
         let explain = Arc::clone(&explain);

@@ -143,18 +143,7 @@ impl Slots {
     /// [`Slots::find`], for the caller to fetch its data ahead.
     #[inline]
     pub fn peek(&self, hash: u64) -> Option<u32> {
-        let part = &self.parts[part_of(hash)];
-        let mut i = hash as usize & part.mask;
-        loop {
-            let slot = part.slots[i];
-            if slot == 0 {
-                return None;
-            }
-            if tag(slot) == tag(hash) {
-                return Some((slot & ID_MASK) as u32);
-            }
-            i = (i + 1) & part.mask;
-        }
+        self.find(hash, |_| true).map(|hit| hit.id)
     }
 
     /// The row filed under `hash` for which `is(id)` holds.

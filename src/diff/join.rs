@@ -396,13 +396,9 @@ impl SideBatch {
 
     /// Row `i`'s hash as the destination table files it ([`NO_KEY`] without a key).
     #[inline]
-    fn table_hash(&self, i: usize, versioned: bool, state: &RandomState) -> u64 {
-        match self.key(i) {
-            Some(key) => {
-                slots::file_hash(version_hash(state, key, versioned.then(|| self.version(i))))
-            }
-            None => NO_KEY,
-        }
+    fn table_hash(&self, i: usize, matching: Matching, state: &RandomState) -> u64 {
+        self.hash(i, matching, state)
+            .map_or(NO_KEY, slots::file_hash)
     }
 }
 
@@ -473,7 +469,7 @@ impl DestTable {
             .par_iter()
             .map(|b| {
                 (0..b.rows)
-                    .map(|r| b.table_hash(r, versioned, &state))
+                    .map(|r| b.table_hash(r, matching, &state))
                     .collect()
             })
             .collect();
@@ -846,7 +842,7 @@ impl Worker {
         let versioned = table.matching == Matching::KeyAndVersion;
         let mut hashes = std::mem::take(&mut self.hashes);
         hashes.clear();
-        hashes.extend((0..s.rows).map(|i| s.table_hash(i, versioned, &table.state)));
+        hashes.extend((0..s.rows).map(|i| s.table_hash(i, table.matching, &table.state)));
         let mut dims: Vec<&str> = Vec::with_capacity(s.dims.len());
         for i in 0..s.rows {
             // Lookups wait on memory: ask for the slots, then the rows they name, ahead.
